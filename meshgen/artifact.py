@@ -1,0 +1,224 @@
+"""The mesh artifact: one HDF5 file with everything `miind run` needs.
+
+Layout (format "miind-mesh", version 1)::
+
+    /                 attrs: format, format_version, created_by, input_hash,
+                             model (JSON), model_file (JSON), dimension, variables
+    /mesh             attrs: dt [s], lowest, threshold [unit of v]
+      lower, upper            (n_cells,)  cell intervals, logical order
+      midstep_lower, midstep_upper        where each cell is half a step later
+      strip_first, strip_length, strip_terminal   (n_strips,) terminal -1 = threshold
+    /jumps            source_lower, source_upper  (n_cells + n_gaps,) jump sources
+                      gap_entry_cell (n_gaps,)
+    /transitions/<k>  attrs: efficacy, dimension; indptr, indices, data (CSC,
+                      square n_cells + n_gaps), threshold_fraction (n_cells + n_gaps,)
+    /reset            attrs: potential, refractory [s]; cells, fractions
+
+Everything is validated on load (shapes, index ranges, non-negative fractions, column
+sums of 1), never inside kernels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .atomic_file import atomic_output
+from .errors import ArtifactError
+
+FORMAT = "miind-mesh"
+FORMAT_VERSION = 1
+# Column sums of a transition matrix may differ from 1 by rounding only.
+COLUMN_SUM_TOLERANCE = 1e-12
+
+
+@dataclass(frozen=True)
+class Transition:
+    efficacy: float
+    dimension: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    threshold_fraction: np.ndarray
+
+
+@dataclass(frozen=True)
+class MeshArtifact:
+    path: str
+    input_hash: str
+    model: dict
+    dt: float
+    lowest: float
+    threshold: float
+    unit: str
+    lower: np.ndarray
+    upper: np.ndarray
+    strip_first: np.ndarray
+    strip_length: np.ndarray
+    strip_terminal: np.ndarray
+    gap_entry_cell: np.ndarray
+    transitions: tuple[Transition, ...]
+    reset_cells: np.ndarray
+    reset_fractions: np.ndarray
+    reset_potential: float
+    refractory: float
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.lower)
+
+    @property
+    def centres(self) -> np.ndarray:
+        return 0.5 * (self.lower + self.upper)
+
+    def transition_for(self, efficacy: float, dimension: str = "v") -> Transition | None:
+        for transition in self.transitions:
+            if transition.dimension == dimension and abs(transition.efficacy - efficacy) <= \
+                    1e-9 * max(1.0, abs(efficacy)):
+                return transition
+        return None
+
+
+def input_hash(document: dict) -> str:
+    canonical = json.dumps({"format_version": FORMAT_VERSION, "input": document},
+                           sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh, tiling,
+               transitions, reset_cells, reset_fractions) -> str:
+    """Write the artifact atomically; returns its input hash."""
+    digest = input_hash(document)
+    with atomic_output(path) as temporary:
+        with h5py.File(temporary, "w") as f:
+            f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
+                            "created_by": f"miind-cli {__version__}", "input_hash": digest,
+                            "model": json.dumps(model), "model_file": json.dumps(document),
+                            "dimension": 1, "variables": json.dumps(model["variables"])})
+            group = f.create_group("mesh")
+            group.attrs.update({"dt": mesh.dt, "lowest": mesh.lowest, "threshold": mesh.threshold,
+                                "unit": unit})
+            _dataset(group, "lower", mesh.lower, unit)
+            _dataset(group, "upper", mesh.upper, unit)
+            _dataset(group, "midstep_lower", mesh.midstep_lower, unit)
+            _dataset(group, "midstep_upper", mesh.midstep_upper, unit)
+            _dataset(group, "strip_first", mesh.strip_first, "1")
+            _dataset(group, "strip_length", mesh.strip_length, "1")
+            _dataset(group, "strip_terminal", mesh.strip_terminal, "1")
+            group["dt"] = mesh.dt
+            group["dt"].attrs["units"] = "s"
+            jumps = f.create_group("jumps")
+            _dataset(jumps, "source_lower", tiling.source_lower, unit)
+            _dataset(jumps, "source_upper", tiling.source_upper, unit)
+            _dataset(jumps, "gap_entry_cell", tiling.gap_entry_cell, "1")
+            matrices = f.create_group("transitions")
+            for index, matrix in enumerate(transitions):
+                entry = matrices.create_group(str(index))
+                entry.attrs.update({"efficacy": matrix.efficacy, "dimension": "v", "units": unit})
+                _dataset(entry, "indptr", matrix.indptr, "1")
+                _dataset(entry, "indices", matrix.indices, "1")
+                _dataset(entry, "data", matrix.data, "1")
+                _dataset(entry, "threshold_fraction", matrix.threshold_fraction, "1")
+            reset = f.create_group("reset")
+            reset.attrs.update({"potential": model["spike"]["reset"]["v"],
+                                "refractory": model["spike"]["refractory"]})
+            _dataset(reset, "cells", reset_cells, "1")
+            _dataset(reset, "fractions", reset_fractions, "1")
+    return digest
+
+
+def _dataset(group, name, values, units):
+    group[name] = values
+    group[name].attrs["units"] = units
+
+
+def read_mesh(path: str | Path) -> MeshArtifact:
+    path = str(path)
+    if not Path(path).is_file():
+        raise ArtifactError("mesh artifact not found (run `miind mesh` first)", path=path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError:
+        raise ArtifactError("not an HDF5 mesh artifact", path=path) from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise ArtifactError(f"not a mesh artifact (format {f.attrs.get('format')!r}, "
+                                f"expected {FORMAT!r})", path=path)
+        version = int(f.attrs.get("format_version", -1))
+        if version != FORMAT_VERSION:
+            advice = ("upgrade miind-cli to read it" if version > FORMAT_VERSION
+                      else "re-run `miind mesh` on its model file to rebuild it")
+            raise ArtifactError(f"mesh format version {version} is not supported by this "
+                                f"miind-cli (reads version {FORMAT_VERSION}); {advice}", path=path)
+        try:
+            artifact = _read_v1(f, path)
+        except KeyError as exc:
+            raise ArtifactError(f"mesh artifact is incomplete: missing {exc}", path=path) from None
+    validate_mesh(artifact)
+    return artifact
+
+
+def _read_v1(f, path) -> MeshArtifact:
+    mesh = f["mesh"]
+    transitions = []
+    for key in sorted(f["transitions"], key=int):
+        entry = f["transitions"][key]
+        transitions.append(Transition(
+            efficacy=float(entry.attrs["efficacy"]), dimension=str(entry.attrs["dimension"]),
+            indptr=entry["indptr"][()], indices=entry["indices"][()], data=entry["data"][()],
+            threshold_fraction=entry["threshold_fraction"][()]))
+    return MeshArtifact(
+        path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
+        dt=float(mesh.attrs["dt"]), lowest=float(mesh.attrs["lowest"]),
+        threshold=float(mesh.attrs["threshold"]), unit=str(mesh.attrs["unit"]),
+        lower=mesh["lower"][()], upper=mesh["upper"][()],
+        strip_first=mesh["strip_first"][()], strip_length=mesh["strip_length"][()],
+        strip_terminal=mesh["strip_terminal"][()], gap_entry_cell=f["jumps"]["gap_entry_cell"][()],
+        transitions=tuple(transitions), reset_cells=f["reset"]["cells"][()],
+        reset_fractions=f["reset"]["fractions"][()],
+        reset_potential=float(f["reset"].attrs["potential"]),
+        refractory=float(f["reset"].attrs["refractory"]))
+
+
+def validate_mesh(artifact: MeshArtifact) -> None:
+    def bad(message):
+        raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
+
+    n = artifact.n_cells
+    size = n + len(artifact.gap_entry_cell)
+    if artifact.upper.shape != (n,) or np.any(artifact.upper <= artifact.lower):
+        bad("cell bounds have the wrong shape or zero width")
+    if not (artifact.dt > 0 and np.isfinite(artifact.dt)):
+        bad(f"dt = {artifact.dt}")
+    first, length = artifact.strip_first, artifact.strip_length
+    if np.any(first < 0) or np.any(length < 1) or np.any(first + length > n):
+        bad("strips point outside the cells")
+    terminal = artifact.strip_terminal
+    if np.any((terminal != -1) & ((terminal < 0) | (terminal >= n))):
+        bad("a strip empties into a cell that does not exist")
+    if np.any((artifact.gap_entry_cell < 0) | (artifact.gap_entry_cell >= n)):
+        bad("an entry gap feeds a cell that does not exist")
+    for t in artifact.transitions:
+        if t.indptr.shape != (size + 1,) or t.indptr[0] != 0 or t.indptr[-1] != len(t.data) \
+                or np.any(np.diff(t.indptr) < 0):
+            bad(f"transition matrix for efficacy {t.efficacy} has the wrong shape")
+        if len(t.indices) != len(t.data) or (len(t.indices) and
+                                            (t.indices.min() < 0 or t.indices.max() >= size)):
+            bad(f"transition matrix for efficacy {t.efficacy} has rows out of range")
+        if np.any(t.data < 0) or np.any(t.threshold_fraction < 0):
+            bad(f"transition matrix for efficacy {t.efficacy} has negative fractions")
+        columns = np.repeat(np.arange(size), np.diff(t.indptr))
+        sums = np.bincount(columns, weights=t.data, minlength=size) + t.threshold_fraction
+        if np.any(np.abs(sums - 1.0) > COLUMN_SUM_TOLERANCE):
+            bad(f"transition matrix for efficacy {t.efficacy} does not conserve mass "
+                f"(column sums {sums.min()!r}..{sums.max()!r})")
+    if np.any(artifact.reset_fractions < 0) or abs(artifact.reset_fractions.sum() - 1.0) > 1e-12:
+        bad("reset fractions do not sum to 1")
+    if np.any((artifact.reset_cells < 0) | (artifact.reset_cells >= n)):
+        bad("reset cells out of range")

@@ -1,0 +1,114 @@
+"""`miind mesh`: from a model file to a mesh artifact."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .artifact import write_mesh
+from .errors import MeshError
+from .model_file import read_model_file
+from .strips import THRESHOLD, StripMesh, automatic_dt, build_strip_mesh
+from .transitions import jump_tiling, transition_matrix
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MeshSummary:
+    """What `miind mesh` reports: machine-readable, printed as JSON by the CLI."""
+
+    output: str
+    input_hash: str
+    n_cells: int
+    n_strips: int
+    dt: float
+    efficacies: tuple[float, ...]
+    min_column_sum: float
+    max_column_sum: float
+    largest_cell_near_threshold: float
+    seconds: float
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] = (),
+               progress: Progress | None = None) -> MeshSummary:
+    started = time.perf_counter()
+    spec = read_model_file(model_path, overrides)
+    model, settings = spec.model, spec.mesh
+    drift = model.drift
+    reset = model.reset[model.variables[0]]
+    smallest = min(abs(h) for h in settings.efficacies)
+    dt = settings.dt or automatic_dt(drift, settings.lowest, model.threshold, reset, smallest,
+                                     settings.cells_per_efficacy)
+    stationary_width = smallest / settings.cells_per_efficacy
+    total_steps = 2 + len(settings.efficacies)
+    _report(progress, 0, total_steps)
+    mesh = build_strip_mesh(drift, settings.lowest, model.threshold, dt, stationary_width,
+                            settings.max_cells)
+    near = _largest_cell_between(mesh, reset, model.threshold)
+    if near > smallest:
+        suggested = dt * smallest / near / settings.cells_per_efficacy
+        raise MeshError(f"mesh too coarse for efficacy {smallest:g}: cells between reset and "
+                        f"threshold are up to {near:.3g} wide; use [mesh] dt <= {suggested:.3g} "
+                        "or leave dt out to choose it automatically", path=spec.path, key="mesh.dt")
+    _report(progress, 1, total_steps)
+    tiling = jump_tiling(mesh)
+    matrices = []
+    for index, efficacy in enumerate(settings.efficacies):
+        matrices.append(transition_matrix(tiling, efficacy, settings.lowest, model.threshold))
+        _report(progress, 2 + index, total_steps)
+    cells, fractions = split_between_cells(mesh.lower, mesh.upper, reset)
+    sums = [_column_sums(m) for m in matrices]
+    digest = write_mesh(output, document=spec.document, model=model.definition(),
+                        unit=model.units[model.variables[0]], mesh=mesh, tiling=tiling,
+                        transitions=matrices, reset_cells=cells, reset_fractions=fractions)
+    _report(progress, total_steps, total_steps)
+    return MeshSummary(
+        output=str(output), input_hash=digest, n_cells=mesh.n_cells,
+        n_strips=len(mesh.strip_first), dt=dt, efficacies=settings.efficacies,
+        min_column_sum=float(min(s.min() for s in sums)),
+        max_column_sum=float(max(s.max() for s in sums)),
+        largest_cell_near_threshold=near, seconds=time.perf_counter() - started)
+
+
+def split_between_cells(lower: np.ndarray, upper: np.ndarray, value: float):
+    """Place unit mass at `value`: split linearly between the two cells whose centres
+    bracket it, so the mean position is exactly `value`. Returns (cells, fractions)."""
+    centres = 0.5 * (lower + upper)
+    order = np.argsort(centres)
+    sorted_centres = centres[order]
+    right = int(np.searchsorted(sorted_centres, value))
+    if right == 0 or right == len(order):
+        index = int(order[min(right, len(order) - 1)])
+        return np.array([index], dtype=np.int64), np.array([1.0])
+    left_cell, right_cell = int(order[right - 1]), int(order[right])
+    weight_right = (value - sorted_centres[right - 1]) / (sorted_centres[right] - sorted_centres[right - 1])
+    return (np.array([left_cell, right_cell], dtype=np.int64),
+            np.array([1.0 - weight_right, weight_right]))
+
+
+def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:
+    inside = (mesh.upper > low) & (mesh.lower < high) & ~mesh.is_stationary
+    widths = (mesh.upper - mesh.lower)[inside]
+    return float(widths.max()) if widths.size else 0.0
+
+
+def _column_sums(matrix) -> np.ndarray:
+    size = len(matrix.indptr) - 1
+    columns = np.repeat(np.arange(size), np.diff(matrix.indptr))
+    return np.bincount(columns, weights=matrix.data, minlength=size) + matrix.threshold_fraction
+
+
+def _report(progress: Progress | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+__all__ = ["build_mesh", "MeshSummary", "split_between_cells", "THRESHOLD"]

@@ -1,0 +1,104 @@
+"""The model file read by `miind mesh` (and by direct simulation later).
+
+    [model]            kind = "lif" | "qif" | "eif" | "custom"
+                       variables, equations   (custom only)
+                       units = { v = "mV" }   (custom only, optional)
+    [model.parameters] name = value, ...
+    [model.spike]      threshold, reset, refractory (s)
+    [mesh]             v_range = [lowest, threshold], efficacies = [...], dt (s, optional),
+                       cells_per_efficacy (optional accuracy knob, see meshgen.strips)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+from .models import MODEL_KINDS, NeuronModel, build_model
+from .tomlconfig import (Field, Table, anything, apply_overrides, check_document, checked,
+                         load_toml, number, number_list, number_or_string, string, string_list)
+
+# Cells near threshold per smallest efficacy when [mesh] dt is not given. Chosen by the
+# convergence study in `make validate` (benchmarks/validate.py): see README, "Accuracy".
+DEFAULT_CELLS_PER_EFFICACY = 5.0
+
+
+def _reset(value, key):
+    if isinstance(value, dict):
+        return {k: checked(number_or_string)(v, f"{key}.{k}") for k, v in value.items()}
+    return number()(value, key)
+
+
+MODEL_LAYOUT = Table(fields={
+    "model": Table(required=True, fields={
+        "kind": Field(string(choices=tuple(MODEL_KINDS) + ("custom",)), required=True,
+                      doc="built-in model kind, or 'custom'"),
+        "variables": Field(checked(string_list), doc="custom: the state variables"),
+        "equations": Field(checked(string_list), doc="custom: 'dv/dt = ...' per variable"),
+        "units": Table(free=string(), doc="custom: unit of each variable"),
+        "parameters": Table(free=number(), doc="parameter values; built-ins have defaults"),
+        "spike": Table(fields={
+            "threshold": Field(number(), doc="spike threshold on the first variable"),
+            "reset": Field(_reset, doc="reset value of the first variable (or a table)"),
+            "refractory": Field(number(nonnegative=True), doc="refractory period (s)"),
+        }),
+    }),
+    "mesh": Table(required=True, fields={
+        "v_range": Field(number_list(length=2), required=True,
+                         doc="[lowest, threshold] of the mesh, in the unit of v"),
+        "efficacies": Field(number_list(min_length=1), required=True,
+                            doc="jump sizes of the transition matrices to build"),
+        "dt": Field(number(positive=True), doc="mesh time step (s); chosen automatically if absent"),
+        "cells_per_efficacy": Field(number(positive=True), default=DEFAULT_CELLS_PER_EFFICACY,
+                                    doc="accuracy target of the automatic dt"),
+        "max_cells": Field(checked(lambda v: int(number(positive=True)(v, "mesh.max_cells"))),
+                           default=2_000_000, doc="refuse meshes larger than this"),
+        "comment": Field(anything, doc="free text, kept in the artifact"),
+    }),
+})
+
+
+@dataclass(frozen=True)
+class MeshSettings:
+    lowest: float
+    efficacies: tuple[float, ...]
+    dt: float | None
+    cells_per_efficacy: float
+    max_cells: int
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    path: str
+    document: dict  # checked, overrides applied: what the artifact records and hashes
+    model: NeuronModel
+    mesh: MeshSettings
+
+
+def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
+    path = str(path)
+    raw = apply_overrides(load_toml(path), list(overrides), path)
+    document = check_document(raw, MODEL_LAYOUT, path)
+    model = build_model(document["model"], path=path)
+    mesh = document["mesh"]
+    lowest, top = mesh["v_range"]
+    if model.dimension != 1:
+        raise ConfigError(f"model has {model.dimension} variables; this version meshes "
+                          "one-dimensional models only", path=path, key="model.variables")
+    if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
+        raise ConfigError(f"v_range must end at the threshold ({model.threshold}), got {top}",
+                          path=path, key="mesh.v_range")
+    reset = model.reset[model.variables[0]]
+    if not lowest < model.threshold:
+        raise ConfigError(f"v_range must start below the threshold, got {lowest}",
+                          path=path, key="mesh.v_range")
+    if isinstance(reset, (int, float)) and not lowest <= reset:
+        raise ConfigError(f"v_range [{lowest}, {top}] does not contain the reset ({reset})",
+                          path=path, key="mesh.v_range")
+    if any(h == 0 for h in mesh["efficacies"]):
+        raise ConfigError("an efficacy of 0 moves nothing", path=path, key="mesh.efficacies")
+    settings = MeshSettings(lowest=lowest, efficacies=tuple(dict.fromkeys(mesh["efficacies"])),
+                            dt=mesh["dt"], cells_per_efficacy=mesh["cells_per_efficacy"],
+                            max_cells=mesh["max_cells"])
+    return ModelFile(path=path, document=document, model=model, mesh=settings)
