@@ -10,9 +10,10 @@ from typing import Callable
 import numpy as np
 
 from .artifact import write_mesh
+from .cells import split_between_cells
 from .errors import MeshError
 from .model_file import read_model_file
-from .strips import THRESHOLD, StripMesh, automatic_dt, build_strip_mesh
+from .strips import StripMesh, automatic_dt, build_strip_mesh
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -78,22 +79,6 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         largest_cell_near_threshold=near, seconds=time.perf_counter() - started)
 
 
-def split_between_cells(lower: np.ndarray, upper: np.ndarray, value: float):
-    """Place unit mass at `value`: split linearly between the two cells whose centres
-    bracket it, so the mean position is exactly `value`. Returns (cells, fractions)."""
-    centres = 0.5 * (lower + upper)
-    order = np.argsort(centres)
-    sorted_centres = centres[order]
-    right = int(np.searchsorted(sorted_centres, value))
-    if right == 0 or right == len(order):
-        index = int(order[min(right, len(order) - 1)])
-        return np.array([index], dtype=np.int64), np.array([1.0])
-    left_cell, right_cell = int(order[right - 1]), int(order[right])
-    weight_right = (value - sorted_centres[right - 1]) / (sorted_centres[right] - sorted_centres[right - 1])
-    return (np.array([left_cell, right_cell], dtype=np.int64),
-            np.array([1.0 - weight_right, weight_right]))
-
-
 def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:
     inside = (mesh.upper > low) & (mesh.lower < high) & ~mesh.is_stationary
     widths = (mesh.upper - mesh.lower)[inside]
@@ -111,4 +96,3 @@ def _report(progress: Progress | None, done: int, total: int) -> None:
         progress(done, total)
 
 
-__all__ = ["build_mesh", "MeshSummary", "split_between_cells", "THRESHOLD"]

@@ -1,0 +1,1 @@
+"""solver: run population density simulations from mesh artifacts."""

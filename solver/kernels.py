@@ -1,0 +1,288 @@
+"""Numba kernels of the density solver: plain functions over arrays.
+
+State layout (built by solver.network from the mesh artifacts):
+
+* `mass` holds every population's cells back to back. A strip is a ring buffer:
+  logical cell q of strip s sits at physical index first[s] + (q - r) mod length[s],
+  where r is the number of mesh steps the population has taken. Motion along the
+  strip is r += 1; no mass is copied.
+* Jumps are applied in logical order in a work buffer of n_cells + n_gaps entries
+  (see meshgen.transitions for the entry gaps), as the exact solution of the master
+  equation over one mesh step (uniformization):
+
+      m(t + dt) = sum_k Pois(k; L dt) M^k m,   M = sum_g (rate_g / L) M_g,  L = sum_g rate_g
+
+  truncated where the Poisson tail falls below POISSON_TAIL; the tail's weight goes to
+  the last term, so every term is column-stochastic and mass is conserved exactly.
+* Mass crossing threshold (by a jump or by drift off a strip's end) waits in a
+  refractory queue and re-enters at the reset cells.
+
+Every function here is @njit(cache=True) and takes arrays and scalars only.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+# Probability mass of the Poisson distribution of jumps per step left out of the
+# series. Far below the mesh error (~1e-3); it is moved to the last term, not lost.
+POISSON_TAIL = 1e-11
+MAX_POISSON_TERMS = 200
+
+Mesh = namedtuple("Mesh", [
+    "cell_offset",  # (P+1,) global cell range of each population
+    "cell_strip",  # (N,) strip of each logical cell, -1 if stationary
+    "cell_position",  # (N,) position of the cell in its strip
+    "centres",  # (N,) logical cell centres
+    "strip_first", "strip_length", "strip_terminal",  # (S,) global; terminal -1 = threshold
+    "pop_strip_offset",  # (P+1,)
+    "gap_offset",  # (P+1,) range of each population's entry gaps
+    "gap_entry_cell",  # (G,) global logical cell an entry gap feeds
+    "reset_offset", "reset_cells", "reset_fractions",
+    "reset_potential",  # (P,)
+    "refractory_steps",  # (P,) refractory period in mesh steps (float)
+    "substeps",  # (P,) mesh steps per network step
+])
+
+Matrices = namedtuple("Matrices", [
+    "indptr_offset",  # (M+1,) range of each matrix in `indptr`
+    "indptr",  # concatenated, values index `indices`/`data` directly
+    "indices",  # row, local to the population's work buffer
+    "data",
+    "threshold_offset",  # (M,) start of each matrix's threshold fractions
+    "threshold_fraction",
+])
+
+Coupling = namedtuple("Coupling", [
+    "group_pop",  # (Gr,) target population of each (population, matrix) group
+    "group_matrix",  # (Gr,)
+    "conn_group",  # (C,)
+    "conn_source_pop",  # (C,) -1 when the source is an input
+    "conn_source_input",  # (C,)
+    "conn_count",  # (C,) number of connections (float)
+    "conn_delay",  # (C,) delay in network steps (float, >= 1)
+])
+
+State = namedtuple("State", [
+    "mass",  # (N,) physical layout
+    "pop_step",  # (P,) mesh steps taken
+    "refractory_queue",  # (P, Q)
+    "rate_history",  # (P, H) population rates of past network steps
+])
+
+
+@njit(cache=True)
+def physical_index(mesh, cell, step):
+    strip = mesh.cell_strip[cell]
+    if strip < 0:
+        return cell
+    length = mesh.strip_length[strip]
+    return mesh.strip_first[strip] + (mesh.cell_position[cell] - step) % length
+
+
+@njit(cache=True)
+def gather_logical(mesh, mass, pop, step, out):
+    """Copy the population's cells to `out` in logical order (out[:n_cells])."""
+    base = mesh.cell_offset[pop]
+    end = mesh.cell_offset[pop + 1]
+    for cell in range(base, end):
+        if mesh.cell_strip[cell] < 0:
+            out[cell - base] = mass[cell]
+    for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
+        first = mesh.strip_first[s]
+        length = mesh.strip_length[s]
+        shift = step % length
+        local = first - base
+        for q in range(length):
+            out[local + q] = mass[first + (q - shift + length) % length]
+
+
+@njit(cache=True)
+def scatter_logical(mesh, values, pop, step, mass):
+    base = mesh.cell_offset[pop]
+    end = mesh.cell_offset[pop + 1]
+    for cell in range(base, end):
+        if mesh.cell_strip[cell] < 0:
+            mass[cell] = values[cell - base]
+    for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
+        first = mesh.strip_first[s]
+        length = mesh.strip_length[s]
+        shift = step % length
+        local = first - base
+        for q in range(length):
+            mass[first + (q - shift + length) % length] = values[local + q]
+
+
+@njit(cache=True)
+def poisson_weights(expected, weights):
+    """Fill weights[k] = Pois(k; expected) until the tail is below POISSON_TAIL;
+    the last weight absorbs the tail. Returns the number of weights used."""
+    weights[0] = np.exp(-expected)
+    total = weights[0]
+    count = 1
+    while 1.0 - total > POISSON_TAIL and count < MAX_POISSON_TERMS:
+        weights[count] = weights[count - 1] * expected / count
+        total += weights[count]
+        count += 1
+    weights[count - 1] += 1.0 - total
+    return count
+
+
+@njit(cache=True)
+def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_terms,
+                current, following, accumulated):
+    """One mesh step of the jump master equation on the logical work buffer `current`.
+    The result goes to `accumulated` (`current` and `following` are scratch); returns
+    the mass that crossed threshold during the step."""
+    size = current.shape[0]
+    for i in range(size):
+        accumulated[i] = weights[0] * current[i]
+    crossed_so_far = 0.0
+    crossed = 0.0
+    for term in range(1, n_terms):
+        for i in range(size):
+            following[i] = 0.0
+        for g in range(coupling.group_pop.shape[0]):
+            if coupling.group_pop[g] != pop or group_rates[g] <= 0.0:
+                continue
+            share = group_rates[g] / total_rate
+            m = coupling.group_matrix[g]
+            pointer = matrices.indptr[matrices.indptr_offset[m]:matrices.indptr_offset[m + 1]]
+            threshold = matrices.threshold_fraction[matrices.threshold_offset[m]:
+                                                    matrices.threshold_offset[m] + size]
+            for column in range(size):
+                value = current[column]
+                if value == 0.0:
+                    continue
+                value *= share
+                crossed_so_far += threshold[column] * value
+                for k in range(pointer[column], pointer[column + 1]):
+                    following[matrices.indices[k]] += matrices.data[k] * value
+        weight = weights[term]
+        for i in range(size):
+            accumulated[i] += weight * following[i]
+        crossed += weight * crossed_so_far
+        current, following = following, current
+    return crossed
+
+
+@njit(cache=True)
+def advance_strips(mesh, mass, pop, step):
+    """Move every strip of the population one cell; returns the mass that ran off
+    a strip's end into the threshold. Mass running into a stationary cell stays."""
+    crossed = 0.0
+    for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
+        first = mesh.strip_first[s]
+        length = mesh.strip_length[s]
+        slot = first + (length - 1 - step % length + length) % length
+        leaving = mass[slot]
+        mass[slot] = 0.0
+        terminal = mesh.strip_terminal[s]
+        if terminal < 0:
+            crossed += leaving
+        else:
+            mass[terminal] += leaving
+    return crossed
+
+
+@njit(cache=True)
+def population_mean(mesh, mass, pop, step, queued):
+    """Mean of v over the population, refractory neurons counted at reset."""
+    total = 0.0
+    for cell in range(mesh.cell_offset[pop], mesh.cell_offset[pop + 1]):
+        total += mass[physical_index(mesh, cell, step)] * mesh.centres[cell]
+    return total + queued * mesh.reset_potential[pop]
+
+
+@njit(cache=True)
+def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_steps,
+                    dt_network, out_rate, out_mass, out_mean, work):
+    """Advance the network by n_steps network steps starting at step index first_step,
+    recording each population's rate (Hz), total mass and mean v of every step in
+    column `step` of the output arrays."""
+    n_pops = mesh.cell_offset.shape[0] - 1
+    n_groups = coupling.group_pop.shape[0]
+    history_length = state.rate_history.shape[1]
+    queue_length = state.refractory_queue.shape[1]
+    group_rates = np.zeros(n_groups)
+    weights = np.zeros(MAX_POISSON_TERMS)
+    for i in range(n_steps):
+        step = first_step + i
+        for g in range(n_groups):
+            group_rates[g] = 0.0
+        for c in range(coupling.conn_group.shape[0]):
+            source = coupling.conn_source_pop[c]
+            if source < 0:
+                rate = input_rates[coupling.conn_source_input[c], step]
+            else:
+                delay = coupling.conn_delay[c]
+                whole = int(np.floor(delay))
+                part = delay - whole
+                rate = 0.0
+                if step - whole >= 0:
+                    rate += (1.0 - part) * state.rate_history[source, (step - whole) % history_length]
+                if step - whole - 1 >= 0 and part > 0.0:
+                    rate += part * state.rate_history[source, (step - whole - 1) % history_length]
+            group_rates[coupling.conn_group[c]] += coupling.conn_count[c] * rate
+
+        for pop in range(n_pops):
+            total_rate = 0.0
+            for g in range(n_groups):
+                if coupling.group_pop[g] == pop:
+                    total_rate += group_rates[g]
+            substeps = mesh.substeps[pop]
+            mesh_dt = dt_network / substeps
+            n_terms = poisson_weights(total_rate * mesh_dt, weights) if total_rate > 0.0 else 1
+            n_cells = mesh.cell_offset[pop + 1] - mesh.cell_offset[pop]
+            n_gaps = mesh.gap_offset[pop + 1] - mesh.gap_offset[pop]
+            size = n_cells + n_gaps
+            current = work[0, :size]
+            following = work[1, :size]
+            accumulated = work[2, :size]
+            fired = 0.0
+            for sub in range(substeps):
+                mesh_step = state.pop_step[pop]
+                crossed = 0.0
+                if total_rate > 0.0:
+                    gather_logical(mesh, state.mass, pop, mesh_step, current)
+                    for gap in range(n_gaps):
+                        current[n_cells + gap] = 0.0
+                    crossed += apply_jumps(matrices, coupling, pop, group_rates, total_rate,
+                                           weights, n_terms, current, following, accumulated)
+                    scatter_logical(mesh, accumulated, pop, mesh_step, state.mass)
+                crossed += advance_strips(mesh, state.mass, pop, mesh_step)
+                mesh_step += 1
+                state.pop_step[pop] = mesh_step
+                if total_rate > 0.0:
+                    for gap in range(n_gaps):
+                        cell = mesh.gap_entry_cell[mesh.gap_offset[pop] + gap]
+                        state.mass[physical_index(mesh, cell, mesh_step)] += accumulated[n_cells + gap]
+                # Refractory queue: release after refractory_steps, split between the two
+                # neighbouring mesh steps when it is not a whole number of steps.
+                delay = mesh.refractory_steps[pop]
+                whole = int(np.floor(delay))
+                part = delay - whole
+                queue = state.refractory_queue[pop]
+                queue[(mesh_step + whole) % queue_length] += (1.0 - part) * crossed
+                queue[(mesh_step + whole + 1) % queue_length] += part * crossed
+                released = queue[mesh_step % queue_length]
+                queue[mesh_step % queue_length] = 0.0
+                if released != 0.0:
+                    for r in range(mesh.reset_offset[pop], mesh.reset_offset[pop + 1]):
+                        index = physical_index(mesh, mesh.reset_cells[r], mesh_step)
+                        state.mass[index] += released * mesh.reset_fractions[r]
+                fired += crossed
+            rate = fired / dt_network
+            state.rate_history[pop, step % history_length] = rate
+            queued = 0.0
+            for k in range(queue_length):
+                queued += state.refractory_queue[pop, k]
+            on_mesh = 0.0
+            for cell in range(mesh.cell_offset[pop], mesh.cell_offset[pop + 1]):
+                on_mesh += state.mass[cell]
+            out_rate[pop, step] = rate
+            out_mass[pop, step] = on_mesh + queued
+            out_mean[pop, step] = population_mean(mesh, state.mass, pop, state.pop_step[pop], queued)

@@ -1,0 +1,213 @@
+"""From a simulation spec and its mesh artifacts to the kernels' arrays.
+
+Checks everything that can be wrong before any kernel runs: time steps that do not
+fit the meshes, efficacies with no transition matrix, initial states off the mesh,
+negative or non-finite input rates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshgen.artifact import MeshArtifact, read_mesh
+from meshgen.cells import split_between_cells
+from meshgen.errors import ConfigError
+
+from .kernels import Coupling, Matrices, Mesh, State
+from .sim_file import SimulationSpec
+
+# Relative slack when checking that the network step is a whole number of mesh steps.
+STEP_RATIO_TOLERANCE = 1e-6
+
+
+@dataclass
+class Network:
+    spec: SimulationSpec
+    artifacts: tuple[MeshArtifact, ...]
+    dt: float
+    n_steps: int
+    mesh: Mesh
+    matrices: Matrices
+    coupling: Coupling
+    state: State
+    input_rates: np.ndarray  # (n_inputs, n_steps) Hz
+    work: np.ndarray
+
+    @property
+    def population_names(self) -> list[str]:
+        return [p.name for p in self.spec.populations]
+
+
+def build_network(spec: SimulationSpec) -> Network:
+    artifacts = tuple(read_mesh(p.mesh_path) for p in spec.populations)
+    dt = _network_dt(spec, artifacts)
+    n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
+    substeps = np.array([int(round(dt / a.dt)) for a in artifacts], dtype=np.int64)
+    mesh = _mesh_arrays(spec, artifacts, substeps)
+    matrices, coupling = _coupling_arrays(spec, artifacts, dt)
+    history = 2 + int(np.ceil(max([c.delay / dt for c in spec.connections], default=0.0)))
+    queue = 2 + int(np.ceil(max(mesh.refractory_steps, default=0.0)))
+    state = State(mass=_initial_mass(spec, artifacts, mesh), pop_step=np.zeros(len(artifacts), np.int64),
+                  refractory_queue=np.zeros((len(artifacts), queue)),
+                  rate_history=np.zeros((len(artifacts), history)))
+    largest = max(a.n_cells + len(a.gap_entry_cell) for a in artifacts)
+    return Network(spec=spec, artifacts=artifacts, dt=dt, n_steps=n_steps, mesh=mesh,
+                   matrices=matrices, coupling=coupling, state=state,
+                   input_rates=input_rate_table(spec, dt, n_steps), work=np.zeros((3, largest)))
+
+
+def _network_dt(spec: SimulationSpec, artifacts) -> float:
+    if spec.dt is None:
+        steps = {a.dt for a in artifacts}
+        reference = artifacts[0].dt
+        if any(abs(d - reference) > STEP_RATIO_TOLERANCE * reference for d in steps):
+            listing = ", ".join(f"{p.name}: {a.dt:.6g} s" for p, a in zip(spec.populations, artifacts))
+            raise ConfigError(f"the meshes have different time steps ({listing}); set dt to a "
+                              "common multiple", path=spec.path, key="simulation.dt")
+        return reference
+    for population, artifact in zip(spec.populations, artifacts):
+        ratio = spec.dt / artifact.dt
+        if ratio < 1 - STEP_RATIO_TOLERANCE or abs(ratio - round(ratio)) > STEP_RATIO_TOLERANCE * ratio:
+            raise ConfigError(f"dt = {spec.dt:.6g} s is not a whole multiple of the mesh step "
+                              f"{artifact.dt:.6g} s of population '{population.name}'",
+                              path=spec.path, key="simulation.dt")
+    return spec.dt
+
+
+def _mesh_arrays(spec, artifacts, substeps) -> Mesh:
+    cell_offset = np.cumsum([0] + [a.n_cells for a in artifacts]).astype(np.int64)
+    cell_strip, cell_position, first, length, terminal = [], [], [], [], []
+    strip_offset, gap_offset, gap_entry = [0], [0], []
+    reset_offset, reset_cells, reset_fractions = [0], [], []
+    for p, artifact in enumerate(artifacts):
+        base = cell_offset[p]
+        strips_so_far = strip_offset[-1]
+        strip_of = np.full(artifact.n_cells, -1, dtype=np.int64)
+        position = np.zeros(artifact.n_cells, dtype=np.int64)
+        for s, (f, n) in enumerate(zip(artifact.strip_first, artifact.strip_length)):
+            strip_of[f:f + n] = strips_so_far + s
+            position[f:f + n] = np.arange(n)
+        cell_strip.append(strip_of)
+        cell_position.append(position)
+        first.append(artifact.strip_first + base)
+        length.append(artifact.strip_length)
+        terminal.append(np.where(artifact.strip_terminal < 0, -1, artifact.strip_terminal + base))
+        strip_offset.append(strips_so_far + len(artifact.strip_first))
+        gap_entry.append(artifact.gap_entry_cell + base)
+        gap_offset.append(gap_offset[-1] + len(artifact.gap_entry_cell))
+        reset_cells.append(artifact.reset_cells + base)
+        reset_fractions.append(artifact.reset_fractions)
+        reset_offset.append(reset_offset[-1] + len(artifact.reset_cells))
+    as_int = lambda parts: np.concatenate(parts).astype(np.int64)  # noqa: E731
+    return Mesh(
+        cell_offset=cell_offset, cell_strip=as_int(cell_strip), cell_position=as_int(cell_position),
+        centres=np.concatenate([a.centres for a in artifacts]),
+        strip_first=as_int(first), strip_length=as_int(length), strip_terminal=as_int(terminal),
+        pop_strip_offset=np.array(strip_offset, np.int64), gap_offset=np.array(gap_offset, np.int64),
+        gap_entry_cell=as_int(gap_entry), reset_offset=np.array(reset_offset, np.int64),
+        reset_cells=as_int(reset_cells), reset_fractions=np.concatenate(reset_fractions),
+        reset_potential=np.array([a.reset_potential for a in artifacts]),
+        refractory_steps=np.array([a.refractory / a.dt for a in artifacts]),
+        substeps=substeps)
+
+
+def _coupling_arrays(spec: SimulationSpec, artifacts, dt: float):
+    pop_index = {p.name: i for i, p in enumerate(spec.populations)}
+    input_index = {s.name: i for i, s in enumerate(spec.inputs)}
+    matrices: list = []  # (population, transition)
+    groups: dict[tuple[int, int], int] = {}
+    conn = {k: [] for k in Coupling._fields if k.startswith("conn_")}
+    for c in spec.connections:
+        target = pop_index[c.target]
+        artifact = artifacts[target]
+        transition = artifact.transition_for(c.efficacy, c.dimension)
+        if transition is None:
+            dims = sorted({t.dimension for t in artifact.transitions})
+            if c.dimension not in dims:
+                raise ConfigError(f"population '{c.target}' has no variable '{c.dimension}' to "
+                                  f"jump (mesh jumps: {', '.join(dims)})", path=spec.path,
+                                  key=f"connection.{c.index}.dimension")
+            have = ", ".join(f"{t.efficacy:g}" for t in artifact.transitions)
+            raise ConfigError(f"mesh {artifact.path} has no transition matrix for efficacy "
+                              f"{c.efficacy:g} (it has {have}); add it to [mesh] efficacies and "
+                              "re-run `miind mesh`", path=spec.path, key=f"connection.{c.index}.efficacy")
+        matrix_key = (target, artifact.transitions.index(transition))
+        if matrix_key not in groups:
+            groups[matrix_key] = len(groups)
+            matrices.append((target, transition))
+        conn["conn_group"].append(groups[matrix_key])
+        conn["conn_source_pop"].append(pop_index.get(c.source, -1))
+        conn["conn_source_input"].append(input_index.get(c.source, -1))
+        conn["conn_count"].append(c.n_connections)
+        # A population hears another (or itself) one step late at the earliest.
+        conn["conn_delay"].append(max(c.delay / dt, 1.0))
+
+    indptr_offset, indptr, indices, data, threshold_offset, threshold = [0], [], [], [], [], []
+    data_so_far = 0
+    threshold_so_far = 0
+    for _, t in matrices:
+        indptr.append(t.indptr + data_so_far)
+        indptr_offset.append(indptr_offset[-1] + len(t.indptr))
+        indices.append(t.indices)
+        data.append(t.data)
+        data_so_far += len(t.data)
+        threshold_offset.append(threshold_so_far)
+        threshold.append(t.threshold_fraction)
+        threshold_so_far += len(t.threshold_fraction)
+    cat_i = lambda parts: np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)  # noqa: E731
+    cat_f = lambda parts: np.concatenate(parts).astype(np.float64) if parts else np.zeros(0)  # noqa: E731
+    packed = Matrices(indptr_offset=np.array(indptr_offset, np.int64), indptr=cat_i(indptr),
+                      indices=cat_i(indices), data=cat_f(data),
+                      threshold_offset=np.array(threshold_offset, np.int64),
+                      threshold_fraction=cat_f(threshold))
+    order = sorted(groups.items(), key=lambda item: item[1])
+    coupling = Coupling(
+        group_pop=np.array([key[0] for key, _ in order], np.int64),
+        group_matrix=np.array([g for _, g in order], np.int64),
+        conn_group=np.array(conn["conn_group"], np.int64),
+        conn_source_pop=np.array(conn["conn_source_pop"], np.int64),
+        conn_source_input=np.array(conn["conn_source_input"], np.int64),
+        conn_count=np.array(conn["conn_count"], np.float64),
+        conn_delay=np.array(conn["conn_delay"], np.float64))
+    return packed, coupling
+
+
+def _initial_mass(spec: SimulationSpec, artifacts, mesh: Mesh) -> np.ndarray:
+    mass = np.zeros(mesh.cell_offset[-1])
+    for p, (population, artifact) in enumerate(zip(spec.populations, artifacts)):
+        variables = artifact.model["variables"]
+        for key in population.initial:
+            if key not in variables:
+                raise ConfigError(f"the model has no variable '{key}' (variables: "
+                                  f"{', '.join(variables)})", path=spec.path,
+                                  key=f"population.{p}.initial.{key}")
+        v0 = population.initial.get(variables[0], artifact.reset_potential)
+        if not artifact.lowest <= v0 <= artifact.threshold:
+            raise ConfigError(f"initial v = {v0:g} lies outside the mesh [{artifact.lowest:g}, "
+                              f"{artifact.threshold:g}]", path=spec.path,
+                              key=f"population.{p}.initial.v")
+        cells, fractions = split_between_cells(artifact.lower, artifact.upper, v0)
+        mass[cells + mesh.cell_offset[p]] += fractions  # step 0: physical = logical
+    return mass
+
+
+def input_rate_table(spec: SimulationSpec, dt: float, n_steps: int) -> np.ndarray:
+    """Each input's rate during each network step, evaluated at the step's midpoint."""
+    times = (np.arange(n_steps) + 0.5) * dt
+    table = np.zeros((max(1, len(spec.inputs)), n_steps))
+    for i, source in enumerate(spec.inputs):
+        if isinstance(source.rate, float):
+            table[i] = source.rate
+            continue
+        with np.errstate(all="ignore"):
+            values = np.asarray(source.rate.function(times), dtype=float) * np.ones_like(times)
+        bad = ~np.isfinite(values) | (values < 0)
+        if bad.any():
+            t = times[np.argmax(bad)]
+            raise ConfigError(f"rate {source.rate.text!r} is {values[np.argmax(bad)]!r} at "
+                              f"t = {t:.6g} s; rates must be finite and not negative",
+                              path=spec.path, key=f"input.{i}.rate")
+        table[i] = values
+    return table
