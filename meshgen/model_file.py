@@ -21,7 +21,7 @@ from .tomlconfig import (Field, Table, anything, apply_overrides, check_document
 
 # Cells near threshold per smallest efficacy when [mesh] dt is not given. Chosen by the
 # convergence study in `make validate` (benchmarks/validate.py): see README, "Accuracy".
-DEFAULT_CELLS_PER_EFFICACY = 5.0
+DEFAULT_CELLS_PER_EFFICACY = 10.0
 
 
 def _reset(value, key):

@@ -27,9 +27,11 @@ from collections import namedtuple
 import numpy as np
 from numba import njit
 
-# Probability mass of the Poisson distribution of jumps per step left out of the
-# series. Far below the mesh error (~1e-3); it is moved to the last term, not lost.
-POISSON_TAIL = 1e-11
+# Truncation of the Poisson series: stop when the probability of more jumps in the
+# step is below POISSON_TAIL times the expected number of jumps. The left-out tail
+# (moved to the last term, so no mass is lost) then changes the jump statistics by
+# less than 1e-7 relative, far below the mesh's own error (~1e-3).
+POISSON_TAIL = 1e-7
 MAX_POISSON_TERMS = 200
 
 Mesh = namedtuple("Mesh", [
@@ -118,12 +120,12 @@ def scatter_logical(mesh, values, pop, step, mass):
 
 @njit(cache=True)
 def poisson_weights(expected, weights):
-    """Fill weights[k] = Pois(k; expected) until the tail is below POISSON_TAIL;
-    the last weight absorbs the tail. Returns the number of weights used."""
+    """Fill weights[k] = Pois(k; expected) until the tail is below POISSON_TAIL *
+    expected; the last weight absorbs the tail. Returns the number of weights used."""
     weights[0] = np.exp(-expected)
     total = weights[0]
     count = 1
-    while 1.0 - total > POISSON_TAIL and count < MAX_POISSON_TERMS:
+    while 1.0 - total > POISSON_TAIL * expected and count < MAX_POISSON_TERMS:
         weights[count] = weights[count - 1] * expected / count
         total += weights[count]
         count += 1

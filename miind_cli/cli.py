@@ -1,0 +1,147 @@
+"""The `miind` command line: parse, call the library, turn its errors into messages.
+
+Results go to stdout (JSON, CSV, paths); messages for people go to stderr. Exit codes:
+0 success, 1 internal error, 2 usage error, 3 bad input file or option, 4 missing or
+incompatible artifact, 5 model cannot be meshed as asked, 6 simulation failed,
+130 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from meshgen import __version__
+from meshgen.errors import MiindError
+
+from .progress import progress_callback
+
+EXIT_INTERRUPTED = 130
+
+
+class MiindGroup(click.Group):
+    """Runs each command with library errors reported as one line and an exit code."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except MiindError as error:
+            click.echo(f"error: {error}", err=True)
+            ctx.exit(error.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted; no output written", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+
+set_option = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+    help="Override a key of the input file, e.g. model.parameters.tau=0.02 (repeatable). "
+         "Entries of [[...]] arrays are addressed by index or name: population.0.mesh=...")
+quiet_option = click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+
+
+@click.group(cls=MiindGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="miind")
+def cli():
+    """Population density simulation of spiking neuron populations.
+
+    \b
+      miind mesh lif.toml -o lif_mesh.h5          build a mesh artifact
+      miind run simulation.toml -o run.h5         simulate populations on meshes
+      miind analyze run.h5 --summary              mean rates as JSON
+    """
+
+
+def _emit_json(data: dict) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=False))
+
+
+@cli.command()
+@click.argument("model_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Mesh artifact to write (HDF5).")
+@set_option
+@quiet_option
+def mesh(model_file, output, overrides, quiet):
+    """Build the mesh and transition matrices of MODEL_FILE.
+
+    Prints a JSON summary (cells, strips, dt, mass accounting of each matrix).
+
+    \b
+    Examples:
+      miind mesh examples/lif/lif.toml -o lif_mesh.h5
+      miind mesh lif.toml -o fine.h5 --set mesh.cells_per_efficacy=20
+      miind mesh lif.toml -o tau20.h5 --set model.parameters.tau=0.02
+    """
+    from meshgen.build import build_mesh
+
+    with progress_callback("meshing", quiet) as progress:
+        summary = build_mesh(model_file, output, list(overrides), progress=progress)
+    _emit_json(summary.as_dict())
+
+
+@cli.command()
+@click.argument("simulation_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output file to write (HDF5).")
+@set_option
+@quiet_option
+def run(simulation_file, output, overrides, quiet):
+    """Simulate the populations of SIMULATION_FILE.
+
+    Prints a JSON summary with each population's mean rate over the second half.
+
+    \b
+    Examples:
+      miind run examples/lif/simulation.toml -o run.h5
+      miind run simulation.toml -o run.h5 --set simulation.t_end=5 --set input.0.rate=1200
+    """
+    from solver.engine import run_simulation
+
+    with progress_callback("simulating", quiet) as progress:
+        summary = run_simulation(simulation_file, output, list(overrides), progress=progress)
+    _emit_json(summary.as_dict())
+
+
+@cli.command()
+@click.argument("output_file", type=click.Path(dir_okay=False))
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+              help="Write rates as CSV: t, then one column per population (Hz). '-' = stdout.")
+@click.option("--summary", is_flag=True, help="Print mean rates as JSON.")
+@click.option("--window", metavar="T0:T1", help="Time window of --summary (default: second half).")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Plot rates (PNG).")
+@click.option("--density", "density_path", type=click.Path(dir_okay=False),
+              help="Plot the density of --population at --time (PNG).")
+@click.option("--population", help="Population for --density (default: the first).")
+@click.option("--time", "at_time", type=float, help="Time of --density (default: the last snapshot).")
+def analyze(output_file, csv_path, summary, window, plot_path, density_path, population, at_time):
+    """Rates, summaries and plots of a `miind run` OUTPUT_FILE.
+
+    \b
+    Examples:
+      miind analyze run.h5 --summary
+      miind analyze run.h5 --summary --window 0.5:1.0
+      miind analyze run.h5 --csv rates.csv --plot rates.png
+      miind analyze run.h5 --density density.png --population lif --time 0.5
+    """
+    from . import analysis
+
+    if not any([csv_path, summary, plot_path, density_path]):
+        raise click.UsageError("nothing to do: give --summary, --csv, --plot or --density")
+    result = analysis.read_output(output_file)
+    if csv_path:
+        if csv_path == "-":
+            analysis.write_rates_csv(result, sys.stdout)
+        else:
+            with open(csv_path, "w", newline="") as stream:
+                analysis.write_rates_csv(result, stream)
+    if plot_path or density_path:
+        from . import plotting
+        if plot_path:
+            plotting.plot_rates(result, plot_path)
+        if density_path:
+            plotting.plot_density(result, density_path, population, at_time)
+    if summary:
+        _emit_json(analysis.summarize(result, analysis.parse_window(window)))
