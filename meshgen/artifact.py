@@ -4,7 +4,8 @@ Layout (format "miind-mesh", version 1)::
 
     /                 attrs: format, format_version, created_by, input_hash,
                              model (JSON), model_file (JSON), dimension, variables
-    /mesh             attrs: dt [s], lowest, threshold [unit of v]
+    /mesh             attrs: dt [s], lowest, threshold [unit of v], jump_interval
+                      (mesh steps per application of the jump matrices)
       lower, upper            (n_cells,)  cell intervals, logical order
       midstep_lower, midstep_upper        where each cell is half a step later
       strip_first, strip_length, strip_terminal   (n_strips,) terminal -1 = threshold
@@ -54,6 +55,7 @@ class MeshArtifact:
     input_hash: str
     model: dict
     dt: float
+    jump_interval: int
     lowest: float
     threshold: float
     unit: str
@@ -103,7 +105,7 @@ def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh
                             "dimension": 1, "variables": json.dumps(model["variables"])})
             group = f.create_group("mesh")
             group.attrs.update({"dt": mesh.dt, "lowest": mesh.lowest, "threshold": mesh.threshold,
-                                "unit": unit})
+                                "unit": unit, "jump_interval": mesh.jump_interval})
             _dataset(group, "lower", mesh.lower, unit)
             _dataset(group, "upper", mesh.upper, unit)
             _dataset(group, "midstep_lower", mesh.midstep_lower, unit)
@@ -175,7 +177,7 @@ def _read_v1(f, path) -> MeshArtifact:
             threshold_fraction=entry["threshold_fraction"][()]))
     return MeshArtifact(
         path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
-        dt=float(mesh.attrs["dt"]), lowest=float(mesh.attrs["lowest"]),
+        dt=float(mesh.attrs["dt"]), jump_interval=int(mesh.attrs["jump_interval"]), lowest=float(mesh.attrs["lowest"]),
         threshold=float(mesh.attrs["threshold"]), unit=str(mesh.attrs["unit"]),
         lower=mesh["lower"][()], upper=mesh["upper"][()],
         strip_first=mesh["strip_first"][()], strip_length=mesh["strip_length"][()],
@@ -196,12 +198,19 @@ def validate_mesh(artifact: MeshArtifact) -> None:
         bad("cell bounds have the wrong shape or zero width")
     if not (artifact.dt > 0 and np.isfinite(artifact.dt)):
         bad(f"dt = {artifact.dt}")
+    if artifact.jump_interval < 1:
+        bad(f"jump_interval = {artifact.jump_interval}")
     first, length = artifact.strip_first, artifact.strip_length
     if np.any(first < 0) or np.any(length < 1) or np.any(first + length > n):
         bad("strips point outside the cells")
     terminal = artifact.strip_terminal
     if np.any((terminal != -1) & ((terminal < 0) | (terminal >= n))):
         bad("a strip empties into a cell that does not exist")
+    in_strip = np.zeros(n, dtype=bool)
+    for f, count in zip(first, length):
+        in_strip[f:f + count] = True
+    if np.any(in_strip[terminal[terminal >= 0]]):
+        bad("a strip empties into a cell of a strip (it must be a stationary cell)")
     if np.any((artifact.gap_entry_cell < 0) | (artifact.gap_entry_cell >= n)):
         bad("an entry gap feeds a cell that does not exist")
     for t in artifact.transitions:

@@ -52,7 +52,7 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     total_steps = 2 + len(settings.efficacies)
     _report(progress, 0, total_steps)
     mesh = build_strip_mesh(drift, settings.lowest, model.threshold, dt, stationary_width,
-                            settings.max_cells)
+                            settings.max_cells, settings.jump_interval)
     near = _largest_cell_between(mesh, reset, model.threshold)
     if near > smallest:
         suggested = dt * smallest / near / settings.cells_per_efficacy

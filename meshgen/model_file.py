@@ -17,11 +17,13 @@ from pathlib import Path
 from .errors import ConfigError
 from .models import MODEL_KINDS, NeuronModel, build_model
 from .tomlconfig import (Field, Table, anything, apply_overrides, check_document, checked,
-                         load_toml, number, number_list, number_or_string, string, string_list)
+                         integer, load_toml, number, number_list, number_or_string, string, string_list)
 
 # Cells near threshold per smallest efficacy when [mesh] dt is not given. Chosen by the
 # convergence study in `make validate` (benchmarks/validate.py): see README, "Accuracy".
 DEFAULT_CELLS_PER_EFFICACY = 10.0
+# Mesh steps per application of the jump matrices (see meshgen.transitions). Same source.
+DEFAULT_JUMP_INTERVAL = 2
 
 
 def _reset(value, key):
@@ -52,6 +54,8 @@ MODEL_LAYOUT = Table(fields={
         "dt": Field(number(positive=True), doc="mesh time step (s); chosen automatically if absent"),
         "cells_per_efficacy": Field(number(positive=True), default=DEFAULT_CELLS_PER_EFFICACY,
                                     doc="accuracy target of the automatic dt"),
+        "jump_interval": Field(integer(positive=True), default=DEFAULT_JUMP_INTERVAL,
+                               doc="mesh steps per application of the jump matrices: 1 or even"),
         "max_cells": Field(checked(lambda v: int(number(positive=True)(v, "mesh.max_cells"))),
                            default=2_000_000, doc="refuse meshes larger than this"),
         "comment": Field(anything, doc="free text, kept in the artifact"),
@@ -65,6 +69,7 @@ class MeshSettings:
     efficacies: tuple[float, ...]
     dt: float | None
     cells_per_efficacy: float
+    jump_interval: int
     max_cells: int
 
 
@@ -98,7 +103,11 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
                           path=path, key="mesh.v_range")
     if any(h == 0 for h in mesh["efficacies"]):
         raise ConfigError("an efficacy of 0 moves nothing", path=path, key="mesh.efficacies")
+    if mesh["jump_interval"] != 1 and mesh["jump_interval"] % 2:
+        raise ConfigError(f"must be 1 or even, got {mesh['jump_interval']}", path=path,
+                          key="mesh.jump_interval")
     settings = MeshSettings(lowest=lowest, efficacies=tuple(dict.fromkeys(mesh["efficacies"])),
                             dt=mesh["dt"], cells_per_efficacy=mesh["cells_per_efficacy"],
+                            jump_interval=mesh["jump_interval"],
                             max_cells=mesh["max_cells"])
     return ModelFile(path=path, document=document, model=model, mesh=settings)

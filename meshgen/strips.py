@@ -13,8 +13,9 @@ in the direction of motion:
 
 Cells are stored in logical order: the cells of each strip in the direction of motion,
 then the stationary cells. Each strip cell also records where it is half a step later
-(`midstep_lower/upper`): jumps are applied at mid-step, which makes the splitting of
-drift and jumps second order in dt (see meshgen.transitions).
+(`midstep_lower/upper`): jumps are applied once every `jump_interval` steps, at the
+middle of that block of steps, which makes the splitting of drift and jumps second
+order in the block's length (see meshgen.transitions).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class StripMesh:
     strip_length: np.ndarray
     strip_terminal: np.ndarray
     fixed_points: tuple[tuple[float, bool], ...]
+    jump_interval: int = 1
 
     @property
     def n_cells(self) -> int:
@@ -77,7 +79,7 @@ def automatic_dt(drift: Callable, lowest: float, threshold: float, reset: float,
 
 
 def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float,
-                     stationary_width: float, max_cells: int) -> StripMesh:
+                     stationary_width: float, max_cells: int, jump_interval: int = 1) -> StripMesh:
     points = fixed_points(drift, lowest, threshold)
     breaks = [lowest] + [p for p, _ in points] + [threshold]
     strips: list[np.ndarray] = []  # each: motion-ordered points
@@ -94,7 +96,7 @@ def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float
     first, length, ends = [], [], []
     count = 0
     for strip in strips:
-        middle = flow_map(drift, strip, 0.5 * dt)
+        middle = flow_map(drift, strip, 0.5 * jump_interval * dt)
         lower.append(np.minimum(strip[:-1], strip[1:]))
         upper.append(np.maximum(strip[:-1], strip[1:]))
         mid_lower.append(np.minimum(middle[:-1], middle[1:]))
@@ -148,7 +150,8 @@ def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float
         dt=dt, lowest=lowest, threshold=threshold, lower=lower_all, upper=upper_all,
         midstep_lower=np.concatenate(mid_lower), midstep_upper=np.concatenate(mid_upper),
         strip_first=np.array(first, dtype=np.int64), strip_length=np.array(length, dtype=np.int64),
-        strip_terminal=np.array(terminals, dtype=np.int64), fixed_points=tuple(points))
+        strip_terminal=np.array(terminals, dtype=np.int64), fixed_points=tuple(points),
+        jump_interval=jump_interval)
 
 
 def _strip_points(drift, a, b, upward, lowest, threshold, dt, width, budget) -> np.ndarray:

@@ -1,11 +1,12 @@
 """Transition matrices for synaptic jumps, by exact overlap of intervals.
 
-The solver applies jumps at mid-step (between two strip moves), so the matrices are
-built in mid-step coordinates: a strip cell is where it will be half a step after the
-mesh point, a stationary cell stays put. Those intervals tile [lowest, threshold]
-except just behind each strip's entry (where nothing has arrived yet by mid-step);
-those gaps are extra "entry" cells, index n_cells + g, whose mass the solver moves
-into the strip's first cell after the strip has moved. With them the matrix is
+The solver applies jumps once per block of J = jump_interval mesh steps, at the
+block's middle, so the matrices are built in mid-block coordinates: a strip cell is
+where it will be J/2 steps after its mesh point, a stationary cell stays put. Those
+intervals tile [lowest, threshold] except just behind each strip's entry (where
+nothing has arrived yet by mid-block); those gaps are extra "entry" cells, index
+n_cells + g, whose mass the solver moves into the strip cell they reach by the end of
+the block (cell J//2 + i for a gap piece in cell i) after the strip has moved. With them the matrix is
 square and each column (source) sums to 1 together with its threshold fraction:
 mass is redistributed, never lost.
 
@@ -61,7 +62,16 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
     # to the stationary cell it lies in, or to the entry gap of the strip it starts.
     order = np.argsort(mesh.lower)
     cuts = np.concatenate([mesh.lower[order], [mesh.threshold]])
-    strip_of_first = {int(f): s for s, f in enumerate(mesh.strip_first)}
+    # Behind each strip's entry, mid-block positions that only the first cells reach
+    # by the end of the block: a piece lying in original cell i feeds cell i + J//2.
+    lead = mesh.jump_interval // 2
+    entry_of = {}
+    for f, length in zip(mesh.strip_first, mesh.strip_length):
+        for i in range(max(1, lead)):
+            if i + lead >= length:
+                raise MeshError(f"a strip of {length} cells is too short for jump_interval = "
+                                f"{mesh.jump_interval}; lower [mesh] jump_interval")
+            entry_of[int(f) + i] = int(f) + i + lead
     first_cells = {}
     gaps: list[tuple[float, float, int]] = []
     covered = []
@@ -78,7 +88,7 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
                 owner = int(order[np.searchsorted(mesh.lower[order], 0.5 * (left + right)) - 1])
                 if stationary[owner]:
                     covered.append((left, right, owner))
-                elif owner in strip_of_first:
+                elif owner in entry_of:
                     gap = first_cells.setdefault(owner, len(first_cells))
                     covered.append((left, right, n + gap))
                 else:
@@ -99,7 +109,7 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
             gap_upper[owner - n] = max(gap_upper[owner - n], hi)
     gap_entry = np.empty(n_gaps, dtype=np.int64)
     for cell, gap in first_cells.items():
-        gap_entry[gap] = cell
+        gap_entry[gap] = entry_of[cell]
     source_lower = np.concatenate([np.where(stationary, mesh.lower, mesh.midstep_lower), gap_lower])
     source_upper = np.concatenate([np.where(stationary, mesh.upper, mesh.midstep_upper), gap_upper])
     return JumpTiling(boundaries=boundaries, target=target, source_lower=source_lower,
@@ -110,16 +120,25 @@ def transition_matrix(tiling: JumpTiling, efficacy: float, lowest: float,
                       threshold: float) -> TransitionMatrix:
     """The column-stochastic jump matrix (with its threshold column) for one efficacy."""
     size = len(tiling.source_lower)
-    x0 = tiling.source_lower + efficacy
-    x1 = tiling.source_upper + efficacy
-    width = tiling.source_upper - tiling.source_lower
+    source_lo, source_hi = tiling.source_lower, tiling.source_upper
+    width = source_hi - source_lo
     if np.any(width <= 0):
-        raise MeshError("a cell has no width at mid-step; lower [mesh] dt")
+        raise MeshError("a cell has no width at mid-block; lower [mesh] dt")
+    # A strip cell partly past threshold at mid-block has fired already: that part
+    # stays fired whatever the jump. A part below the mesh is taken to sit at its edge.
+    fired = np.clip(source_hi - np.maximum(source_lo, threshold), 0.0, None)
+    at_edge = np.clip(np.minimum(source_hi, lowest) - source_lo, 0.0, None)
+    x0 = np.clip(source_lo, lowest, threshold) + efficacy
+    x1 = np.clip(source_hi, lowest, threshold) + efficacy
     # What lands above threshold fires; what lands below the mesh is clamped to its edge.
-    above = np.clip(x1 - np.maximum(x0, threshold), 0.0, None)
+    above = np.clip(x1 - np.maximum(x0, threshold), 0.0, None) + fired
     below = np.clip(np.minimum(x1, lowest) - x0, 0.0, None)
     lo = np.clip(x0, lowest, threshold)
     hi = np.clip(x1, lowest, threshold)
+    edge_landing = lowest + efficacy
+    if edge_landing >= threshold:
+        above = above + at_edge
+        at_edge = np.zeros_like(at_edge)
 
     bounds = tiling.boundaries
     first = np.clip(np.searchsorted(bounds, lo, side="right") - 1, 0, len(bounds) - 2)
@@ -134,9 +153,11 @@ def transition_matrix(tiling: JumpTiling, efficacy: float, lowest: float,
     fractions = overlap / width[column]
 
     bottom = tiling.target[0]
-    rows = np.concatenate([rows, np.full(size, bottom)])
-    column = np.concatenate([column, np.arange(size)])
-    fractions = np.concatenate([fractions, below / width])
+    edge_piece = min(max(int(np.searchsorted(bounds, edge_landing, side="right")) - 1, 0),
+                     len(bounds) - 2)
+    rows = np.concatenate([rows, np.full(size, bottom), np.full(size, tiling.target[edge_piece])])
+    column = np.concatenate([column, np.arange(size), np.arange(size)])
+    fractions = np.concatenate([fractions, below / width, at_edge / width])
     matrix = sparse.csc_matrix((fractions, (rows, column)), shape=(size, size))
     matrix.sum_duplicates()
     matrix.eliminate_zeros()

@@ -47,6 +47,7 @@ Mesh = namedtuple("Mesh", [
     "reset_potential",  # (P,)
     "refractory_steps",  # (P,) refractory period in mesh steps (float)
     "substeps",  # (P,) mesh steps per network step
+    "jump_interval",  # (P,) mesh steps per application of the jump matrices
 ])
 
 Matrices = namedtuple("Matrices", [
@@ -191,6 +192,17 @@ def advance_strips(mesh, mass, pop, step):
 
 
 @njit(cache=True)
+def enqueue(queue, step, delay, mass):
+    """Schedule `mass` to re-enter at mesh step `step + delay`, split between the two
+    neighbouring steps when the delay is not a whole number of steps."""
+    whole = int(np.floor(delay))
+    part = delay - whole
+    length = queue.shape[0]
+    queue[(step + whole) % length] += (1.0 - part) * mass
+    queue[(step + whole + 1) % length] += part * mass
+
+
+@njit(cache=True)
 def population_mean(mesh, mass, pop, step, queued):
     """Mean of v over the population, refractory neurons counted at reset."""
     total = 0.0
@@ -236,40 +248,42 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
                 if coupling.group_pop[g] == pop:
                     total_rate += group_rates[g]
             substeps = mesh.substeps[pop]
+            block = mesh.jump_interval[pop]
             mesh_dt = dt_network / substeps
-            n_terms = poisson_weights(total_rate * mesh_dt, weights) if total_rate > 0.0 else 1
+            n_terms = poisson_weights(total_rate * mesh_dt * block, weights) if total_rate > 0.0 else 1
             n_cells = mesh.cell_offset[pop + 1] - mesh.cell_offset[pop]
             n_gaps = mesh.gap_offset[pop + 1] - mesh.gap_offset[pop]
             size = n_cells + n_gaps
             current = work[0, :size]
             following = work[1, :size]
             accumulated = work[2, :size]
+            # Jump-crossed mass crossed near mid-block: it re-enters that much later.
+            jump_lag = max(0.0, 0.5 * block - 1.0)
             fired = 0.0
             for sub in range(substeps):
                 mesh_step = state.pop_step[pop]
+                jumping = total_rate > 0.0 and sub % block == 0
                 crossed = 0.0
-                if total_rate > 0.0:
+                if jumping:
                     gather_logical(mesh, state.mass, pop, mesh_step, current)
                     for gap in range(n_gaps):
                         current[n_cells + gap] = 0.0
-                    crossed += apply_jumps(matrices, coupling, pop, group_rates, total_rate,
-                                           weights, n_terms, current, following, accumulated)
+                    crossed_by_jumps = apply_jumps(matrices, coupling, pop, group_rates, total_rate,
+                                                   weights, n_terms, current, following, accumulated)
                     scatter_logical(mesh, accumulated, pop, mesh_step, state.mass)
+                    enqueue(state.refractory_queue[pop], mesh_step + 1,
+                            mesh.refractory_steps[pop] + jump_lag, crossed_by_jumps)
+                    fired += crossed_by_jumps
                 crossed += advance_strips(mesh, state.mass, pop, mesh_step)
                 mesh_step += 1
                 state.pop_step[pop] = mesh_step
-                if total_rate > 0.0:
+                if total_rate > 0.0 and (sub + 1) % block == 0:
+                    # Entry gaps join the strips once the block's moves are done.
                     for gap in range(n_gaps):
                         cell = mesh.gap_entry_cell[mesh.gap_offset[pop] + gap]
                         state.mass[physical_index(mesh, cell, mesh_step)] += accumulated[n_cells + gap]
-                # Refractory queue: release after refractory_steps, split between the two
-                # neighbouring mesh steps when it is not a whole number of steps.
-                delay = mesh.refractory_steps[pop]
-                whole = int(np.floor(delay))
-                part = delay - whole
+                enqueue(state.refractory_queue[pop], mesh_step, mesh.refractory_steps[pop], crossed)
                 queue = state.refractory_queue[pop]
-                queue[(mesh_step + whole) % queue_length] += (1.0 - part) * crossed
-                queue[(mesh_step + whole + 1) % queue_length] += part * crossed
                 released = queue[mesh_step % queue_length]
                 queue[mesh_step % queue_length] = 0.0
                 if released != 0.0:

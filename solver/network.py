@@ -48,7 +48,7 @@ def build_network(spec: SimulationSpec) -> Network:
     mesh = _mesh_arrays(spec, artifacts, substeps)
     matrices, coupling = _coupling_arrays(spec, artifacts, dt)
     history = 2 + int(np.ceil(max([c.delay / dt for c in spec.connections], default=0.0)))
-    queue = 2 + int(np.ceil(max(mesh.refractory_steps, default=0.0)))
+    queue = 3 + int(np.ceil(max(mesh.refractory_steps + mesh.jump_interval / 2.0)))
     state = State(mass=_initial_mass(spec, artifacts, mesh), pop_step=np.zeros(len(artifacts), np.int64),
                   refractory_queue=np.zeros((len(artifacts), queue)),
                   rate_history=np.zeros((len(artifacts), history)))
@@ -60,18 +60,19 @@ def build_network(spec: SimulationSpec) -> Network:
 
 def _network_dt(spec: SimulationSpec, artifacts) -> float:
     if spec.dt is None:
-        steps = {a.dt for a in artifacts}
-        reference = artifacts[0].dt
+        steps = {a.dt * a.jump_interval for a in artifacts}
+        reference = artifacts[0].dt * artifacts[0].jump_interval
         if any(abs(d - reference) > STEP_RATIO_TOLERANCE * reference for d in steps):
             listing = ", ".join(f"{p.name}: {a.dt:.6g} s" for p, a in zip(spec.populations, artifacts))
             raise ConfigError(f"the meshes have different time steps ({listing}); set dt to a "
                               "common multiple", path=spec.path, key="simulation.dt")
         return reference
     for population, artifact in zip(spec.populations, artifacts):
-        ratio = spec.dt / artifact.dt
+        ratio = spec.dt / (artifact.dt * artifact.jump_interval)
         if ratio < 1 - STEP_RATIO_TOLERANCE or abs(ratio - round(ratio)) > STEP_RATIO_TOLERANCE * ratio:
             raise ConfigError(f"dt = {spec.dt:.6g} s is not a whole multiple of the mesh step "
-                              f"{artifact.dt:.6g} s of population '{population.name}'",
+                              f"{artifact.dt * artifact.jump_interval:.6g} s of population "
+                              f"'{population.name}' (dt x jump_interval)",
                               path=spec.path, key="simulation.dt")
     return spec.dt
 
@@ -110,7 +111,7 @@ def _mesh_arrays(spec, artifacts, substeps) -> Mesh:
         reset_cells=as_int(reset_cells), reset_fractions=np.concatenate(reset_fractions),
         reset_potential=np.array([a.reset_potential for a in artifacts]),
         refractory_steps=np.array([a.refractory / a.dt for a in artifacts]),
-        substeps=substeps)
+        substeps=substeps, jump_interval=np.array([a.jump_interval for a in artifacts], np.int64))
 
 
 def _coupling_arrays(spec: SimulationSpec, artifacts, dt: float):
