@@ -10,6 +10,7 @@ from typing import Callable
 import numpy as np
 
 from .artifact import write_mesh
+from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .model_file import read_model_file
@@ -28,6 +29,8 @@ class MeshSummary:
     n_cells: int
     n_strips: int
     dt: float
+    jump_interval: int
+    step: float
     efficacies: tuple[float, ...]
     min_column_sum: float
     max_column_sum: float
@@ -41,6 +44,7 @@ class MeshSummary:
 def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] = (),
                progress: Progress | None = None) -> MeshSummary:
     started = time.perf_counter()
+    check_writable(output)
     spec = read_model_file(model_path, overrides)
     model, settings = spec.model, spec.mesh
     drift = model.drift
@@ -73,7 +77,8 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     _report(progress, total_steps, total_steps)
     return MeshSummary(
         output=str(output), input_hash=digest, n_cells=mesh.n_cells,
-        n_strips=len(mesh.strip_first), dt=dt, efficacies=settings.efficacies,
+        n_strips=len(mesh.strip_first), dt=dt, jump_interval=settings.jump_interval,
+        step=dt * settings.jump_interval, efficacies=settings.efficacies,
         min_column_sum=float(min(s.min() for s in sums)),
         max_column_sum=float(max(s.max() for s in sums)),
         largest_cell_near_threshold=near, seconds=time.perf_counter() - started)

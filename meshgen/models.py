@@ -204,13 +204,23 @@ def build_model(section: dict, path: str | None = None) -> NeuronModel:
         raise ConfigError("missing required key", path=path, key="model.spike.threshold")
     if reset_value is None:
         raise ConfigError("missing required key", path=path, key="model.spike.reset")
-    reset = reset_value if isinstance(reset_value, dict) else {variables[0]: reset_value}
+    reset = dict(reset_value) if isinstance(reset_value, dict) else {variables[0]: reset_value}
     for variable, value in reset.items():
+        key = f"model.spike.reset.{variable}"
         if variable not in variables:
             raise ConfigError(f"reset names unknown variable '{variable}' (variables: "
-                              f"{', '.join(variables)})", path=path, key=f"model.spike.reset.{variable}")
+                              f"{', '.join(variables)})", path=path, key=key)
         if isinstance(value, str):
-            compile_expression(value, variables, parameters, key=f"model.spike.reset.{variable}")
+            try:
+                if variable == variables[0]:
+                    # The spiking variable is reset to a value: an expression of parameters.
+                    reset[variable] = float(
+                        compile_expression(value, (), parameters, key=key).function())
+                else:
+                    compile_expression(value, variables, parameters, key=key)
+            except ConfigError as error:
+                error.path = error.path or path
+                raise
     v_reset = reset[variables[0]]
     if isinstance(v_reset, (int, float)) and not v_reset < threshold:
         raise ConfigError(f"reset ({v_reset}) must lie below the threshold ({threshold})",

@@ -114,3 +114,18 @@ def write_rates_csv(output: RunOutput, stream: TextIO) -> None:
     columns = [output.populations[n].rate for n in names]
     for i, t in enumerate(output.time):
         writer.writerow([f"{t:.9g}"] + [f"{c[i]:.9g}" for c in columns])
+
+
+def select_snapshot(output: RunOutput, population: str | None,
+                    at_time: float | None) -> tuple[str, int]:
+    """The population (default: the first) and the index of its density snapshot
+    nearest to `at_time` (default: the last)."""
+    name = population or next(iter(output.populations))
+    if name not in output.populations:
+        raise ConfigError(f"--population: no population '{name}' (has: "
+                          f"{', '.join(output.populations)})", path=output.path)
+    times = output.populations[name].density_time
+    if len(times) == 0:
+        raise ConfigError("the output has no density snapshots", path=output.path)
+    index = len(times) - 1 if at_time is None else int(np.argmin(np.abs(times - at_time)))
+    return name, index

@@ -14,6 +14,7 @@ import sys
 import click
 
 from meshgen import __version__
+from meshgen.atomic_file import atomic_output, check_writable
 from meshgen.errors import MiindError
 
 from .progress import progress_callback
@@ -130,18 +131,28 @@ def analyze(output_file, csv_path, summary, window, plot_path, density_path, pop
 
     if not any([csv_path, summary, plot_path, density_path]):
         raise click.UsageError("nothing to do: give --summary, --csv, --plot or --density")
+    if window and not summary:
+        raise click.UsageError("--window goes with --summary")
+    if (population or at_time is not None) and not density_path:
+        raise click.UsageError("--population and --time go with --density")
+    # Check everything before writing anything, so an error leaves no file behind.
+    for path in (csv_path, plot_path, density_path):
+        if path and path != "-":
+            check_writable(path)
     result = analysis.read_output(output_file)
-    if csv_path:
-        if csv_path == "-":
-            analysis.write_rates_csv(result, sys.stdout)
-        else:
-            with open(csv_path, "w", newline="") as stream:
-                analysis.write_rates_csv(result, stream)
+    span = analysis.parse_window(window)
+    snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
+    report = analysis.summarize(result, span) if summary else None
+    if csv_path == "-":
+        analysis.write_rates_csv(result, sys.stdout)
+    elif csv_path:
+        with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
+            analysis.write_rates_csv(result, stream)
     if plot_path or density_path:
         from . import plotting
         if plot_path:
             plotting.plot_rates(result, plot_path)
         if density_path:
-            plotting.plot_density(result, density_path, population, at_time)
-    if summary:
-        _emit_json(analysis.summarize(result, analysis.parse_window(window)))
+            plotting.plot_density(result, density_path, *snapshot)
+    if report is not None:
+        _emit_json(report)

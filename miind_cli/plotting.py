@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 
 from meshgen.atomic_file import atomic_output
-from meshgen.errors import ConfigError
 
 from .analysis import RunOutput
 
@@ -37,17 +36,9 @@ def plot_rates(output: RunOutput, path: str | Path) -> None:
     plt.close(figure)
 
 
-def plot_density(output: RunOutput, path: str | Path, population: str | None,
-                 at_time: float | None) -> None:
-    name = population or next(iter(output.populations))
-    if name not in output.populations:
-        raise ConfigError(f"--population: no population '{name}' (has: "
-                          f"{', '.join(output.populations)})")
+def plot_density(output: RunOutput, path: str | Path, name: str, index: int) -> None:
+    """The density of population `name` at snapshot `index` (see select_snapshot)."""
     pop = output.populations[name]
-    if len(pop.density_time) == 0:
-        raise ConfigError("the output has no density snapshots")
-    index = (len(pop.density_time) - 1 if at_time is None
-             else int(np.argmin(np.abs(pop.density_time - at_time))))
     order = np.argsort(pop.lower)
     lower, upper = pop.lower[order], pop.upper[order]
     density = pop.density_mass[index][order] / (upper - lower)

@@ -13,6 +13,7 @@ from typing import Callable
 
 import numpy as np
 
+from meshgen.atomic_file import check_writable
 from meshgen.errors import SimulationError
 
 from .kernels import advance_network, gather_logical
@@ -52,6 +53,7 @@ class RunSummary:
 
 def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str] = (),
                    progress: Progress | None = None) -> RunSummary:
+    check_writable(output)
     spec = read_simulation_file(sim_path, overrides)
     network = build_network(spec)
     results = simulate(network, progress)
