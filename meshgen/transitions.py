@@ -67,11 +67,13 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
     lead = mesh.jump_interval // 2
     entry_of = {}
     for f, length in zip(mesh.strip_first, mesh.strip_length):
-        for i in range(max(1, lead)):
-            if i + lead >= length:
-                raise MeshError(f"a strip of {length} cells is too short for jump_interval = "
-                                f"{mesh.jump_interval}; lower [mesh] jump_interval")
-            entry_of[int(f) + i] = int(f) + i + lead
+        if lead >= length:
+            raise MeshError(f"a strip of {length} cells is too short for jump_interval = "
+                            f"{mesh.jump_interval}; lower [mesh] jump_interval")
+        # One cell more than the block reaches: a strip that starts at the lowest edge
+        # begins with a partial (shorter than a step) cell.
+        for i in range(min(lead + 1, length)):
+            entry_of[int(f) + i] = int(f) + min(i + lead, length - 1)
     first_cells = {}
     gaps: list[tuple[float, float, int]] = []
     covered = []

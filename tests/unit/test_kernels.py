@@ -1,0 +1,98 @@
+"""Solver kernels against dense numpy/scipy references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse, stats
+from scipy.linalg import expm
+
+from solver.kernels import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh,
+                            apply_jumps, gather_logical, poisson_weights, scatter_logical)
+
+
+@pytest.mark.parametrize("expected", [1e-4, 0.07, 0.5, 3.0])
+def test_poisson_weights_match_scipy(expected):
+    weights = np.zeros(MAX_POISSON_TERMS)
+    count = poisson_weights(expected, weights)
+    assert weights[:count].sum() == pytest.approx(1.0, abs=1e-15)
+    pmf = stats.poisson.pmf(np.arange(count), expected)
+    np.testing.assert_allclose(weights[:count - 1], pmf[:count - 1], rtol=1e-12)
+    assert stats.poisson.sf(count - 1, expected) <= POISSON_TAIL * expected
+
+
+def random_stochastic(size, rng, density=0.3):
+    """A random column-substochastic matrix plus its threshold column (sums to 1)."""
+    m = sparse.random(size, size, density=density, random_state=rng, format="csc")
+    m.data[:] = rng.random(m.nnz)
+    threshold = rng.random(size) * 0.3
+    sums = np.asarray(m.sum(axis=0)).ravel()
+    scale = np.where(sums > 0, (1 - threshold) / np.where(sums > 0, sums, 1), 0.0)
+    threshold = np.where(sums > 0, threshold, 1.0)
+    m = sparse.csc_matrix(m @ sparse.diags(scale))
+    m.sort_indices()
+    return m, threshold
+
+
+def test_apply_jumps_is_the_master_equation_solution():
+    """Uniformization against expm of the generator, with threshold as an absorbing state."""
+    rng = np.random.default_rng(0)
+    size = 12
+    rates = np.array([300.0, 700.0])
+    step = 2e-4
+    mats = [random_stochastic(size, rng) for _ in rates]
+    matrices = Matrices(
+        indptr_offset=np.array([0, size + 1, 2 * (size + 1)], np.int64),
+        indptr=np.concatenate([mats[0][0].indptr, mats[1][0].indptr + mats[0][0].nnz]).astype(np.int64),
+        indices=np.concatenate([m.indices for m, _ in mats]).astype(np.int64),
+        data=np.concatenate([m.data for m, _ in mats]),
+        threshold_offset=np.array([0, size], np.int64),
+        threshold_fraction=np.concatenate([t for _, t in mats]))
+    coupling = Coupling(group_pop=np.zeros(2, np.int64), group_matrix=np.arange(2, dtype=np.int64),
+                        conn_group=np.zeros(0, np.int64), conn_source_pop=np.zeros(0, np.int64),
+                        conn_source_input=np.zeros(0, np.int64), conn_count=np.zeros(0),
+                        conn_delay=np.zeros(0))
+    start = rng.random(size)
+    start /= start.sum()
+    weights = np.zeros(MAX_POISSON_TERMS)
+    total = rates.sum()
+    count = poisson_weights(total * step, weights)
+    current, following, accumulated = start.copy(), np.zeros(size), np.zeros(size)
+    crossed = apply_jumps(matrices, coupling, 0, rates, total, weights, count, current,
+                          following, accumulated)
+
+    generator = np.zeros((size + 1, size + 1))
+    for rate, (m, threshold) in zip(rates, mats):
+        block = np.zeros((size + 1, size + 1))
+        block[:size, :size] = m.toarray()
+        block[size, :size] = threshold
+        block[size, size] = 1.0
+        generator += rate * (block - np.eye(size + 1))
+    exact = expm(generator * step) @ np.concatenate([start, [0.0]])
+    np.testing.assert_allclose(accumulated, exact[:size], atol=1e-9)
+    assert crossed == pytest.approx(exact[size], abs=1e-9)
+    assert accumulated.sum() + crossed == pytest.approx(1.0, abs=1e-14)
+
+
+def test_gather_and_scatter_follow_the_ring_offset():
+    # One population: a strip of 5 cells then 2 stationary cells.
+    mesh = Mesh(cell_offset=np.array([0, 7], np.int64),
+                cell_strip=np.array([0, 0, 0, 0, 0, -1, -1], np.int64),
+                cell_position=np.array([0, 1, 2, 3, 4, 0, 0], np.int64),
+                centres=np.arange(7.0), strip_first=np.array([0], np.int64),
+                strip_length=np.array([5], np.int64), strip_terminal=np.array([5], np.int64),
+                pop_strip_offset=np.array([0, 1], np.int64), gap_offset=np.array([0, 0], np.int64),
+                gap_entry_cell=np.zeros(0, np.int64), reset_offset=np.array([0, 0], np.int64),
+                reset_cells=np.zeros(0, np.int64), reset_fractions=np.zeros(0),
+                reset_potential=np.zeros(1), refractory_steps=np.zeros(1),
+                substeps=np.ones(1, np.int64), jump_interval=np.ones(1, np.int64))
+    logical = np.arange(7.0) + 1
+    for step in range(12):
+        mass = np.zeros(7)
+        scatter_logical(mesh, logical, 0, step, mass)
+        # Logical cell q of the strip sits at (q - step) mod 5.
+        for q in range(5):
+            assert mass[(q - step) % 5] == logical[q]
+        out = np.zeros(7)
+        gather_logical(mesh, mass, 0, step, out)
+        np.testing.assert_array_equal(out, logical)
