@@ -8,13 +8,19 @@ DEMO := out/demo
 
 .PHONY: install demo test bench validate clean
 
-install: $(STAMP)
+AOT := solver/_kernels_aot.stamp
+
+install: $(STAMP) $(AOT)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
+
+# Ahead-of-time compiled kernels (see solver/backend.py); runs fall back to the JIT.
+$(AOT): $(STAMP) solver/kernels.py solver/layout.py solver/aot.py
+	$(PY) -m solver.aot
 
 demo: install
 	@mkdir -p $(DEMO)

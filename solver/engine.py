@@ -16,7 +16,7 @@ import numpy as np
 from meshgen.atomic_file import check_writable
 from meshgen.errors import SimulationError
 
-from .kernels import advance_network, gather_logical
+from .backend import load_kernels
 from .network import Network, build_network
 from .output import write_output
 from .sim_file import read_simulation_file
@@ -37,6 +37,7 @@ class Results:
     snapshots: list[list[np.ndarray]]  # per population, per snapshot: logical cell masses
     input_rates: np.ndarray
     seconds: float
+    kernels: str  # "aot" or "jit": see solver.backend
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class RunSummary:
     n_steps: int
     dt: float
     seconds: float
+    kernels: str
     mean_rates: dict[str, float]
 
     def as_dict(self) -> dict:
@@ -60,12 +62,13 @@ def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str
     write_output(output, network, results)
     half = network.n_steps // 2
     return RunSummary(output=str(output), n_steps=network.n_steps, dt=network.dt,
-                      seconds=results.seconds,
+                      seconds=results.seconds, kernels=results.kernels,
                       mean_rates={name: float(results.rate[p, half:].mean())
                                   for p, name in enumerate(network.population_names)})
 
 
 def simulate(network: Network, progress: Progress | None = None) -> Results:
+    kernels = load_kernels()
     started = time.perf_counter()
     n_pops = len(network.artifacts)
     n = network.n_steps
@@ -85,7 +88,7 @@ def simulate(network: Network, progress: Progress | None = None) -> Results:
         snapshot_times.append(step * network.dt)
         for p in range(n_pops):
             buffer = np.zeros(network.artifacts[p].n_cells + len(network.artifacts[p].gap_entry_cell))
-            gather_logical(network.mesh, network.state.mass, p, int(network.state.pop_step[p]), buffer)
+            kernels.gather_logical(network.mesh, network.state.mass, p, int(network.state.pop_step[p]), buffer)
             snapshots[p].append(buffer[:network.artifacts[p].n_cells].copy())
 
     if snapshot_stride:
@@ -94,7 +97,7 @@ def simulate(network: Network, progress: Progress | None = None) -> Results:
     for stop in sorted(stops):
         if stop <= done:
             continue
-        advance_network(network.mesh, network.matrices, network.coupling, network.state,
+        kernels.advance_network(network.mesh, network.matrices, network.coupling, network.state,
                         network.input_rates, done, stop - done, network.dt, rate, mass, mean,
                         network.work)
         if not np.all(np.isfinite(rate[:, done:stop])):
@@ -109,4 +112,4 @@ def simulate(network: Network, progress: Progress | None = None) -> Results:
     return Results(time=(np.arange(n) + 1) * network.dt, rate=rate, mass=mass, mean=mean,
                    snapshot_times=snapshot_times, snapshots=snapshots,
                    input_rates=network.input_rates[:len(network.spec.inputs)],
-                   seconds=time.perf_counter() - started)
+                   seconds=time.perf_counter() - started, kernels=kernels.name)

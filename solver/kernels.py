@@ -22,10 +22,10 @@ Every function here is @njit(cache=True) and takes arrays and scalars only.
 
 from __future__ import annotations
 
-from collections import namedtuple
-
 import numpy as np
 from numba import njit
+
+from .layout import Coupling, Matrices, Mesh, State  # noqa: F401 - the kernels' argument types
 
 # Truncation of the Poisson series: stop when the probability of more jumps in the
 # step is below POISSON_TAIL times the expected number of jumps. The left-out tail
@@ -33,49 +33,6 @@ from numba import njit
 # less than 1e-7 relative, far below the mesh's own error (~1e-3).
 POISSON_TAIL = 1e-7
 MAX_POISSON_TERMS = 200
-
-Mesh = namedtuple("Mesh", [
-    "cell_offset",  # (P+1,) global cell range of each population
-    "cell_strip",  # (N,) strip of each logical cell, -1 if stationary
-    "cell_position",  # (N,) position of the cell in its strip
-    "centres",  # (N,) logical cell centres
-    "strip_first", "strip_length", "strip_terminal",  # (S,) global; terminal -1 = threshold
-    "pop_strip_offset",  # (P+1,)
-    "gap_offset",  # (P+1,) range of each population's entry gaps
-    "gap_entry_cell",  # (G,) global logical cell an entry gap feeds
-    "reset_offset", "reset_cells", "reset_fractions",
-    "reset_potential",  # (P,)
-    "refractory_steps",  # (P,) refractory period in mesh steps (float)
-    "substeps",  # (P,) mesh steps per network step
-    "jump_interval",  # (P,) mesh steps per application of the jump matrices
-])
-
-Matrices = namedtuple("Matrices", [
-    "indptr_offset",  # (M+1,) range of each matrix in `indptr`
-    "indptr",  # concatenated, values index `indices`/`data` directly
-    "indices",  # row, local to the population's work buffer
-    "data",
-    "threshold_offset",  # (M,) start of each matrix's threshold fractions
-    "threshold_fraction",
-])
-
-Coupling = namedtuple("Coupling", [
-    "group_pop",  # (Gr,) target population of each (population, matrix) group
-    "group_matrix",  # (Gr,)
-    "conn_group",  # (C,)
-    "conn_source_pop",  # (C,) -1 when the source is an input
-    "conn_source_input",  # (C,)
-    "conn_count",  # (C,) number of connections (float)
-    "conn_delay",  # (C,) delay in network steps (float, >= 1)
-])
-
-State = namedtuple("State", [
-    "mass",  # (N,) physical layout
-    "pop_step",  # (P,) mesh steps taken
-    "refractory_queue",  # (P, Q)
-    "rate_history",  # (P, H) population rates of past network steps
-])
-
 
 @njit(cache=True)
 def physical_index(mesh, cell, step):

@@ -15,7 +15,7 @@ from meshgen.artifact import MeshArtifact, read_mesh
 from meshgen.cells import split_between_cells
 from meshgen.errors import ConfigError
 
-from .kernels import Coupling, Matrices, Mesh, State
+from .layout import Coupling, Matrices, Mesh, State
 from .sim_file import SimulationSpec
 
 # Relative slack when checking that the network step is a whole number of mesh steps.

@@ -1,0 +1,49 @@
+"""The kernels' arguments: named tuples of plain arrays (see solver.kernels).
+
+Kept apart from the kernels so that the run path can build them without importing
+numba when the ahead-of-time compiled kernels are used (solver.backend).
+"""
+
+from collections import namedtuple
+
+Mesh = namedtuple("Mesh", [
+    "cell_offset",  # (P+1,) global cell range of each population
+    "cell_strip",  # (N,) strip of each logical cell, -1 if stationary
+    "cell_position",  # (N,) position of the cell in its strip
+    "centres",  # (N,) logical cell centres
+    "strip_first", "strip_length", "strip_terminal",  # (S,) global; terminal -1 = threshold
+    "pop_strip_offset",  # (P+1,)
+    "gap_offset",  # (P+1,) range of each population's entry gaps
+    "gap_entry_cell",  # (G,) global logical cell an entry gap feeds
+    "reset_offset", "reset_cells", "reset_fractions",
+    "reset_potential",  # (P,)
+    "refractory_steps",  # (P,) refractory period in mesh steps (float)
+    "substeps",  # (P,) mesh steps per network step
+    "jump_interval",  # (P,) mesh steps per application of the jump matrices
+])
+
+Matrices = namedtuple("Matrices", [
+    "indptr_offset",  # (M+1,) range of each matrix in `indptr`
+    "indptr",  # concatenated, values index `indices`/`data` directly
+    "indices",  # row, local to the population's work buffer
+    "data",
+    "threshold_offset",  # (M,) start of each matrix's threshold fractions
+    "threshold_fraction",
+])
+
+Coupling = namedtuple("Coupling", [
+    "group_pop",  # (Gr,) target population of each (population, matrix) group
+    "group_matrix",  # (Gr,)
+    "conn_group",  # (C,)
+    "conn_source_pop",  # (C,) -1 when the source is an input
+    "conn_source_input",  # (C,)
+    "conn_count",  # (C,) number of connections (float)
+    "conn_delay",  # (C,) delay in network steps (float, >= 1)
+])
+
+State = namedtuple("State", [
+    "mass",  # (N,) physical layout
+    "pop_step",  # (P,) mesh steps taken
+    "refractory_queue",  # (P, Q)
+    "rate_history",  # (P, H) population rates of past network steps
+])
