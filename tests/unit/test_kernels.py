@@ -69,8 +69,11 @@ def test_apply_jumps_is_the_master_equation_solution():
         block[size, size] = 1.0
         generator += rate * (block - np.eye(size + 1))
     exact = expm(generator * step) @ np.concatenate([start, [0.0]])
-    np.testing.assert_allclose(accumulated, exact[:size], atol=1e-9)
-    assert crossed == pytest.approx(exact[size], abs=1e-9)
+    # Only the truncated Poisson tail may differ: at most POISSON_TAIL x expected jumps.
+    bound = POISSON_TAIL * total * step
+    np.testing.assert_allclose(accumulated, exact[:size], atol=bound)
+    assert crossed == pytest.approx(exact[size], abs=bound)
+    assert np.max(np.abs(accumulated - exact[:size])) > 0  # the bound is not vacuous
     assert accumulated.sum() + crossed == pytest.approx(1.0, abs=1e-14)
 
 
