@@ -73,7 +73,6 @@ def test_apply_jumps_is_the_master_equation_solution():
     bound = POISSON_TAIL * total * step
     np.testing.assert_allclose(accumulated, exact[:size], atol=bound)
     assert crossed == pytest.approx(exact[size], abs=bound)
-    assert np.max(np.abs(accumulated - exact[:size])) > 0  # the bound is not vacuous
     assert accumulated.sum() + crossed == pytest.approx(1.0, abs=1e-14)
 
 
