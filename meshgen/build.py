@@ -14,7 +14,7 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .model_file import read_model_file
-from .strips import StripMesh, automatic_dt, build_strip_mesh
+from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -50,14 +50,14 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     drift = model.drift
     reset = model.reset[model.variables[0]]
     smallest = min(abs(h) for h in settings.efficacies)
-    dt = settings.dt or automatic_dt(drift, settings.lowest, model.threshold, reset, smallest,
-                                     settings.cells_per_efficacy)
+    low, high = accuracy_range(drift, settings.lowest, model.threshold, reset)
+    dt = settings.dt or automatic_dt(drift, low, high, smallest, settings.cells_per_efficacy)
     stationary_width = smallest / settings.cells_per_efficacy
     total_steps = 2 + len(settings.efficacies)
     _report(progress, 0, total_steps)
     mesh = build_strip_mesh(drift, settings.lowest, model.threshold, dt, stationary_width,
                             settings.max_cells, settings.jump_interval)
-    near = _largest_cell_between(mesh, reset, model.threshold)
+    near = _largest_cell_between(mesh, low, high)
     if near > smallest:
         suggested = dt * smallest / near / settings.cells_per_efficacy
         raise MeshError(f"mesh too coarse for efficacy {smallest:g}: cells between reset and "

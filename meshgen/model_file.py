@@ -29,7 +29,7 @@ DEFAULT_JUMP_INTERVAL = 2
 def _reset(value, key):
     if isinstance(value, dict):
         return {k: checked(number_or_string)(v, f"{key}.{k}") for k, v in value.items()}
-    return number()(value, key)
+    return checked(number_or_string)(value, key)
 
 
 MODEL_LAYOUT = Table(fields={
@@ -42,7 +42,8 @@ MODEL_LAYOUT = Table(fields={
         "parameters": Table(free=number(), doc="parameter values; built-ins have defaults"),
         "spike": Table(fields={
             "threshold": Field(number(), doc="spike threshold on the first variable"),
-            "reset": Field(_reset, doc="reset value of the first variable (or a table)"),
+            "reset": Field(_reset, doc="reset value of the first variable: a number or an "
+                                              "expression of parameters (or a table)"),
             "refractory": Field(number(nonnegative=True), doc="refractory period (s)"),
         }),
     }),

@@ -59,15 +59,26 @@ class StripMesh:
         return flags
 
 
-def automatic_dt(drift: Callable, lowest: float, threshold: float, reset: float,
-                 smallest_efficacy: float, cells_per_efficacy: float) -> float:
-    """The mesh step that makes cells between reset and threshold no wider than
-    |smallest efficacy| / cells_per_efficacy: a cell is |F(v)| dt wide, so
-    dt = |h_min| / (cells_per_efficacy * max |F| over [reset, threshold])."""
+def accuracy_range(drift: Callable, lowest: float, threshold: float,
+                   reset: float) -> tuple[float, float]:
+    """Where cells must be small against the efficacies: from the reset to the
+    threshold, or to the highest unstable fixed point if there is one (EIF, QIF with
+    I < 0): above it a neuron runs away to threshold by itself, so how finely jumps
+    are resolved there hardly changes the rate, while its fast drift would otherwise
+    force a tiny dt on the whole mesh."""
     start = min(max(reset, lowest), threshold)
     if start >= threshold:
         start = lowest
-    grid = np.linspace(start, threshold, DRIFT_SAMPLES)
+    unstable = [p for p, stable in fixed_points(drift, lowest, threshold) if not stable and p > start]
+    return start, max(unstable) if unstable else threshold
+
+
+def automatic_dt(drift: Callable, low: float, high: float, smallest_efficacy: float,
+                 cells_per_efficacy: float) -> float:
+    """The mesh step that makes cells in [low, high] (see accuracy_range) no wider
+    than |smallest efficacy| / cells_per_efficacy: a cell is |F(v)| dt wide, so
+    dt = |h_min| / (cells_per_efficacy * max |F| over [low, high])."""
+    grid = np.linspace(low, high, DRIFT_SAMPLES)
     with np.errstate(all="ignore"):
         speed = np.abs(np.asarray(drift(grid), dtype=float) * np.ones_like(grid))
     if not np.all(np.isfinite(speed)):
@@ -92,11 +103,16 @@ def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float
         if len(strip) >= 2:
             strips.append(strip)
 
+    # Past threshold a neuron has fired: only how much of a cell lies there matters,
+    # so the flow keeps its threshold speed rather than running away (EIF, QIF).
+    def beyond_threshold(v):
+        return drift(np.minimum(v, threshold))
+
     lower, upper, mid_lower, mid_upper = [], [], [], []
     first, length, ends = [], [], []
     count = 0
     for strip in strips:
-        middle = flow_map(drift, strip, 0.5 * jump_interval * dt)
+        middle = flow_map(beyond_threshold, strip, 0.5 * jump_interval * dt)
         lower.append(np.minimum(strip[:-1], strip[1:]))
         upper.append(np.maximum(strip[:-1], strip[1:]))
         mid_lower.append(np.minimum(middle[:-1], middle[1:]))

@@ -95,3 +95,58 @@ def test_population_drives_another_through_a_delayed_connection(tmp_path):
     assert shift > 10
     np.testing.assert_allclose(later_b[shift:], rate_b[:-shift], rtol=1e-6, atol=1e-9)
     assert np.all(later_b[:shift] <= rate_b[:shift] + 1e-12)
+
+
+QIF_MODEL = """
+[model]
+kind = "qif"
+[model.parameters]
+tau = {tau}
+I = {I}
+[model.spike]
+threshold = {threshold}
+reset = {reset}
+refractory = 0.0
+[mesh]
+v_range = [{reset}, {threshold}]
+efficacies = [0.5]
+"""
+
+QIF_SIMULATION = """
+[simulation]
+t_end = 1.0
+[[population]]
+name = "q"
+mesh = "qif.h5"
+initial = {{ v = {reset} }}
+[[input]]
+name = "silent"
+rate = 0.0
+[[connection]]
+source = "silent"
+target = "q"
+efficacy = 0.5
+"""
+
+
+def test_deterministic_qif_fires_at_the_analytic_rate(tmp_path):
+    """QIF with I > 0 and no input: tau dv/dt = v^2 + I takes
+    T = tau/sqrt(I) (atan(theta/sqrt(I)) - atan(v_r/sqrt(I))) from reset to threshold."""
+    import h5py
+
+    from meshgen.build import build_mesh
+    from solver.engine import run_simulation
+
+    tau, drive, theta, v_r = 0.02, 1.0, 10.0, -10.0
+    period = tau / math.sqrt(drive) * (math.atan(theta / math.sqrt(drive))
+                                       - math.atan(v_r / math.sqrt(drive)))
+    (tmp_path / "qif.toml").write_text(QIF_MODEL.format(tau=tau, I=drive, threshold=theta, reset=v_r))
+    build_mesh(tmp_path / "qif.toml", tmp_path / "qif.h5")
+    (tmp_path / "sim.toml").write_text(QIF_SIMULATION.format(reset=v_r))
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        time, rate = f["time"][()], f["populations/q/rate"][()]
+        mass = f["populations/q/mass"][()]
+    window = time > 1.0 - 10 * period
+    assert abs(rate[window].mean() * period - 1) < 0.01, (rate[window].mean(), 1 / period)
+    assert np.max(np.abs(mass - 1)) < 1e-12
