@@ -32,6 +32,7 @@ import numpy as np
 from . import __version__
 from .atomic_file import atomic_output
 from .errors import ArtifactError
+from .stamped_file import open_stamped
 
 FORMAT = "miind-mesh"
 FORMAT_VERSION = 1
@@ -142,22 +143,8 @@ def _dataset(group, name, values, units):
 
 def read_mesh(path: str | Path) -> MeshArtifact:
     path = str(path)
-    if not Path(path).is_file():
-        raise ArtifactError("mesh artifact not found (run `miind mesh` first)", path=path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise ArtifactError("not an HDF5 mesh artifact", path=path) from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise ArtifactError(f"not a mesh artifact (format {f.attrs.get('format')!r}, "
-                                f"expected {FORMAT!r})", path=path)
-        version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            advice = ("upgrade miind-cli to read it" if version > FORMAT_VERSION
-                      else "re-run `miind mesh` on its model file to rebuild it")
-            raise ArtifactError(f"mesh format version {version} is not supported by this "
-                                f"miind-cli (reads version {FORMAT_VERSION}); {advice}", path=path)
+    with open_stamped(path, FORMAT, FORMAT_VERSION, "mesh artifact",
+                      "`miind mesh` on its model file") as f:
         try:
             artifact = _read_v1(f, path)
         except KeyError as exc:

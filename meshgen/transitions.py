@@ -75,7 +75,6 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
         for i in range(min(lead + 1, length)):
             entry_of[int(f) + i] = int(f) + min(i + lead, length - 1)
     first_cells = {}
-    gaps: list[tuple[float, float, int]] = []
     covered = []
     cursor = mesh.lowest
     for lo, hi, cell in pieces + [(mesh.threshold, mesh.threshold, -1)]:

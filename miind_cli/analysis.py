@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-import h5py
 import numpy as np
 
 from meshgen.errors import ArtifactError, ConfigError
+from meshgen.stamped_file import open_stamped
 from solver.output import FORMAT, FORMAT_VERSION
 
 
@@ -40,21 +40,8 @@ class RunOutput:
 
 def read_output(path: str | Path) -> RunOutput:
     path = str(path)
-    if not Path(path).is_file():
-        raise ArtifactError("output file not found", path=path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError:
-        raise ArtifactError("not an HDF5 file", path=path) from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise ArtifactError(f"not a `miind run` output (format {f.attrs.get('format')!r})",
-                                path=path)
-        version = int(f.attrs.get("format_version", -1))
-        if version != FORMAT_VERSION:
-            raise ArtifactError(f"output format version {version} is not readable by this "
-                                f"miind-cli (reads {FORMAT_VERSION}); re-run `miind run` or "
-                                "upgrade miind-cli", path=path)
+    with open_stamped(path, FORMAT, FORMAT_VERSION, "`miind run` output",
+                      "`miind run` on its simulation file") as f:
         try:
             populations = {}
             for name, group in f["populations"].items():
