@@ -23,7 +23,7 @@ from .tomlconfig import (Field, Table, anything, apply_overrides, check_document
 # convergence study in `make validate` (benchmarks/validate.py): see README, "Accuracy".
 DEFAULT_CELLS_PER_EFFICACY = 10.0
 # Mesh steps per application of the jump matrices (see meshgen.transitions). Same source.
-DEFAULT_JUMP_INTERVAL = 2
+DEFAULT_JUMP_INTERVAL = 1
 
 
 def _reset(value, key):

@@ -97,12 +97,29 @@ def poisson_weights(expected, weights):
 
 
 @njit(cache=True)
+def exact_sum(values):
+    """Neumaier's compensated sum: the rounding of a plain sum would be the same in
+    every step of a steady state, and so would add up."""
+    total = 0.0
+    compensation = 0.0
+    for value in values:
+        t = total + value
+        if abs(total) >= abs(value):
+            compensation += (total - t) + value
+        else:
+            compensation += (value - t) + total
+        total = t
+    return total + compensation
+
+
+@njit(cache=True)
 def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_terms,
                 current, following, accumulated):
     """One mesh step of the jump master equation on the logical work buffer `current`.
     The result goes to `accumulated` (`current` and `following` are scratch); returns
     the mass that crossed threshold during the step."""
     size = current.shape[0]
+    before = exact_sum(current)
     for i in range(size):
         accumulated[i] = weights[0] * current[i]
     crossed_so_far = 0.0
@@ -131,7 +148,11 @@ def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_ter
             accumulated[i] += weight * following[i]
         crossed += weight * crossed_so_far
         current, following = following, current
-    return crossed
+    # What crossed is what left the cells: computed as the difference, the total of
+    # cells plus crossed mass is conserved to rounding, with no systematic drift from
+    # the weights or fractions (crossed, the sum of the tracked threshold flux, agrees
+    # with it to ~1e-16).
+    return max(before - exact_sum(accumulated), 0.0) if crossed > 0.0 else 0.0
 
 
 @njit(cache=True)
@@ -154,14 +175,59 @@ def advance_strips(mesh, mass, pop, step):
 
 
 @njit(cache=True)
+def split(amount, fraction):
+    """(amount * (1 - fraction), amount * fraction) whose sum is `amount` exactly in
+    floating point: the larger part is multiplied out and the smaller is the exact
+    difference (Sterbenz), so repeated splits never make mass drift one way."""
+    if fraction <= 0.5:
+        small = amount * fraction
+        return amount - small, small
+    large = amount * fraction
+    return amount - large, large
+
+
+@njit(cache=True)
 def enqueue(queue, step, delay, mass):
     """Schedule `mass` to re-enter at mesh step `step + delay`, split between the two
     neighbouring steps when the delay is not a whole number of steps."""
     whole = int(np.floor(delay))
     part = delay - whole
     length = queue.shape[0]
-    queue[(step + whole) % length] += (1.0 - part) * mass
-    queue[(step + whole + 1) % length] += part * mass
+    now, later = split(mass, part)
+    queue[(step + whole) % length] += now
+    queue[(step + whole + 1) % length] += later
+
+
+@njit(cache=True)
+def place_at_reset(mesh, mass, pop, step, amount, drift_steps):
+    """Put `amount` at the reset, moved `drift_steps` (< 1) of a step along its strip:
+    the cells of a strip are one step apart, so that is a shift by a fraction of a
+    cell. Stationary reset cells do not move."""
+    left = amount
+    last = mesh.reset_offset[pop + 1] - 1
+    for r in range(mesh.reset_offset[pop], last + 1):
+        cell = mesh.reset_cells[r]
+        share = left if r == last else amount * mesh.reset_fractions[r]
+        left -= share
+        strip = mesh.cell_strip[cell]
+        if drift_steps > 0.0 and strip >= 0 and \
+                mesh.cell_position[cell] + 1 < mesh.strip_length[strip]:
+            share, moved = split(share, drift_steps)
+            mass[physical_index(mesh, cell + 1, step)] += moved
+        mass[physical_index(mesh, cell, step)] += share
+
+
+@njit(cache=True)
+def schedule_reset(mesh, state, pop, step, delay, amount):
+    """Mass that crossed threshold re-enters at the reset `delay` steps after the end
+    of mesh step `step`; a negative delay (refractory period shorter than the time
+    since the crossing) means it is already drifting from the reset by then."""
+    if amount == 0.0:
+        return
+    if delay < 0.0:
+        place_at_reset(mesh, state.mass, pop, step, amount, -delay)
+    else:
+        enqueue(state.refractory_queue[pop], step, delay, amount)
 
 
 @njit(cache=True)
@@ -229,13 +295,11 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
             current = work[0, :size]
             following = work[1, :size]
             accumulated = work[2, :size]
-            # Jump-crossed mass crossed near mid-block: it re-enters that much later.
-            jump_lag = max(0.0, 0.5 * block - 1.0)
             fired = 0.0
             for sub in range(substeps):
                 mesh_step = state.pop_step[pop]
                 jumping = total_rate > 0.0 and sub % block == 0
-                crossed = 0.0
+                crossed_by_jumps = 0.0
                 if jumping:
                     gather_logical(mesh, state.mass, pop, mesh_step, current)
                     for gap in range(n_gaps):
@@ -243,10 +307,7 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
                     crossed_by_jumps = apply_jumps(matrices, coupling, pop, group_rates, total_rate,
                                                    weights, n_terms, current, following, accumulated)
                     scatter_logical(mesh, accumulated, pop, mesh_step, state.mass)
-                    enqueue(state.refractory_queue[pop], mesh_step + 1,
-                            mesh.refractory_steps[pop] + jump_lag, crossed_by_jumps)
-                    fired += crossed_by_jumps
-                crossed += advance_strips(mesh, state.mass, pop, mesh_step)
+                crossed_by_drift = advance_strips(mesh, state.mass, pop, mesh_step)
                 mesh_step += 1
                 state.pop_step[pop] = mesh_step
                 if total_rate > 0.0 and (sub + 1) % block == 0:
@@ -254,15 +315,20 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
                     for gap in range(n_gaps):
                         cell = mesh.gap_entry_cell[mesh.gap_offset[pop] + gap]
                         state.mass[physical_index(mesh, cell, mesh_step)] += accumulated[n_cells + gap]
-                enqueue(state.refractory_queue[pop], mesh_step, mesh.refractory_steps[pop], crossed)
+                # Re-entry after the refractory period, timed from when the mass crossed,
+                # in steps after the end of this step: drift crossings happen on average
+                # half a step before it, jump crossings at the middle of the block.
+                refractory = mesh.refractory_steps[pop]
+                schedule_reset(mesh, state, pop, mesh_step, refractory - 0.5, crossed_by_drift)
+                if jumping:
+                    schedule_reset(mesh, state, pop, mesh_step, refractory + 0.5 * block - 1.0,
+                                   crossed_by_jumps)
                 queue = state.refractory_queue[pop]
                 released = queue[mesh_step % queue_length]
                 queue[mesh_step % queue_length] = 0.0
                 if released != 0.0:
-                    for r in range(mesh.reset_offset[pop], mesh.reset_offset[pop + 1]):
-                        index = physical_index(mesh, mesh.reset_cells[r], mesh_step)
-                        state.mass[index] += released * mesh.reset_fractions[r]
-                fired += crossed
+                    place_at_reset(mesh, state.mass, pop, mesh_step, released, 0.0)
+                fired += crossed_by_jumps + crossed_by_drift
             rate = fired / dt_network
             state.rate_history[pop, step % history_length] = rate
             queued = 0.0

@@ -51,7 +51,7 @@ def slow_overlap_matrix(sources, targets, target_ids, size, h, lowest, threshold
         width = b - a
         for lo, hi in [(a, b)]:
             part_above = max(0.0, hi - max(lo, threshold))
-            fired[j] += part_above / width
+            dense[j, j] += part_above / width  # fires by drift: stays in its cell
             lo, hi = max(lo, lowest), min(hi, threshold)
             lo, hi = lo + h, hi + h
             fired[j] += max(0.0, hi - max(lo, threshold)) / width
