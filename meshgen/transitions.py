@@ -73,7 +73,7 @@ def jump_tiling(mesh: StripMesh) -> JumpTiling:
                             f"{mesh.jump_interval}; lower [mesh] jump_interval")
         # One cell more than the block reaches: a strip that starts at the lowest edge
         # begins with a partial (shorter than a step) cell.
-        for i in range(min(lead + 1, length)):
+        for i in range(min(lead + 2, length)):
             entry_of[int(f) + i] = int(f) + min(i + lead, length - 1)
     first_cells = {}
     covered = []
