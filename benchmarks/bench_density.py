@@ -7,9 +7,7 @@ Two kinds of run:
   measures the files a user runs;
 - `lif_case`: a LIF population written from parameters, for the validation cases.
 
-This duplicates tests/reference/density_runs.py on purpose: the benchmarks also need
-the mesh summary (n_cells, step) and the run summary (kernel seconds), and should not
-import from the test suite.
+The LIF files come from solver.studies, as in the tests.
 """
 
 from __future__ import annotations
@@ -22,31 +20,13 @@ import numpy as np
 
 from meshgen.build import build_mesh
 from solver.engine import run_simulation
+from solver.studies import PUBLIC_PARAMETERS, write_lif_files  # noqa: F401 - re-exported
 
 from bench_report import REPO
 
 PUBLIC_MODEL = REPO / "examples" / "lif" / "lif.toml"
 PUBLIC_SIMULATION = REPO / "examples" / "lif" / "simulation.toml"
 PUBLIC_POPULATION = "lif"
-
-LIF_MODEL = """[model]
-kind = "lif"
-[model.parameters]
-tau = {tau}
-E_l = {E_l}
-[model.spike]
-threshold = {threshold}
-reset = {reset}
-refractory = {refractory}
-[mesh]
-v_range = [{lowest}, {threshold}]
-efficacies = {efficacies}
-"""
-
-# The public case's parameters (mV, s); the cases of validate.py vary some of them.
-PUBLIC_PARAMETERS = dict(tau=0.01, E_l=-65.0, threshold=-50.2, reset=-65.0, refractory=0.0,
-                         lowest=-70.0)
-
 
 @dataclass
 class DensityRun:
@@ -106,16 +86,6 @@ def lif_case(workdir: Path, *, inputs, t_end: float, cells_per_efficacy=None,
              jump_interval=None, keep_series: bool = False, **parameters) -> DensityRun:
     """One LIF population (public-case parameters unless overridden) driven by Poisson
     inputs given as (efficacy mV, rate) pairs; a rate may be an expression of t."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    p = dict(PUBLIC_PARAMETERS, **parameters)
-    efficacies = sorted({h for h, _ in inputs})
-    (workdir / "model.toml").write_text(LIF_MODEL.format(efficacies=efficacies, **p))
-    lines = [f"[simulation]\nt_end = {t_end}\n",
-             f"[[population]]\nname = \"p\"\nmesh = \"mesh.h5\"\ninitial = {{ v = {p['reset']} }}\n"]
-    for i, (h, rate) in enumerate(inputs):
-        rate_text = f'"{rate}"' if isinstance(rate, str) else repr(float(rate))
-        lines.append(f"[[input]]\nname = \"in{i}\"\nrate = {rate_text}\n")
-        lines.append(f"[[connection]]\nsource = \"in{i}\"\ntarget = \"p\"\nefficacy = {h}\n")
-    (workdir / "sim.toml").write_text("\n".join(lines))
+    write_lif_files(workdir, inputs=inputs, t_end=t_end, **parameters)
     return _mesh_and_run(workdir / "model.toml", workdir / "sim.toml", workdir,
                          mesh_knobs(cells_per_efficacy, jump_interval), [], "p", 1, keep_series)

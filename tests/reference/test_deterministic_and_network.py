@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from .density_runs import lif_density_run, steady_rate
+from .density_runs import lif_density_run
 
 
 def test_deterministic_lif_fires_at_the_analytic_rate(tmp_path):
