@@ -82,6 +82,26 @@ class ModelFile:
     mesh: MeshSettings
 
 
+def read_model(path: str | Path, overrides: list[str] = ()) -> NeuronModel:
+    """Only the [model] of a model file: what a direct simulation needs ([mesh] may be
+    absent)."""
+    path = str(path)
+    raw = apply_overrides(load_toml(path), list(overrides), path)
+    layout = Table(fields={"model": MODEL_LAYOUT.fields["model"],
+                           "mesh": Field(anything, doc="mesh settings, unused here")})
+    document = check_document(raw, layout, path)
+    return build_model(document["model"], path=path)
+
+
+def model_from_definition(definition: dict, path: str | None = None) -> NeuronModel:
+    """Rebuild a model from `NeuronModel.definition()` (as stored in mesh artifacts)."""
+    section = {"kind": definition["kind"], "parameters": definition["parameters"],
+               "spike": definition["spike"], "units": definition.get("units", {}),
+               "variables": definition["variables"] if definition["kind"] == "custom" else None,
+               "equations": definition["equations"] if definition["kind"] == "custom" else None}
+    return build_model(section, path=path)
+
+
 def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     path = str(path)
     raw = apply_overrides(load_toml(path), list(overrides), path)

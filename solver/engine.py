@@ -1,13 +1,14 @@
-"""`miind run`: read the simulation, build the network, advance it, write the output.
+"""`miind run`: read the simulation, assemble it, advance it, write the output.
 
-The kernels run in chunks of steps; between chunks the engine reports progress
-through the caller's `progress(done, total)` callback and takes density snapshots.
+The kernels run in chunks of steps; between chunks the engine feeds rates between
+density and direct populations, reports progress through the caller's
+`progress(done, total)` callback, and takes density snapshots.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -16,28 +17,47 @@ import numpy as np
 from meshgen.atomic_file import check_writable
 from meshgen.errors import SimulationError
 
+from .assembly import Simulation, build_simulation, delayed_rates
 from .backend import load_kernels
-from .network import Network, build_network
 from .output import write_output
 from .sim_file import read_simulation_file
 
 Progress = Callable[[int, int], None]
-# Steps per kernel call when nothing else sets the chunk: progress is reported about
-# a hundred times per run, and the call overhead (~10 us) stays negligible.
+# Chunks per run when nothing else sets their length: progress is reported about a
+# hundred times, and the call overhead (~10 us) stays negligible.
 PROGRESS_CHUNKS = 100
+
+
+@dataclass
+class PopulationResult:
+    name: str
+    variables: list[str]
+    unit: str
+    rate: np.ndarray  # (n,) Hz
+    mean: dict[str, np.ndarray]
+    mass: np.ndarray | None = None  # density only
+    snapshot_times: list[float] = field(default_factory=list)
+    snapshots: list[np.ndarray] = field(default_factory=list)  # density: cell masses
+    lower: np.ndarray | None = None
+    upper: np.ndarray | None = None
+    mesh_path: str | None = None
+    mesh_hash: str | None = None
+    spike_times: np.ndarray | None = None  # direct only
+    spike_ids: np.ndarray | None = None
+    n_neurons: int | None = None
+    record: np.ndarray | None = None
+    samples: np.ndarray | None = None  # (n, record, variables)
+    neuron_mean_v: np.ndarray | None = None  # over the second half, per neuron
+    neuron_var_v: np.ndarray | None = None
 
 
 @dataclass
 class Results:
     time: np.ndarray
-    rate: np.ndarray  # (P, n)
-    mass: np.ndarray
-    mean: np.ndarray
-    snapshot_times: list[float]
-    snapshots: list[list[np.ndarray]]  # per population, per snapshot: logical cell masses
+    populations: list[PopulationResult]
     input_rates: np.ndarray
     seconds: float
-    kernels: str  # "aot" or "jit": see solver.backend
+    kernels: str  # density kernels: "aot" or "jit" (solver.backend); "none" without density
 
 
 @dataclass(frozen=True)
@@ -57,59 +77,111 @@ def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str
                    progress: Progress | None = None) -> RunSummary:
     check_writable(output)
     spec = read_simulation_file(sim_path, overrides)
-    network = build_network(spec)
-    results = simulate(network, progress)
-    write_output(output, network, results)
-    half = network.n_steps // 2
-    return RunSummary(output=str(output), n_steps=network.n_steps, dt=network.dt,
+    simulation = build_simulation(spec)
+    results = simulate(simulation, progress)
+    write_output(output, simulation, results)
+    half = simulation.n_steps // 2
+    return RunSummary(output=str(output), n_steps=simulation.n_steps, dt=simulation.dt,
                       seconds=results.seconds, kernels=results.kernels,
-                      mean_rates={name: float(results.rate[p, half:].mean())
-                                  for p, name in enumerate(network.population_names)})
+                      mean_rates={r.name: float(r.rate[half:].mean()) for r in results.populations})
 
 
-def simulate(network: Network, progress: Progress | None = None) -> Results:
-    kernels = load_kernels()
+def simulate(simulation: Simulation, progress: Progress | None = None) -> Results:
+    kernels = load_kernels() if simulation.density is not None else None
     started = time.perf_counter()
-    n_pops = len(network.artifacts)
-    n = network.n_steps
-    rate = np.zeros((n_pops, n))
-    mass = np.zeros((n_pops, n))
-    mean = np.zeros((n_pops, n))
+    n = simulation.n_steps
+    network = simulation.density
+    n_density = len(network.artifacts) if network else 0
+    rate = np.zeros((n_density, n))
+    mass = np.zeros((n_density, n))
+    mean = np.zeros((n_density, n))
+    all_rates = np.zeros((len(simulation.kinds), n))
+
     stops = set(np.linspace(0, n, PROGRESS_CHUNKS + 1).astype(int)[1:])
-    interval = network.spec.density_interval
-    snapshot_stride = max(1, int(round(interval / network.dt))) if interval else None
-    if snapshot_stride:
+    stops |= set(range(simulation.chunk, n + 1, simulation.chunk))
+    interval = simulation.spec.density_interval
+    snapshot_stride = max(1, int(round(interval / simulation.dt))) if interval else None
+    if snapshot_stride and network:
         stops |= set(range(snapshot_stride, n + 1, snapshot_stride))
     stops.add(n)
     snapshot_times: list[float] = []
-    snapshots: list[list[np.ndarray]] = [[] for _ in range(n_pops)]
+    snapshots: list[list[np.ndarray]] = [[] for _ in range(n_density)]
 
     def take_snapshot(step: int) -> None:
-        snapshot_times.append(step * network.dt)
-        for p in range(n_pops):
-            buffer = np.zeros(network.artifacts[p].n_cells + len(network.artifacts[p].gap_entry_cell))
-            kernels.gather_logical(network.mesh, network.state.mass, p, int(network.state.pop_step[p]), buffer)
-            snapshots[p].append(buffer[:network.artifacts[p].n_cells].copy())
+        snapshot_times.append(step * simulation.dt)
+        for p, artifact in enumerate(network.artifacts):
+            buffer = np.zeros(artifact.n_cells + len(artifact.gap_entry_cell))
+            kernels.gather_logical(network.mesh, network.state.mass, p,
+                                   int(network.state.pop_step[p]), buffer)
+            snapshots[p].append(buffer[:artifact.n_cells].copy())
 
-    if snapshot_stride:
+    if snapshot_stride and network:
         take_snapshot(0)
     done = 0
     for stop in sorted(stops):
         if stop <= done:
             continue
-        kernels.advance_network(network.mesh, network.matrices, network.coupling, network.state,
-                        network.input_rates, done, stop - done, network.dt, rate, mass, mean,
-                        network.work)
-        if not np.all(np.isfinite(rate[:, done:stop])):
-            raise SimulationError(f"rates became non-finite between t = {done * network.dt:.6g} "
-                                  f"and {stop * network.dt:.6g} s")
+        steps = np.arange(done, stop)
+        if network:
+            for feed in simulation.density_feeds:
+                network.input_rates[feed.row, done:stop] = feed.count * delayed_rates(
+                    all_rates[feed.source], steps, feed.delay)
+            kernels.advance_network(network.mesh, network.matrices, network.coupling,
+                                    network.state, network.input_rates, done, stop - done,
+                                    network.dt, rate, mass, mean, network.work)
+            for p, (kind, k) in enumerate(simulation.kinds):
+                if kind == "density":
+                    all_rates[p, done:stop] = rate[k, done:stop]
+        for k, population in enumerate(simulation.direct):
+            table = simulation.direct_rates[k]
+            for feed in simulation.direct_feeds[k]:
+                table[feed.row, done:stop] = feed.count * delayed_rates(
+                    all_rates[feed.source], steps, feed.delay)
+            population.advance(done, stop - done, table)
+            p = simulation.names.index(population.name)
+            all_rates[p, done:stop] = population.rate[done:stop]
+        if not np.all(np.isfinite(all_rates[:, done:stop])):
+            raise SimulationError(f"rates became non-finite between t = {done * simulation.dt:.6g} "
+                                  f"and {stop * simulation.dt:.6g} s")
         done = stop
-        if (snapshot_stride and done % snapshot_stride == 0) or (done == n and not snapshot_stride):
-            if not snapshot_times or snapshot_times[-1] != done * network.dt:
+        if network and ((snapshot_stride and done % snapshot_stride == 0) or
+                        (done == n and not snapshot_stride)):
+            if not snapshot_times or snapshot_times[-1] != done * simulation.dt:
                 take_snapshot(done)
         if progress is not None:
             progress(done, n)
-    return Results(time=(np.arange(n) + 1) * network.dt, rate=rate, mass=mass, mean=mean,
-                   snapshot_times=snapshot_times, snapshots=snapshots,
-                   input_rates=network.input_rates[:len(network.spec.inputs)],
-                   seconds=time.perf_counter() - started, kernels=kernels.name)
+
+    results = []
+    for p, (kind, k) in enumerate(simulation.kinds):
+        if kind == "density":
+            artifact = network.artifacts[k]
+            variables = artifact.model["variables"]
+            results.append(PopulationResult(
+                name=simulation.names[p], variables=variables, unit=artifact.unit,
+                rate=rate[k], mean={variables[0]: mean[k]}, mass=mass[k],
+                snapshot_times=list(snapshot_times), snapshots=snapshots[k],
+                lower=artifact.lower, upper=artifact.upper, mesh_path=artifact.path,
+                mesh_hash=artifact.input_hash))
+        else:
+            population = simulation.direct[k]
+            population.finish()
+            times, ids = population.spikes()
+            model = population.model
+            half = n - population.accumulate_from
+            neuron_mean = population.v_sum / half
+            results.append(PopulationResult(
+                name=population.name, variables=list(model.variables),
+                unit=model.units[model.variables[0]], rate=population.rate,
+                mean={v: population.mean[j] for j, v in enumerate(model.variables)},
+                spike_times=times, spike_ids=ids, n_neurons=population.n_neurons,
+                record=population.record, samples=population.samples,
+                neuron_mean_v=neuron_mean,
+                neuron_var_v=np.maximum(population.v_square / half - neuron_mean ** 2, 0.0)))
+    spec_inputs = len(simulation.spec.inputs)
+    inputs = network.input_rates[:spec_inputs] if network else None
+    if inputs is None:
+        from .network import input_rate_table
+        inputs = input_rate_table(simulation.spec, simulation.dt, n)[:spec_inputs]
+    return Results(time=(np.arange(n) + 1) * simulation.dt, populations=results,
+                   input_rates=inputs, seconds=time.perf_counter() - started,
+                   kernels=kernels.name if kernels else "none")

@@ -3,13 +3,21 @@
     /                      attrs: format, format_version, created_by, input_hash,
                                   simulation (JSON), simulation_file, dt, t_end
     /time                  (n,) end time of each step [s]
-    /populations/<name>    attrs: mesh, mesh_hash, variables, unit
+    /populations/<name>    attrs: method ("density" | "direct"), variables, unit,
+                                  mesh, mesh_hash (density), n_neurons (direct)
         rate               (n,) [Hz]
-        mass               (n,) total probability mass, refractory included [1]
         mean/<variable>    (n,) population mean of each state variable
+      density only:
+        mass               (n,) total probability mass, refractory included [1]
         density/time       (k,) [s]
         density/mass       (k, n_cells) probability mass per cell, logical order [1]
         density/lower, density/upper   (n_cells,) cell bounds [unit of v]
+      direct only:
+        samples/node_ids   (r,) recorded neurons; samples/<variable> (n, r)
+        synchrony/neuron_mean_v, neuron_var_v  (N,) each neuron's time mean and
+                           variance of v over the second half (attr t_start) [unit, unit^2]
+    /spikes/<name>         direct only (SONATA style): timestamps (m,) [s],
+                           node_ids (m,) [1], sorted by time
     /inputs/<name>/rate    (n,) [Hz]
 
 Written atomically: a failed or interrupted run leaves no file behind.
@@ -31,39 +39,67 @@ FORMAT = "miind-output"
 FORMAT_VERSION = 1
 
 
-def write_output(path: str | Path, network, results) -> None:
-    spec = network.spec
+def write_output(path: str | Path, simulation, results) -> None:
+    spec = simulation.spec
     digest = hashlib.sha256(json.dumps(
-        {"simulation": spec.document, "meshes": [a.input_hash for a in network.artifacts]},
+        {"simulation": spec.document,
+         "meshes": [p.mesh_hash for p in results.populations if p.mesh_hash]},
         sort_keys=True).encode()).hexdigest()
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as f:
             f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
                             "created_by": f"miind-cli {__version__}", "input_hash": digest,
                             "simulation": json.dumps(spec.document),
-                            "simulation_file": str(spec.path), "dt": network.dt,
-                            "t_end": network.n_steps * network.dt})
+                            "simulation_file": str(spec.path), "dt": simulation.dt,
+                            "t_end": simulation.n_steps * simulation.dt})
             _dataset(f, "time", results.time, "s")
             populations = f.create_group("populations")
-            for p, (population, artifact) in enumerate(zip(spec.populations, network.artifacts)):
-                group = populations.create_group(population.name)
-                variables = artifact.model["variables"]
-                group.attrs.update({"mesh": artifact.path, "mesh_hash": artifact.input_hash,
-                                    "variables": json.dumps(variables), "unit": artifact.unit})
-                _dataset(group, "rate", results.rate[p], "Hz")
-                _dataset(group, "mass", results.mass[p], "1")
+            spikes = f.create_group("spikes")
+            for result in results.populations:
+                group = populations.create_group(result.name)
+                direct = result.spike_times is not None
+                group.attrs.update({"method": "direct" if direct else "density",
+                                    "variables": json.dumps(result.variables),
+                                    "unit": result.unit})
+                _dataset(group, "rate", result.rate, "Hz")
                 mean = group.create_group("mean")
-                _dataset(mean, variables[0], results.mean[p], artifact.unit)
-                density = group.create_group("density")
-                _dataset(density, "time", np.array(results.snapshot_times), "s")
-                stacked = (np.array(results.snapshots[p]) if results.snapshots[p]
-                           else np.zeros((0, artifact.n_cells)))
-                _dataset(density, "mass", stacked, "1", compress=True)
-                _dataset(density, "lower", artifact.lower, artifact.unit)
-                _dataset(density, "upper", artifact.upper, artifact.unit)
+                for variable, values in result.mean.items():
+                    _dataset(mean, variable, values, result.unit if variable == result.variables[0]
+                             else "model unit")
+                if direct:
+                    _write_direct(group, spikes.create_group(result.name), result, simulation)
+                else:
+                    _write_density(group, result)
             inputs = f.create_group("inputs")
             for i, source in enumerate(spec.inputs):
                 _dataset(inputs.create_group(source.name), "rate", results.input_rates[i], "Hz")
+
+
+def _write_density(group, result) -> None:
+    group.attrs.update({"mesh": result.mesh_path, "mesh_hash": result.mesh_hash})
+    _dataset(group, "mass", result.mass, "1")
+    density = group.create_group("density")
+    _dataset(density, "time", np.array(result.snapshot_times), "s")
+    stacked = (np.array(result.snapshots) if result.snapshots
+               else np.zeros((0, len(result.lower))))
+    _dataset(density, "mass", stacked, "1", compress=True)
+    _dataset(density, "lower", result.lower, result.unit)
+    _dataset(density, "upper", result.upper, result.unit)
+
+
+def _write_direct(group, spikes, result, simulation) -> None:
+    group.attrs["n_neurons"] = result.n_neurons
+    _dataset(spikes, "timestamps", result.spike_times, "s", compress=True)
+    _dataset(spikes, "node_ids", result.spike_ids, "1", compress=True)
+    samples = group.create_group("samples")
+    _dataset(samples, "node_ids", result.record, "1")
+    for j, variable in enumerate(result.variables):
+        _dataset(samples, variable, result.samples[:, :, j], result.unit if j == 0
+                 else "model unit", compress=True)
+    synchrony = group.create_group("synchrony")
+    synchrony.attrs["t_start"] = (simulation.n_steps // 2) * simulation.dt
+    _dataset(synchrony, "neuron_mean_v", result.neuron_mean_v, result.unit)
+    _dataset(synchrony, "neuron_var_v", result.neuron_var_v, f"{result.unit}^2")
 
 
 def _dataset(group, name, values, units, compress=False):

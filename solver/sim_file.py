@@ -1,7 +1,10 @@
 """The simulation file read by `miind run`.
 
     [simulation]    t_end (s), dt (s, optional: the meshes' step)
-    [[population]]  name, mesh (path relative to this file), initial = { v = ... }
+    [[population]]  name, mesh (path relative to this file), initial = { v = ... },
+                    method = "density" (default) or "direct"; a direct population has
+                    n_neurons, seed, and a `model` file or a `mesh` whose model it uses;
+                    optional record = [neuron ids] (state samples), integration_step (s)
     [[input]]       name, rate (Hz: a number, or an expression of t such as
                     "1000 + 500*(t > 0.5)")
     [[connection]]  source (input or population), target (population), efficacy,
@@ -18,8 +21,16 @@ from pathlib import Path
 
 from meshgen.errors import ConfigError
 from meshgen.expressions import CompiledExpression, compile_expression
-from meshgen.tomlconfig import (Field, Table, anything, apply_overrides, check_document, checked,
-                                load_toml, number, number_or_string, string)
+from meshgen.tomlconfig import (Field, Table, _ValueProblem, anything, apply_overrides,
+                                check_document, checked, integer, load_toml, number,
+                                number_or_string, string)
+
+def _neuron_ids(value):
+    if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              and v >= 0 for v in value):
+        raise _ValueProblem(f"expected an array of neuron ids (whole numbers >= 0), got {value!r}")
+    return value
+
 
 SIMULATION_LAYOUT = Table(fields={
     "simulation": Table(required=True, fields={
@@ -29,8 +40,17 @@ SIMULATION_LAYOUT = Table(fields={
     }),
     "population": Table(array=True, fields={
         "name": Field(string(), required=True, doc="population name, used in outputs"),
-        "mesh": Field(string(), required=True, doc="mesh artifact (path relative to this file)"),
+        "mesh": Field(string(), doc="mesh artifact (path relative to this file)"),
         "initial": Table(free=number(), doc="initial state, e.g. { v = -65.0 }"),
+        "method": Field(string(choices=("density", "direct")), default="density",
+                        doc="population density on a mesh, or direct simulation of neurons"),
+        "model": Field(string(), doc="direct: model file (path relative to this file)"),
+        "n_neurons": Field(integer(positive=True), doc="direct: number of neurons"),
+        "seed": Field(integer(), default=0, doc="direct: random seed"),
+        "record": Field(checked(_neuron_ids), default=[], doc="direct: neurons whose state "
+                        "is sampled every step"),
+        "integration_step": Field(number(positive=True),
+                                  doc="direct: RK4 step (s); default: the simulation dt"),
     }),
     "input": Table(array=True, fields={
         "name": Field(string(), required=True, doc="input name"),
@@ -55,8 +75,18 @@ SIMULATION_LAYOUT = Table(fields={
 @dataclass(frozen=True)
 class PopulationSpec:
     name: str
-    mesh_path: str
+    mesh_path: str | None
     initial: dict
+    method: str = "density"
+    model_path: str | None = None
+    n_neurons: int = 0
+    seed: int = 0
+    record: tuple[int, ...] = ()
+    integration_step: float | None = None
+
+    @property
+    def direct(self) -> bool:
+        return self.method == "direct"
 
 
 @dataclass(frozen=True)
@@ -104,8 +134,32 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
         if name in names:
             raise fail(f"name '{name}' is already used by {names[name]}", f"population.{i}.name")
         names[name] = "a population"
-        populations.append(PopulationSpec(name=name, mesh_path=str(base / entry["mesh"]),
-                                          initial=entry["initial"]))
+        key = f"population.{i}"
+        mesh, model = entry["mesh"], entry["model"]
+        if entry["method"] == "density":
+            for option in ("model", "n_neurons", "integration_step"):
+                if entry[option] is not None:
+                    raise fail(f"'{option}' is for direct populations (method = \"direct\")",
+                               f"{key}.{option}")
+            if entry["record"]:
+                raise fail("'record' is for direct populations (method = \"direct\")",
+                           f"{key}.record")
+            if mesh is None:
+                raise fail("a density population needs a mesh artifact", f"{key}.mesh")
+        else:
+            if (mesh is None) == (model is None):
+                raise fail("a direct population names either a model file or a mesh artifact "
+                           "(whose model it uses)", f"{key}.model")
+            if entry["n_neurons"] is None:
+                raise fail("missing required key for a direct population", f"{key}.n_neurons")
+            if any(r >= entry["n_neurons"] for r in entry["record"]):
+                raise fail(f"recorded neuron ids must be below n_neurons = {entry['n_neurons']}",
+                           f"{key}.record")
+        populations.append(PopulationSpec(
+            name=name, mesh_path=str(base / mesh) if mesh else None, initial=entry["initial"],
+            method=entry["method"], model_path=str(base / model) if model else None,
+            n_neurons=entry["n_neurons"] or 0, seed=entry["seed"], record=tuple(entry["record"]),
+            integration_step=entry["integration_step"]))
     if not populations:
         raise fail("the simulation has no [[population]]", "population")
     inputs = []

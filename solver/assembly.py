@@ -1,0 +1,179 @@
+"""Assembling a simulation that may mix density and direct populations.
+
+Density populations run together in the network kernel, which couples them step by
+step. Direct populations run in their own generated kernels. Connections between
+the two kinds (and between direct populations) carry rates through tables filled in
+between chunks of steps; a chunk is never longer than the shortest such delay, so
+every rate a chunk needs is known before it starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshgen.artifact import read_mesh
+from meshgen.errors import ConfigError
+from meshgen.model_file import model_from_definition, read_model
+
+from .direct import DirectPopulation, InputGroup
+from .network import Network, build_network, input_rate_table
+from .sim_file import ConnectionSpec, InputSpec, SimulationSpec
+
+# The step of simulations made of direct populations only, when [simulation] dt is
+# not given: 0.1 ms, Brian2's and NEST's default. LIF is solved exactly whatever the
+# step; for other models the RK4 step defaults to it.
+DEFAULT_DIRECT_DT = 1e-4
+
+
+@dataclass(frozen=True)
+class RateFeed:
+    """A rate fed through a table: row `row` gets n x the rate of population `source`
+    (index in file order) `delay` steps earlier."""
+
+    row: int
+    source: int
+    count: float
+    delay: float
+
+
+@dataclass
+class Simulation:
+    spec: SimulationSpec
+    dt: float
+    n_steps: int
+    kinds: list[tuple[str, int]]  # per population in file order: ("density"|"direct", index)
+    density: Network | None
+    density_feeds: list[RateFeed]  # rows of density.input_rates filled from populations
+    direct: list[DirectPopulation]
+    direct_rates: list[np.ndarray]  # per direct population: (groups, n_steps) Hz
+    direct_feeds: list[list[RateFeed]]
+    chunk: int
+
+    @property
+    def names(self) -> list[str]:
+        return [p.name for p in self.spec.populations]
+
+
+def build_simulation(spec: SimulationSpec) -> Simulation:
+    index = {p.name: i for i, p in enumerate(spec.populations)}
+    density_members = [p for p in spec.populations if not p.direct]
+    direct_members = [p for p in spec.populations if p.direct]
+    kinds = []
+    counters = {"density": 0, "direct": 0}
+    for p in spec.populations:
+        kind = "direct" if p.direct else "density"
+        kinds.append((kind, counters[kind]))
+        counters[kind] += 1
+
+    density, density_feeds = None, []
+    if density_members:
+        density, density_feeds = _density_network(spec, density_members, index)
+        dt, n_steps = density.dt, density.n_steps
+    else:
+        dt = spec.dt or DEFAULT_DIRECT_DT
+        n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
+
+    inputs = input_rate_table(spec, dt, n_steps)
+    input_index = {s.name: i for i, s in enumerate(spec.inputs)}
+    direct, direct_rates, direct_feeds = [], [], []
+    for stream, population in enumerate(direct_members):
+        p = index[population.name]
+        model = _direct_model(spec, p)
+        incoming = [c for c in spec.connections if c.target == population.name]
+        groups, feeds = [], []
+        rates = np.zeros((len(incoming), n_steps))
+        for g, c in enumerate(incoming):
+            if c.dimension not in model.variables:
+                raise ConfigError(f"population '{population.name}' has no variable "
+                                  f"'{c.dimension}' (variables: {', '.join(model.variables)})",
+                                  path=spec.path, key=f"connection.{c.index}.dimension")
+            groups.append(InputGroup(c.efficacy, model.variables.index(c.dimension)))
+            if c.source in input_index:
+                rates[g] = c.n_connections * inputs[input_index[c.source]]
+            else:
+                feeds.append(RateFeed(g, index[c.source], c.n_connections, max(c.delay / dt, 1.0)))
+        member = DirectPopulation(
+            name=population.name, model=model, n_neurons=population.n_neurons, groups=groups,
+            n_steps=n_steps, dt=dt, integration_step=population.integration_step or dt,
+            record=np.array(population.record, dtype=np.int64), seed=population.seed,
+            stream=stream, accumulate_from=n_steps // 2)
+        member.set_initial(_initial_state(spec, p, model))
+        direct.append(member)
+        direct_rates.append(rates)
+        direct_feeds.append(feeds)
+
+    delays = [f.delay for f in density_feeds] + [f.delay for feeds in direct_feeds for f in feeds]
+    chunk = max(1, int(np.floor(min(delays)))) if delays else n_steps
+    return Simulation(spec=spec, dt=dt, n_steps=n_steps, kinds=kinds, density=density,
+                      density_feeds=density_feeds, direct=direct, direct_rates=direct_rates,
+                      direct_feeds=direct_feeds, chunk=chunk)
+
+
+def _density_network(spec: SimulationSpec, members, index):
+    """The network kernel's view: density populations only; a connection from a direct
+    population becomes an input whose rate is fed from that population's output."""
+    names = {p.name for p in members}
+    inputs = list(spec.inputs)
+    connections = []
+    pending = []
+    for c in spec.connections:
+        if c.target not in names:
+            continue
+        if c.source in index and spec.populations[index[c.source]].direct:
+            virtual = f"__feed_{c.index}"
+            pending.append((len(inputs), c))
+            inputs.append(InputSpec(name=virtual, rate=0.0))
+            connections.append(dataclasses.replace(c, source=virtual, delay=0.0))
+        else:
+            connections.append(c)
+    view = dataclasses.replace(spec, populations=tuple(members), inputs=tuple(inputs),
+                               connections=tuple(connections))
+    network = build_network(view)
+    feeds = [RateFeed(row, index[c.source], 1.0, max(c.delay / network.dt, 1.0))
+             for row, c in pending]
+    return network, feeds
+
+
+def _direct_model(spec: SimulationSpec, p: int):
+    population = spec.populations[p]
+    if population.model_path is not None:
+        return read_model(population.model_path)
+    artifact = read_mesh(population.mesh_path)
+    return model_from_definition(artifact.model, path=artifact.path)
+
+
+def _initial_state(spec: SimulationSpec, p: int, model) -> dict[str, float]:
+    population = spec.populations[p]
+    for key in population.initial:
+        if key not in model.variables:
+            raise ConfigError(f"the model has no variable '{key}' (variables: "
+                              f"{', '.join(model.variables)})", path=spec.path,
+                              key=f"population.{p}.initial.{key}")
+    values = {}
+    for k, variable in enumerate(model.variables):
+        default = model.reset.get(variable) if k == 0 and model.reset else 0.0
+        value = population.initial.get(variable, default)
+        if not isinstance(value, (int, float)):
+            value = 0.0
+        if k == 0 and model.threshold is not None and not value < model.threshold:
+            raise ConfigError(f"initial {variable} = {value:g} is not below the threshold "
+                              f"({model.threshold:g})", path=spec.path,
+                              key=f"population.{p}.initial.{variable}")
+        values[variable] = float(value)
+    return values
+
+
+def delayed_rates(rates: np.ndarray, steps: np.ndarray, delay: float) -> np.ndarray:
+    """rates[k - delay] for each k in `steps`, interpolated between whole steps as the
+    network kernel does; zero before the start."""
+    whole = int(np.floor(delay))
+    part = delay - whole
+    first = steps - whole
+    second = first - 1
+    value = np.where(first >= 0, (1.0 - part) * rates[np.clip(first, 0, None)], 0.0)
+    if part > 0:
+        value += np.where(second >= 0, part * rates[np.clip(second, 0, None)], 0.0)
+    return value
