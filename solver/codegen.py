@@ -195,7 +195,7 @@ def advance(state, refractory_until, remaining, rng, first_step, n_steps, dt, gr
                     break
                 before = x0
                 if chosen >= 0:
-                    remaining[chosen, i] = next_exponential(rng)
+                    remaining[chosen, i] = next_exponential(rng[i])
                     dimension = group_dimension[chosen]
                     if dimension == 0:
                         if not held:

@@ -18,7 +18,7 @@ from meshgen.errors import ConfigError
 from meshgen.models import NeuronModel
 
 from .codegen import cache_directory, kernel_source
-from .rng import next_exponential, seeded_state  # noqa: F401 - next_exponential warms the cache
+from .rng import exponential_table, neuron_states, population_key
 
 # Spikes stored between two flushes of the kernel's buffers.
 SPIKE_BUFFER = 1_000_000
@@ -69,14 +69,11 @@ class DirectPopulation:
 
     def __post_init__(self):
         self.kernel = load_kernel_module(self.model)
-        self.rng = seeded_state(self.seed, self.stream)
+        self.rng = neuron_states(population_key(self.seed, self.stream), self.n_neurons)
         n_vars = self.model.dimension
         self.state = np.zeros((n_vars, self.n_neurons))
         self.refractory_until = np.full(self.n_neurons, -np.inf)
-        self.remaining = np.empty((max(1, len(self.groups)), self.n_neurons))
-        for g in range(self.remaining.shape[0]):
-            for i in range(self.n_neurons):
-                self.remaining[g, i] = next_exponential(self.rng)
+        self.remaining = exponential_table(self.rng, max(1, len(self.groups)))
         self.counts = np.zeros(self.n_steps, dtype=np.int64)
         self.mean = np.zeros((n_vars, self.n_steps))
         self.samples = np.zeros((self.n_steps, len(self.record), n_vars))

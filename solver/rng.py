@@ -1,7 +1,9 @@
-"""A counter-free random generator for kernels: xoshiro256++ on a uint64[4] state.
+"""Random numbers for kernels: xoshiro256++ on a uint64[4] state per neuron.
 
-Each direct population owns its own state array, seeded from numpy's SeedSequence,
-so populations get independent, reproducible streams whatever else the run does
+Every neuron of a direct population has its own stream, seeded by splitmix64 from a
+population key (numpy's SeedSequence of the seed and the population's stream number)
+and the neuron's index. So populations are independent and reproducible, and a
+neuron's inputs do not depend on the network step or on how steps are chunked
 (numba's own np.random has one hidden state per thread).
 """
 
@@ -13,12 +15,29 @@ from numba import njit, uint64
 _TWO_POW_MINUS_53 = 1.0 / 9007199254740992.0
 
 
-def seeded_state(seed: int, stream: int) -> np.ndarray:
-    """The generator state of stream `stream` under root seed `seed`."""
-    words = np.random.SeedSequence(seed, spawn_key=(stream,)).generate_state(4, dtype=np.uint64)
-    if not words.any():  # the one state xoshiro cannot leave
-        words[0] = 1
-    return words
+def population_key(seed: int, stream: int) -> np.uint64:
+    """The key of population stream `stream` under root seed `seed`."""
+    return np.random.SeedSequence(seed, spawn_key=(stream,)).generate_state(1, dtype=np.uint64)[0]
+
+
+@njit(cache=True)
+def _splitmix64(x):
+    x = x + uint64(0x9E3779B97F4A7C15)
+    z = x
+    z = (z ^ (z >> uint64(30))) * uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> uint64(27))) * uint64(0x94D049BB133111EB)
+    return x, z ^ (z >> uint64(31))
+
+
+@njit(cache=True)
+def neuron_states(key, n_neurons):
+    """(n_neurons, 4) generator states: neuron i's stream from splitmix64 of (key, i)."""
+    states = np.empty((n_neurons, 4), dtype=np.uint64)
+    for i in range(n_neurons):
+        x = key ^ (uint64(i) * uint64(0xD1B54A32D192ED03))
+        for k in range(4):
+            x, states[i, k] = _splitmix64(x)
+    return states
 
 
 @njit(cache=True, inline="always")
@@ -51,3 +70,13 @@ def next_uniform(state):
 def next_exponential(state):
     """Exponential with mean 1."""
     return -np.log(next_uniform(state))
+
+
+@njit(cache=True)
+def exponential_table(states, rows):
+    """(rows, n_neurons) exponentials, each column from that neuron's stream."""
+    table = np.empty((rows, states.shape[0]))
+    for g in range(rows):
+        for i in range(states.shape[0]):
+            table[g, i] = next_exponential(states[i])
+    return table

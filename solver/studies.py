@@ -79,3 +79,18 @@ def lif_density_run(directory: Path, *, inputs=((1.0, 1000.0),), t_end: float = 
         group = f["populations/p"]
         return StudyRun(time=f["time"][()], rate=group["rate"][()], mass=group["mass"][()],
                         mean_v=group["mean/v"][()], mesh=mesh, run=run)
+
+
+def write_direct_lif_files(directory: Path, *, inputs, t_end: float, n_neurons: int,
+                           seed: int = 0, dt: float | None = None, record=(),
+                           **parameters) -> Path:
+    """The same LIF population as `write_lif_files`, simulated neuron by neuron."""
+    model, simulation = write_lif_files(directory, inputs=inputs, t_end=t_end, **parameters)
+    text = simulation.read_text().replace(
+        'mesh = "mesh.h5"',
+        f'method = "direct"\nmodel = "model.toml"\nn_neurons = {n_neurons}\nseed = {seed}\n'
+        f'record = {list(record)}')
+    if dt is not None:
+        text = text.replace(f"t_end = {t_end}\n", f"t_end = {t_end}\ndt = {dt}\n")
+    simulation.write_text(text)
+    return simulation
