@@ -114,7 +114,9 @@ def kernel_source(model: NeuronModel) -> str:
         xs=unpack("x"),
         rest_assign=("                        " + ", ".join(f"x{k}" for k in range(1, n)) +
                      f", = reset_others({unpack('x')})") if n > 1 else "                        pass",
-        means="\n".join(f"            out_mean[{k}, step] += x{k}" for k in range(n)),
+        zero_sums="\n".join(f"        total{k} = 0.0" for k in range(n)),
+        sums="\n".join(f"            total{k} += x{k}" for k in range(n)),
+        means="\n".join(f"        out_mean[{k}, step] += total{k}" for k in range(n)),
         samples="\n".join(f"                samples[step, r, {k}] = state[{k}, record_ids[r]]"
                           for k in range(n)),
         interp="\n".join(f"            y{k} = p{k} + fraction * (x{k} - p{k})" for k in range(n)),
@@ -129,13 +131,14 @@ def kernel_source(model: NeuronModel) -> str:
 
 KERNEL_TEMPLATE = '''
 @njit(cache=True, inline='always')
-def flow({unpack_state}, duration, held, integration_step):
+def flow({unpack_state}, duration, held, integration_step, whole_step, full_decay):
     """Integrate without events over `duration`; returns the state and, if v reached
     threshold, the time into `duration` at which it did (else -1)."""
     if EXACT_LIF:
         if held:
             return ({xs},), -1.0
-        target = E_L + (x0 - E_L) * np.exp(-duration / TAU)
+        decay = full_decay if whole_step else np.exp(-duration / TAU)
+        target = E_L + (x0 - E_L) * decay
         if target >= THRESHOLD and x0 < THRESHOLD:
             return (THRESHOLD,), TAU * np.log((x0 - E_L) / (THRESHOLD - E_L))
         return (target,), -1.0
@@ -161,12 +164,14 @@ def advance(state, refractory_until, remaining, rng, first_step, n_steps, dt, gr
     n_neurons = state.shape[1]
     n_groups = group_efficacy.shape[0]
     capacity = spike_times.shape[0]
+    full_decay = np.exp(-dt / TAU)
     for s in range(n_steps):
         step = first_step + s
         if spike_count + 4 * n_neurons > capacity:
             return s, spike_count
         t_start = step * dt
         t_stop = t_start + dt
+{zero_sums}
         for i in range(n_neurons):
             {unpack_state} = {load}
             t = t_start
@@ -184,7 +189,8 @@ def advance(state, refractory_until, remaining, rng, first_step, n_steps, dt, gr
                     # The refractory period ends first: integrate to its end, then resume.
                     wait = refractory_until[i] - t
                     chosen = -2
-                ({xs},), crossing = flow({xs}, wait, held, integration_step)
+                whole_step = chosen == -1 and t == t_start
+                ({xs},), crossing = flow({xs}, wait, held, integration_step, whole_step, full_decay)
                 if crossing >= 0.0:
                     wait = crossing
                     chosen = -3
@@ -211,10 +217,11 @@ def advance(state, refractory_until, remaining, rng, first_step, n_steps, dt, gr
                         x0 = V_RESET
                         refractory_until[i] = t + REFRACTORY
 {store}
-{means}
+{sums}
             if step >= accumulate_from:
                 v_sum[i] += x0
                 v_square[i] += x0 * x0
+{means}
         for r in range(record_ids.shape[0]):
 {samples}
     return n_steps, spike_count
