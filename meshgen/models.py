@@ -4,15 +4,35 @@ Every model, built-in or custom, is a set of equations written as strings over
 declared parameters, so one compiler (`expressions`) serves both and a built-in
 kind is documented by the same text that defines it. Time is in seconds; each
 variable has the unit its kind declares (mV for the integrate-and-fire family).
+The one-variable kinds are registered here; the two- and three-variable kinds live
+in `model_catalogue`, imported at the end of this module.
+
+Spikes. A model has up to three spike rules, all about its first variable:
+- `threshold`: an upward crossing of it is a spike. None: the model has no spikes
+  (FitzHugh-Nagumo by default); its state is never reset.
+- `reset`: a table of new values, one entry per variable that changes. Empty: spikes
+  are only counted, the state flows on (Morris-Lecar, Hindmarsh-Rose); the spike
+  itself is part of the dynamics. The first variable's reset is a number (or an
+  expression of parameters, evaluated once); the others may be expressions of any
+  variables and parameters (`w = "w + b"`). All entries are evaluated at once, from
+  the state at the crossing, so their order does not matter.
+- `refractory` (s): only meaningful with a reset.
+A model with one variable must have a threshold and a reset (one autonomous variable
+cannot turn round by itself, so it would spike at most once).
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from .errors import ConfigError
 from .expressions import CompiledExpression, compile_expression, parse_equation
+
+SPIKE_KEYS = ("threshold", "reset", "refractory")
 
 
 @dataclass(frozen=True)
@@ -25,14 +45,19 @@ class Parameter:
 
 @dataclass(frozen=True)
 class ModelKind:
-    """A built-in model: its equations and documented parameter defaults."""
+    """A built-in model: its equations and documented parameter defaults.
+
+    `spike` holds the default spike rules (see the module doc): any of `threshold`
+    (a number), `reset` (a number for the first variable, or a table variable ->
+    number or expression) and `refractory` (s). A key left out means "none".
+    """
 
     name: str
     variables: tuple[str, ...]
     equations: tuple[str, ...]
     parameters: dict[str, Parameter]
     units: dict[str, str]
-    spike: dict[str, float]
+    spike: dict
     reference: str
     doc: str
 
@@ -41,10 +66,30 @@ MODEL_KINDS: dict[str, ModelKind] = {}
 
 
 def register(kind: ModelKind) -> ModelKind:
-    if kind.name in MODEL_KINDS:
+    """Add a built-in kind, after checking it is complete and consistent."""
+    def fail(problem: str):
+        raise ValueError(f"model kind {kind.name!r}: {problem}")
+
+    if kind.name in MODEL_KINDS or kind.name == "custom":
         raise ValueError(f"model kind {kind.name!r} is registered twice")
     if len(kind.equations) != len(kind.variables):
-        raise ValueError(f"model kind {kind.name!r}: one equation per variable")
+        fail("one equation per variable")
+    if len(set(kind.variables)) != len(kind.variables) or not 1 <= len(kind.variables) <= 3:
+        fail(f"1 to 3 distinct variables, got {list(kind.variables)}")
+    if set(kind.units) != set(kind.variables):
+        fail(f"units for exactly the variables {list(kind.variables)}, got {list(kind.units)}")
+    for name, parameter in kind.parameters.items():
+        if not (isinstance(parameter, Parameter) and parameter.unit and parameter.doc):
+            fail(f"parameter {name!r} needs a unit and a doc")
+    if unknown := set(kind.spike) - set(SPIKE_KEYS):
+        fail(f"unknown spike keys {sorted(unknown)} (valid: {', '.join(SPIKE_KEYS)})")
+    if kind.spike.get("reset") is not None and kind.spike.get("threshold") is None:
+        fail("a reset needs a threshold")
+    if len(kind.variables) == 1 and (kind.spike.get("threshold") is None
+                                     or kind.spike.get("reset") is None):
+        fail("a one-variable kind needs a threshold and a reset")
+    if not (kind.reference and kind.doc):
+        fail("a reference (the source of every default) and a doc are required")
     MODEL_KINDS[kind.name] = kind
     return kind
 
@@ -99,26 +144,53 @@ register(ModelKind(
 
 @dataclass(frozen=True)
 class NeuronModel:
-    """A model with its parameters resolved and its equations compiled."""
+    """A model with its parameters resolved and its equations compiled.
+
+    `threshold` is None for a model without spikes; `reset` is empty for a model
+    whose spikes are only counted. `reset_functions` has one entry per variable: the
+    compiled reset expression (a function of all variables, like `derivatives`; a
+    constant one returns a scalar, to be broadcast) or None where the variable keeps
+    its value. All None when there is no reset.
+    """
 
     kind: str
     variables: tuple[str, ...]
     equations: tuple[str, ...]
     parameters: dict[str, float]
     units: dict[str, str]
-    threshold: float
+    threshold: float | None
     reset: dict[str, float | str]
     refractory: float
     derivatives: tuple[CompiledExpression, ...] = field(compare=False, repr=False)
+    reset_functions: tuple[CompiledExpression | None, ...] = field(compare=False, repr=False)
 
     @property
     def dimension(self) -> int:
         return len(self.variables)
 
+    @property
+    def spikes(self) -> bool:
+        """Whether upward crossings of `threshold` by the first variable count as spikes."""
+        return self.threshold is not None
+
+    @property
+    def resets(self) -> bool:
+        """Whether a spike resets the state (else it is only counted)."""
+        return bool(self.reset)
+
     def drift(self, *state):
         """The right-hand sides, vectorised over numpy arrays of each variable."""
         values = tuple(d.function(*state) for d in self.derivatives)
         return values[0] if len(values) == 1 else values
+
+    def reset_state(self, *state) -> tuple:
+        """The state just after a spike, from the state at the crossing (vectorised:
+        every entry has the broadcast shape of `state`). Unchanged without a reset."""
+        shape = np.broadcast(*state).shape
+        return tuple(
+            np.array(np.broadcast_to(value if f is None else f.function(*state), shape),
+                     dtype=float)
+            for value, f in zip(state, self.reset_functions))
 
     def definition(self) -> dict:
         """A plain-data description, stored in artifacts and hashed."""
@@ -133,20 +205,27 @@ class NeuronModel:
 def build_model(section: dict, path: str | None = None) -> NeuronModel:
     """Resolve a checked `[model]` table (see `model_file.MODEL_LAYOUT`)."""
     kind_name = section["kind"]
-    spike = section["spike"]
+    spike = section.get("spike") or {}
     if kind_name == "custom":
         variables = tuple(section.get("variables") or ())
         equations = tuple(section.get("equations") or ())
         if not variables:
             raise ConfigError("a custom model declares its variables, e.g. variables = [\"v\"]",
                               path=path, key="model.variables")
+        if len(set(variables)) != len(variables):
+            raise ConfigError(f"variables must be distinct, got {list(variables)}", path=path,
+                              key="model.variables")
         if len(equations) != len(variables):
             raise ConfigError(f"{len(variables)} variables need {len(variables)} equations, "
                               f"got {len(equations)}", path=path, key="model.equations")
         declared: dict[str, Parameter] = {}
         units = {v: section.get("units", {}).get(v, "mV" if v == "v" else "1") for v in variables}
-        defaults_spike: dict[str, float] = {}
+        defaults_spike: dict = {}
     else:
+        if kind_name not in MODEL_KINDS:
+            raise ConfigError(f"unknown model kind '{kind_name}' (valid: "
+                              f"{', '.join(list(MODEL_KINDS) + ['custom'])})", path=path,
+                              key="model.kind")
         kind = MODEL_KINDS[kind_name]
         for key in ("variables", "equations"):
             if section.get(key):
@@ -157,10 +236,21 @@ def build_model(section: dict, path: str | None = None) -> NeuronModel:
         units = dict(kind.units)
         defaults_spike = kind.spike
 
+    parameters = _resolve_parameters(kind_name, declared, section.get("parameters") or {}, path)
+    derivatives = _compile_equations(variables, equations, parameters, path)
+    threshold, reset, reset_functions, refractory = _spike_rules(
+        variables, parameters, spike, defaults_spike, path)
+    return NeuronModel(kind=kind_name, variables=tuple(variables), equations=tuple(equations),
+                       parameters=parameters, units=units, threshold=threshold,
+                       reset=reset, refractory=refractory, derivatives=derivatives,
+                       reset_functions=reset_functions)
+
+
+def _resolve_parameters(kind_name: str, declared: dict[str, Parameter], given: dict,
+                        path: str | None) -> dict[str, float]:
     parameters = {name: p.default for name, p in declared.items()}
-    for name, value in section["parameters"].items():
+    for name, value in given.items():
         if declared and name not in declared:
-            import difflib
             close = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(f"model '{kind_name}' has no parameter '{name}'{hint} "
@@ -178,7 +268,10 @@ def build_model(section: dict, path: str | None = None) -> NeuronModel:
         if must_be_positive and not value > 0:
             raise ConfigError(f"must be positive, got {value!r}", path=path,
                               key=f"model.parameters.{name}")
+    return parameters
 
+
+def _compile_equations(variables, equations, parameters, path) -> tuple[CompiledExpression, ...]:
     derivatives = []
     seen = []
     for index, text in enumerate(equations):
@@ -194,40 +287,99 @@ def build_model(section: dict, path: str | None = None) -> NeuronModel:
             error.path = error.path or path
             raise
     order = {v: i for i, v in enumerate(seen)}
-    derivatives = tuple(derivatives[order[v]] for v in variables)
+    return tuple(derivatives[order[v]] for v in variables)
 
-    threshold = spike["threshold"] if spike["threshold"] is not None else defaults_spike.get("threshold")
-    reset_value = spike["reset"] if spike["reset"] is not None else defaults_spike.get("reset")
-    refractory = spike["refractory"] if spike["refractory"] is not None else defaults_spike.get(
-        "refractory", 0.0)
-    if threshold is None:
-        raise ConfigError("missing required key", path=path, key="model.spike.threshold")
-    if reset_value is None:
+
+def _spike_rules(variables, parameters, spike: dict, defaults: dict, path):
+    """Threshold, reset table, compiled resets and refractory period (see module doc).
+
+    The file's values override the kind's defaults; a reset table is merged entry by
+    entry, so `reset = -60` on an AdEx keeps its `w = "w + b"`."""
+    first = variables[0]
+
+    def given(key):
+        value = spike.get(key)
+        return defaults.get(key) if value is None else value
+
+    def as_table(value):
+        if value is None:
+            return {}
+        return dict(value) if isinstance(value, dict) else {first: value}
+
+    threshold = given("threshold")
+    reset = {**as_table(defaults.get("reset")), **as_table(spike.get("reset"))}
+    refractory = given("refractory")
+    refractory = 0.0 if refractory is None else refractory
+    if threshold is None and (len(variables) == 1 or reset):
+        # One variable cannot turn round by itself; a reset needs a crossing to fire it.
+        raise ConfigError("missing required key" if len(variables) == 1 else
+                          "a reset needs a threshold (leave out [model.spike] entirely for a "
+                          "model without spikes)", path=path, key="model.spike.threshold")
+    if not reset and len(variables) == 1:
         raise ConfigError("missing required key", path=path, key="model.spike.reset")
-    reset = dict(reset_value) if isinstance(reset_value, dict) else {variables[0]: reset_value}
-    for variable, value in reset.items():
-        key = f"model.spike.reset.{variable}"
+    for variable in reset:
         if variable not in variables:
             raise ConfigError(f"reset names unknown variable '{variable}' (variables: "
-                              f"{', '.join(variables)})", path=path, key=key)
-        if isinstance(value, str):
-            try:
-                if variable == variables[0]:
-                    # The spiking variable is reset to a value: an expression of parameters.
-                    reset[variable] = float(
-                        compile_expression(value, (), parameters, key=key).function())
-                else:
-                    compile_expression(value, variables, parameters, key=key)
-            except ConfigError as error:
-                error.path = error.path or path
-                raise
-    v_reset = reset[variables[0]]
-    if isinstance(v_reset, (int, float)) and not v_reset < threshold:
-        raise ConfigError(f"reset ({v_reset}) must lie below the threshold ({threshold})",
+                              f"{', '.join(variables)})", path=path,
+                              key=f"model.spike.reset.{variable}")
+    if reset and first not in reset:
+        raise ConfigError(f"a reset must set the spiking variable '{first}' (leave out the "
+                          f"reset to only count spikes)", path=path, key="model.spike.reset")
+
+    functions: dict[str, CompiledExpression] = {}
+    for variable, value in reset.items():
+        key = f"model.spike.reset.{variable}"
+        try:
+            if variable == first:
+                # The spiking variable is reset to a value: an expression of parameters.
+                reset[variable] = _reset_value(value, variables, parameters, key)
+                functions[variable] = compile_expression(repr(reset[variable]), variables, {},
+                                                         key=key)
+            else:
+                text = value if isinstance(value, str) else repr(float(value))
+                functions[variable] = compile_expression(text, variables, parameters, key=key)
+        except ConfigError as error:
+            error.path = error.path or path
+            raise
+    if threshold is not None and not math.isfinite(threshold):
+        raise ConfigError(f"expected a finite number, got {threshold!r}", path=path,
+                          key="model.spike.threshold")
+    if reset and not reset[first] < threshold:
+        raise ConfigError(f"reset ({reset[first]}) must lie below the threshold ({threshold})",
                           path=path, key="model.spike.reset")
     if not (refractory >= 0 and math.isfinite(refractory)):
         raise ConfigError(f"must not be negative, got {refractory!r}", path=path,
                           key="model.spike.refractory")
-    return NeuronModel(kind=kind_name, variables=tuple(variables), equations=tuple(equations),
-                       parameters=parameters, units=units, threshold=float(threshold),
-                       reset=reset, refractory=float(refractory), derivatives=derivatives)
+    if refractory > 0 and not reset:
+        raise ConfigError("a refractory period needs a reset (it holds the reset value)",
+                          path=path, key="model.spike.refractory")
+    return (None if threshold is None else float(threshold), reset,
+            tuple(functions.get(v) for v in variables), float(refractory))
+
+
+def _reset_value(value, variables, parameters, key) -> float:
+    """The first variable's reset: a number, or an expression of parameters only (so that
+    every spike re-enters at one value, which the mesh needs)."""
+    if isinstance(value, str):
+        try:
+            function = compile_expression(value, (), parameters, key=key).function
+        except ConfigError as of_parameters:
+            try:
+                compile_expression(value, variables, parameters, key=key)
+            except ConfigError:
+                raise of_parameters from None
+            raise ConfigError(f"the reset of '{variables[0]}' must be a number or an expression "
+                              f"of parameters, not of the state ({', '.join(variables)}): got "
+                              f"{value!r}", key=key) from None
+        try:
+            value = function()
+        except (ArithmeticError, ValueError) as exc:
+            raise ConfigError(f"cannot evaluate {value!r}: {exc}", key=key) from None
+    value = float(value)
+    if not math.isfinite(value):
+        raise ConfigError(f"expected a finite number, got {value!r}", key=key)
+    return value
+
+
+# The two- and three-variable kinds (registered on import).
+from . import model_catalogue  # noqa: E402,F401  (import for its registrations)
