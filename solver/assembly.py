@@ -18,7 +18,8 @@ from meshgen.artifact import read_mesh
 from meshgen.errors import ConfigError
 from meshgen.model_file import model_from_definition, read_model
 
-from .direct import DirectPopulation, InputGroup
+from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
+                     check_integration_step)
 from .network import Network, build_network, input_rate_table
 from .sim_file import ConnectionSpec, InputSpec, SimulationSpec
 
@@ -100,7 +101,20 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
             n_steps=n_steps, dt=dt, integration_step=population.integration_step or dt,
             record=np.array(population.record, dtype=np.int64), seed=population.seed,
             stream=stream, accumulate_from=n_steps // 2)
-        member.set_initial(_initial_state(spec, p, model))
+        initial = _initial_state(spec, p, model)
+        step = population.integration_step or dt
+        drive = {}
+        for g, group in enumerate(groups):
+            name = model.variables[group.dimension]
+            drive[name] = drive.get(name, 0.0) + rates[g, 0] * group.efficacy
+        suggested = check_integration_step(model, initial, step, drive, spec.t_end)
+        if suggested is not None:
+            raise ConfigError(f"the integration step {step:g} s is too coarse for model "
+                              f"'{model.kind}' (RK4 at half the step differs by more than "
+                              f"{STEP_CHECK_TOLERANCE:g} of the voltage scale); set "
+                              f"integration_step = {suggested:.3g}", path=spec.path,
+                              key=f"population.{p}.integration_step")
+        member.set_initial(initial)
         direct.append(member)
         direct_rates.append(rates)
         direct_feeds.append(feeds)

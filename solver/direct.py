@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from meshgen.errors import ConfigError
+from meshgen.errors import SimulationError
 from meshgen.models import NeuronModel
 
 from .codegen import cache_directory, kernel_source
@@ -108,10 +108,10 @@ class DirectPopulation:
             if done < n_steps or stored > SPIKE_BUFFER // 2:
                 self._flush()
         if not np.all(np.isfinite(self.state)):
-            raise ConfigError(f"population '{self.name}': the state became non-finite; the "
-                              f"integration step {self.integration_step:g} s is too coarse for "
-                              f"model '{self.model.kind}' (try {self.integration_step / 10:g} s)",
-                              key="population.integration_step")
+            raise SimulationError(f"population '{self.name}': the state became non-finite at "
+                                  f"t = {(first_step + n_steps) * self.dt:.6g} s; the integration "
+                                  f"step {self.integration_step:g} s is too coarse for model "
+                                  f"'{self.model.kind}' (try {self.integration_step / 10:g} s)")
 
     def _flush(self) -> None:
         if self._stored:
@@ -132,3 +132,116 @@ class DirectPopulation:
         ids = np.concatenate(self.spike_ids) if self.spike_ids else np.zeros(0, np.int64)
         order = np.argsort(times, kind="stable")
         return times[order], ids[order]
+
+
+# The integration step check: RK4 at the step and at half of it must agree to this
+# fraction of the model's voltage scale (|threshold - reset|, or the range the
+# trajectory spans) along a test trajectory, else the step is refused. RK4's error
+# falls 16-fold per halving, so passing means the step's own error is below ~1e-3.
+STEP_CHECK_TOLERANCE = 1e-3
+STEP_CHECK_DURATION = 0.1  # s of test trajectory
+STEP_CHECK_HALVINGS = 8
+
+
+def check_integration_step(model: NeuronModel, initial: dict[str, float], step: float,
+                           mean_drive: dict[str, float], duration: float) -> float | None:
+    """None if RK4 at `step` follows the model closely enough, else a suggested step.
+
+    The test trajectory starts at the initial state under the mean input drive (each
+    input's rate x efficacy added to its variable's derivative), with spikes and
+    resets, for `duration` s."""
+    if model.kind == "lif":
+        return None  # solved exactly
+    duration = min(duration, STEP_CHECK_DURATION)
+
+    starts = [initial]
+    v = model.variables[0]
+    reset = model.reset.get(v) if model.reset else None
+    if model.threshold is not None and isinstance(reset, float):
+        # Also from near threshold, where fast (exponential, quadratic) upstrokes need
+        # the smallest steps; noise takes neurons there even when the mean does not.
+        starts.append(dict(initial, **{v: model.threshold - 0.1 * (model.threshold - reset)}))
+
+    def error_at(h: float) -> float:
+        return max(error_from(h, start) for start in starts)
+
+    def error_from(h: float, start: dict) -> float:
+        coarse = _test_trajectory(model, start, h, mean_drive, duration)
+        fine = _test_trajectory(model, start, h / 2, mean_drive, duration)
+        if coarse is None or fine is None:
+            return np.inf
+        (v_coarse, spikes_coarse), (v_fine, spikes_fine) = coarse, fine
+        if len(spikes_coarse) != len(spikes_fine):
+            return np.inf
+        scale = (abs(model.threshold - model.reset[model.variables[0]])
+                 if model.threshold is not None and model.reset and
+                 isinstance(model.reset[model.variables[0]], float)
+                 else max(np.ptp(v_fine), 1e-12))
+        # Compare voltages up to the first spike (after it, crossing-time rounding of
+        # either run shifts everything), and spike times to within half a step.
+        fine_on_coarse = v_fine[::2][:len(v_coarse)]
+        until = len(v_coarse)
+        if spikes_coarse:
+            until = min(until, int(min(spikes_coarse[0], spikes_fine[0]) / h))
+        voltage = (np.max(np.abs(v_coarse[:until] - fine_on_coarse[:until])) / scale
+                   if until > 0 else 0.0)
+        timing = (np.max(np.abs(np.array(spikes_coarse) - np.array(spikes_fine))) / (0.5 * h)
+                  if spikes_coarse else 0.0)
+        return max(voltage, timing * STEP_CHECK_TOLERANCE)
+
+    if error_at(step) <= STEP_CHECK_TOLERANCE:
+        return None
+    candidate = step
+    for _ in range(STEP_CHECK_HALVINGS):
+        candidate /= 2
+        if error_at(candidate) <= STEP_CHECK_TOLERANCE:
+            return candidate
+    return candidate
+
+
+def _test_trajectory(model, initial, h, mean_drive, duration):
+    names = model.variables
+    drive = np.array([mean_drive.get(name, 0.0) for name in names])
+    x = np.array([initial[name] for name in names], dtype=float)
+
+    def f(state):
+        return np.array(model.drift(*state), dtype=float).reshape(-1) + drive
+
+    n_steps = int(np.ceil(duration / h))
+    trace = np.empty(n_steps + 1)
+    trace[0] = x[0]
+    spikes = []
+    with np.errstate(all="ignore"):
+        for k in range(n_steps):
+            k1 = f(x)
+            k2 = f(x + 0.5 * h * k1)
+            k3 = f(x + 0.5 * h * k2)
+            k4 = f(x + h * k3)
+            new = x + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+            if not np.all(np.isfinite(new)):
+                return None
+            if model.threshold is not None and x[0] < model.threshold <= new[0]:
+                fraction = (model.threshold - x[0]) / (new[0] - x[0])
+                spikes.append((k + fraction) * h)
+                if model.reset:
+                    new = _reset(model, x + fraction * (new - x))
+            x = new
+            trace[k + 1] = x[0]
+    return trace, spikes
+
+
+def _reset(model, state):
+    from meshgen.expressions import compile_expression
+
+    values = dict(zip(model.variables, state))
+    result = state.copy()
+    for k, name in enumerate(model.variables):
+        rule = model.reset.get(name)
+        if rule is None:
+            continue
+        if isinstance(rule, str):
+            result[k] = compile_expression(rule, model.variables, model.parameters).function(
+                *[values[v] for v in model.variables])
+        else:
+            result[k] = float(rule)
+    return result
