@@ -110,49 +110,103 @@ def run(simulation_file, output, overrides, quiet):
 @click.argument("output_file", type=click.Path(dir_okay=False))
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write rates as CSV: t, then one column per population (Hz). '-' = stdout.")
-@click.option("--summary", is_flag=True, help="Print mean rates as JSON.")
-@click.option("--window", metavar="T0:T1", help="Time window of --summary (default: second half).")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), help="Plot rates (PNG).")
+@click.option("--summary", is_flag=True,
+              help="Print mean rates as JSON; for direct populations also the spike count "
+                   "in the window and synchrony measures (chi, Fano factor, spectrum peak).")
+@click.option("--window", metavar="T0:T1",
+              help="Time window of --summary, --compare and --spectrum (default: second half).")
+@click.option("--bin", "bin_width", type=float, metavar="T",
+              help="Average rates into bins of T seconds, a whole number of steps (--csv, "
+                   "--plot, --summary, --raster, --compare), and count spikes in them "
+                   "(Fano factor, spectrum; default 1 ms). Default: per step.")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+              help="Plot rates (PNG); with --compare, the two compared overlaid.")
+@click.option("--raster", "raster_path", type=click.Path(dir_okay=False),
+              help="Spike raster of each direct population, its rate below (PNG).")
+@click.option("--spectrum", "spectrum_path", type=click.Path(dir_okay=False),
+              help="Power spectrum of each direct population's spike count (PNG).")
+@click.option("--compare", nargs=2, metavar="POP_A POP_B",
+              help="Print JSON comparing two populations' rates: RMS difference, steady "
+                   "means over --window and the standard error of their difference.")
 @click.option("--density", "density_path", type=click.Path(dir_okay=False),
               help="Plot the density of --population at --time (PNG).")
-@click.option("--population", help="Population for --density (default: the first).")
+@click.option("--population",
+              help="Population for --density (default: the first density population).")
 @click.option("--time", "at_time", type=float, help="Time of --density (default: the last snapshot).")
-def analyze(output_file, csv_path, summary, window, plot_path, density_path, population, at_time):
-    """Rates, summaries and plots of a `miind run` OUTPUT_FILE.
+def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster_path,
+            spectrum_path, compare, density_path, population, at_time):
+    """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE.
 
     \b
     Examples:
       miind analyze run.h5 --summary
       miind analyze run.h5 --summary --window 0.5:1.0
       miind analyze run.h5 --csv rates.csv --plot rates.png
+      miind analyze run.h5 --csv - --bin 0.001        rates in 1 ms bins
+      miind analyze run.h5 --raster raster.png        spikes of direct populations
+      miind analyze run.h5 --spectrum spectrum.png --window 0.2:1.0
+      miind analyze run.h5 --compare direct density --bin 0.002 --plot compare.png
       miind analyze run.h5 --density density.png --population lif --time 0.5
+
+    \b
+    --compare prints rms_difference_hz (over the whole run), the steady means over
+    --window and steady_difference_standard_error_hz: the standard error of the
+    steady difference from 10 batch means of the window, i.e. how much it would
+    vary between runs of that length (noise only, not a shared bias). A difference
+    within about two standard errors is consistent with noise.
+
+    \b
+    Synchrony (--summary, direct populations): chi (Golomb-Rinzel; ~1/sqrt(N) for
+    independent neurons, 1 for identical ones) over the second half of the run,
+    where the run recorded each neuron's variance of v; the Fano factor of the
+    population spike count (1 for Poisson) and the peak of its spectrum over
+    --window, in bins of --bin or of 1 ms rounded to whole steps.
+    Bins: a last incomplete bin is left out.
     """
     from . import analysis
 
-    if not any([csv_path, summary, plot_path, density_path]):
-        raise click.UsageError("nothing to do: give --summary, --csv, --plot or --density")
-    if window and not summary:
-        raise click.UsageError("--window goes with --summary")
+    actions = [csv_path, summary, plot_path, density_path, raster_path, spectrum_path, compare]
+    if not any(actions):
+        raise click.UsageError("nothing to do: give --summary, --csv, --plot, --raster, "
+                               "--spectrum, --compare or --density")
+    if window and not (summary or compare or spectrum_path):
+        raise click.UsageError("--window goes with --summary, --compare or --spectrum")
+    if bin_width is not None and not any(
+            [csv_path, summary, plot_path, raster_path, spectrum_path, compare]):
+        raise click.UsageError("--bin goes with --csv, --plot, --summary, --raster, "
+                               "--spectrum or --compare")
     if (population or at_time is not None) and not density_path:
         raise click.UsageError("--population and --time go with --density")
     # Check everything before writing anything, so an error leaves no file behind.
-    for path in (csv_path, plot_path, density_path):
+    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path):
         if path and path != "-":
             check_writable(path)
-    result = analysis.read_output(output_file)
+    result = analysis.read_output(output_file, spikes=bool(raster_path))
     span = analysis.parse_window(window)
+    binning = analysis.make_binning(result, bin_width)
+    count_binning = analysis.make_binning(result, bin_width, analysis.DEFAULT_BIN)
     snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
-    report = analysis.summarize(result, span) if summary else None
+    raster_names = analysis.direct_names(result, "--raster") if raster_path else None
+    spectra = (analysis.spectra(result, analysis.direct_names(result, "--spectrum"), span,
+                                count_binning) if spectrum_path else None)
+    report = analysis.summarize(result, span, binning, count_binning) if summary else None
+    comparison = analysis.compare(result, *compare, span, binning) if compare else None
     if csv_path == "-":
-        analysis.write_rates_csv(result, sys.stdout)
+        analysis.write_rates_csv(result, sys.stdout, binning)
     elif csv_path:
         with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
-            analysis.write_rates_csv(result, stream)
-    if plot_path or density_path:
+            analysis.write_rates_csv(result, stream, binning)
+    if plot_path or density_path or raster_path or spectrum_path:
         from . import plotting
-        if plot_path:
-            plotting.plot_rates(result, plot_path)
+        if plot_path and comparison:
+            plotting.plot_comparison(result, plot_path, comparison["compare"], binning)
+        elif plot_path:
+            plotting.plot_rates(result, plot_path, binning)
+        if raster_path:
+            plotting.plot_raster(result, raster_path, raster_names, count_binning)
+        if spectrum_path:
+            plotting.plot_spectra(result, spectrum_path, spectra, count_binning)
         if density_path:
             plotting.plot_density(result, density_path, *snapshot)
-    if report is not None:
-        _emit_json(report)
+    if report is not None or comparison is not None:
+        _emit_json({**(report or {}), **(comparison or {})})

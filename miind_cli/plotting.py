@@ -1,4 +1,7 @@
-"""Figures of `miind run` outputs (matplotlib, no display needed)."""
+"""Figures of `miind run` outputs (matplotlib, no display needed).
+
+The numbers come from `analysis`; this module only draws them and writes the file
+atomically."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import numpy as np
 
 from meshgen.atomic_file import atomic_output
 
-from .analysis import RunOutput
+from .analysis import Binning, RunOutput, binned_rates, make_binning, raster_selection
 
 
 def _pyplot():
@@ -23,15 +26,94 @@ def _save(figure, path: str | Path) -> None:
         figure.savefig(temporary, format=Path(path).suffix.lstrip(".") or "png", dpi=120)
 
 
-def plot_rates(output: RunOutput, path: str | Path) -> None:
+def _bin_label(binning: Binning) -> str:
+    return "per step" if binning.steps == 1 else f"in bins of {binning.width * 1e3:.4g} ms"
+
+
+def plot_rates(output: RunOutput, path: str | Path, binning: Binning | None = None) -> None:
+    """The rate of every population (in `binning`, default per step)."""
+    binning = binning or make_binning(output, None)
+    times, rates = binned_rates(output, binning)
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
-    for name, pop in output.populations.items():
-        axes.plot(output.time, pop.rate, label=name, lw=1)
+    for name, rate in rates.items():
+        axes.plot(times, rate, label=name, lw=1)
     axes.set_xlabel("time (s)")
-    axes.set_ylabel("rate (Hz)")
+    axes.set_ylabel(f"rate (Hz), {_bin_label(binning)}")
     axes.legend(frameon=False)
     axes.set_title(Path(output.path).name)
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_comparison(output: RunOutput, path: str | Path, comparison: dict,
+                    binning: Binning | None = None) -> None:
+    """The rates of the two populations of `comparison` (analysis.compare) overlaid,
+    and their difference below, with the steady window shaded."""
+    binning = binning or make_binning(output, None)
+    times, rates = binned_rates(output, binning)
+    a, b = comparison["a"], comparison["b"]
+    plt = _pyplot()
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True,
+                                         height_ratios=[2, 1], constrained_layout=True)
+    top.plot(times, rates[a], label=a, lw=1)
+    top.plot(times, rates[b], label=b, lw=1, alpha=0.8)
+    top.set_ylabel(f"rate (Hz), {_bin_label(binning)}")
+    top.legend(frameon=False)
+    top.set_title(f"{a} vs {b}: RMS difference {comparison['rms_difference_hz']:.3g} Hz, "
+                  f"steady {comparison['steady_difference_hz']:.3g} ± "
+                  f"{comparison['steady_difference_standard_error_hz']:.2g} Hz")
+    bottom.plot(times, rates[a] - rates[b], lw=0.8, color="k")
+    bottom.axhline(0.0, color="0.6", lw=0.5)
+    bottom.set_ylabel(f"{a} − {b} (Hz)")
+    bottom.set_xlabel("time (s)")
+    for axes in (top, bottom):
+        axes.axvspan(*comparison["window"], color="0.9", zorder=0)
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_raster(output: RunOutput, path: str | Path, names: list[str],
+                binning: Binning) -> None:
+    """For each direct population in `names`: a spike raster (at most
+    analysis.RASTER_MAX_NEURONS neurons, chosen evenly) above its rate in `binning`."""
+    times, rates = binned_rates(output, binning)
+    plt = _pyplot()
+    figure, axes = plt.subplots(2 * len(names), 1, figsize=(7, 4.5 * len(names)),
+                                sharex=True, squeeze=False, constrained_layout=True,
+                                height_ratios=[3, 1] * len(names))
+    for k, name in enumerate(names):
+        pop = output.populations[name]
+        raster, rate = axes[2 * k, 0], axes[2 * k + 1, 0]
+        spike_times, spike_ids, stride = raster_selection(pop)
+        shown = -(-pop.n_neurons // stride)
+        raster.plot(spike_times, spike_ids, ".", markersize=1, color="k", rasterized=True)
+        raster.set_ylim(-0.5, pop.n_neurons - 0.5)
+        raster.set_ylabel("neuron")
+        every = "" if stride == 1 else f", one in {stride}"
+        raster.set_title(f"{name}: {shown} of {pop.n_neurons} neurons drawn{every}")
+        rate.plot(times, rates[name], lw=0.8)
+        rate.set_ylabel("rate (Hz)")
+        rate.set_title(f"rate {_bin_label(binning)}", fontsize="small")
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[-1, 0].set_xlim(0.0, float(output.time[-1]))
+    _save(figure, path)
+    plt.close(figure)
+
+
+def plot_spectra(output: RunOutput, path: str | Path, spectra: dict,
+                 binning: Binning) -> None:
+    """Power spectra of population spike counts (analysis.spectra), log scale."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
+    for name, (frequencies, power) in spectra.items():
+        above = frequencies > 0
+        if above.any():
+            axes.semilogy(frequencies[above], power[above], label=name, lw=1)
+    axes.set_xlabel("frequency (Hz)")
+    axes.set_ylabel("power (spikes² / Hz)")
+    axes.legend(frameon=False)
+    axes.set_title(f"spike count spectrum, {_bin_label(binning)} (Welch)")
     _save(figure, path)
     plt.close(figure)
 
