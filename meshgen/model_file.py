@@ -1,10 +1,12 @@
 """The model file read by `miind mesh` (and by direct simulation later).
 
-    [model]            kind = "lif" | "qif" | "eif" | "custom"
+    [model]            kind: a built-in kind (see docs/models.md) or "custom"
                        variables, equations   (custom only)
                        units = { v = "mV" }   (custom only, optional)
     [model.parameters] name = value, ...
-    [model.spike]      threshold, reset, refractory (s)
+    [model.spike]      threshold, reset (a value of v, or a table per variable whose
+                       other entries may be expressions of the state: w = "w + b"),
+                       refractory (s); left out: a model without spikes
     [mesh]             v_range = [lowest, threshold], efficacies = [...], dt (s, optional),
                        cells_per_efficacy (optional accuracy knob, see meshgen.strips)
 """

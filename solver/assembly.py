@@ -21,7 +21,7 @@ from meshgen.model_file import model_from_definition, read_model
 from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
                      check_integration_step)
 from .network import Network, build_network, input_rate_table
-from .sim_file import ConnectionSpec, InputSpec, SimulationSpec
+from .sim_file import InputSpec, SimulationSpec
 
 # The step of simulations made of direct populations only, when [simulation] dt is
 # not given: 0.1 ms, Brian2's and NEST's default. LIF is solved exactly whatever the

@@ -20,14 +20,9 @@ Integration (documented in the README, "Direct simulation"):
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
-import math
 import os
-import sys
 from pathlib import Path
 
-from meshgen.expressions import compile_expression
 from meshgen.models import NeuronModel
 
 CACHE_ENV = "MIIND_CACHE_DIR"
@@ -50,14 +45,9 @@ def kernel_source(model: NeuronModel) -> str:
     has_reset = has_threshold and bool(model.reset)
     v_reset = float(model.reset[names[0]]) if has_reset else 0.0
     rest = []
-    for name in names[1:]:
-        rule = model.reset.get(name) if has_reset else None
-        if rule is None:
-            rest.append(name)
-        elif isinstance(rule, str):
-            rest.append("(" + compile_expression(rule, names, model.parameters).body + ")")
-        else:
-            rest.append(repr(float(rule)))
+    for k, name in enumerate(names[1:], start=1):
+        rule = model.reset_functions[k] if has_reset else None
+        rest.append(name if rule is None else f"({rule.body})")
     exact_lif = model.kind == "lif"
     tau = float(model.parameters.get("tau", 1.0))
     e_l = float(model.parameters.get("E_l", 0.0))

@@ -231,17 +231,4 @@ def _test_trajectory(model, initial, h, mean_drive, duration):
 
 
 def _reset(model, state):
-    from meshgen.expressions import compile_expression
-
-    values = dict(zip(model.variables, state))
-    result = state.copy()
-    for k, name in enumerate(model.variables):
-        rule = model.reset.get(name)
-        if rule is None:
-            continue
-        if isinstance(rule, str):
-            result[k] = compile_expression(rule, model.variables, model.parameters).function(
-                *[values[v] for v in model.variables])
-        else:
-            result[k] = float(rule)
-    return result
+    return np.array(model.reset_state(*state), dtype=float).reshape(-1)
