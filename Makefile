@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install demo test bench validate clean
+.PHONY: install demo patterns test bench validate clean
 
 AOT := solver/_kernels_aot.stamp
 
@@ -29,6 +29,17 @@ demo: install
 	$(MIIND) analyze $(DEMO)/lif_run.h5 --summary
 	$(MIIND) analyze $(DEMO)/lif_run.h5 --plot $(DEMO)/lif_rates.png --density $(DEMO)/lif_density.png --population lif
 	@echo "plots written to $(DEMO)/lif_rates.png and $(DEMO)/lif_density.png" >&2
+
+# AdEx firing patterns (Naud et al. 2008) under constant current: a trace plot each.
+PATTERNS := regular_spiking fast_spiking bursting adapting initial_bursting
+patterns: install
+	@mkdir -p out/patterns
+	@for m in $(PATTERNS); do \
+	  $(MIIND) run examples/adex_patterns/pattern.toml --quiet --set population.0.model=$$m.toml \
+	    -o out/patterns/$$m.h5 > /dev/null && \
+	  $(MIIND) analyze out/patterns/$$m.h5 --trace out/patterns/$$m.png && \
+	  echo "out/patterns/$$m.png"; \
+	done
 
 test: install
 	$(PY) -m pytest -q tests

@@ -175,6 +175,16 @@ def direct_names(output: RunOutput, option: str) -> list[str]:
     return names
 
 
+def recorded_names(output: RunOutput) -> list[str]:
+    """The direct populations that recorded neurons, or an error saying how to."""
+    names = [n for n in output.names("direct")
+             if output.populations[n].sample_ids is not None and len(output.populations[n].sample_ids)]
+    if not names:
+        raise ConfigError("--trace needs recorded neurons: give a direct population "
+                          "`record = [ids]` in the simulation file", path=output.path)
+    return names
+
+
 @dataclass(frozen=True)
 class Binning:
     """Whole steps of the run grouped into bins of `steps` steps; a last incomplete

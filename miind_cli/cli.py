@@ -125,6 +125,9 @@ def run(simulation_file, output, overrides, quiet):
               help="Spike raster of each direct population, its rate below (PNG).")
 @click.option("--spectrum", "spectrum_path", type=click.Path(dir_okay=False),
               help="Power spectrum of each direct population's spike count (PNG).")
+@click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+              help="Plot the recorded neurons' state against time (direct populations "
+                   "with `record`), one panel per variable (PNG).")
 @click.option("--compare", nargs=2, metavar="POP_A POP_B",
               help="Print JSON comparing two populations' rates: RMS difference, steady "
                    "means over --window and the standard error of their difference.")
@@ -133,7 +136,7 @@ def run(simulation_file, output, overrides, quiet):
 @click.option("--population",
               help="Population for --density (default: the first density population).")
 @click.option("--time", "at_time", type=float, help="Time of --density (default: the last snapshot).")
-def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster_path,
+def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster_path, trace_path,
             spectrum_path, compare, density_path, population, at_time):
     """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE.
 
@@ -165,10 +168,11 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     """
     from . import analysis
 
-    actions = [csv_path, summary, plot_path, density_path, raster_path, spectrum_path, compare]
+    actions = [csv_path, summary, plot_path, density_path, raster_path, spectrum_path, compare,
+               trace_path]
     if not any(actions):
         raise click.UsageError("nothing to do: give --summary, --csv, --plot, --raster, "
-                               "--spectrum, --compare or --density")
+                               "--trace, --spectrum, --compare or --density")
     if window and not (summary or compare or spectrum_path):
         raise click.UsageError("--window goes with --summary, --compare or --spectrum")
     if bin_width is not None and not any(
@@ -178,7 +182,7 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     if (population or at_time is not None) and not density_path:
         raise click.UsageError("--population and --time go with --density")
     # Check everything before writing anything, so an error leaves no file behind.
-    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path):
+    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path, trace_path):
         if path and path != "-":
             check_writable(path)
     result = analysis.read_output(output_file, spikes=bool(raster_path))
@@ -187,6 +191,7 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     count_binning = analysis.make_binning(result, bin_width, analysis.DEFAULT_BIN)
     snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
     raster_names = analysis.direct_names(result, "--raster") if raster_path else None
+    trace_names = analysis.recorded_names(result) if trace_path else None
     spectra = (analysis.spectra(result, analysis.direct_names(result, "--spectrum"), span,
                                 count_binning) if spectrum_path else None)
     report = analysis.summarize(result, span, binning, count_binning) if summary else None
@@ -196,8 +201,10 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     elif csv_path:
         with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
             analysis.write_rates_csv(result, stream, binning)
-    if plot_path or density_path or raster_path or spectrum_path:
+    if plot_path or density_path or raster_path or spectrum_path or trace_path:
         from . import plotting
+        if trace_path:
+            plotting.plot_traces(result, trace_path, trace_names)
         if plot_path and comparison:
             plotting.plot_comparison(result, plot_path, comparison["compare"], binning)
         elif plot_path:

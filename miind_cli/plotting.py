@@ -133,3 +133,23 @@ def plot_density(output: RunOutput, path: str | Path, name: str, index: int) -> 
     axes.set_title(f"{name} at t = {pop.density_time[index]:.4g} s")
     _save(figure, path)
     plt.close(figure)
+
+
+def plot_traces(output: RunOutput, path: str | Path, names: list[str]) -> None:
+    """State of the recorded neurons against time: a panel per variable, a line per
+    neuron, every recorded population."""
+    plt = _pyplot()
+    panels = [(name, variable) for name in names for variable in output.populations[name].variables]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), sharex=True,
+                                constrained_layout=True, squeeze=False)
+    for axis, (name, variable) in zip(axes[:, 0], panels):
+        population = output.populations[name]
+        for column, neuron in enumerate(population.sample_ids):
+            axis.plot(output.time, population.samples[variable][:, column], lw=0.8,
+                      label=f"neuron {neuron}")
+        axis.set_ylabel(f"{name}: {variable}")
+    axes[0, 0].legend(frameon=False, fontsize="small", loc="upper right")
+    axes[-1, 0].set_xlabel("time (s)")
+    axes[0, 0].set_title(Path(output.path).name)
+    _save(figure, path)
+    plt.close(figure)

@@ -107,3 +107,21 @@ def test_integration_step_too_coarse_is_refused_with_a_suggestion(write, tmp_pat
     fixed = write("fixed.toml", text.replace("seed = 1", f"seed = 1\nintegration_step = {suggested}")
                   .replace("dt = 0.002", f"dt = {suggested}"))
     assert_ok(invoke("run", fixed, "-o", tmp_path / "fixed.h5"))
+
+
+def test_trace_of_recorded_neurons(direct_files, tmp_path):
+    output = tmp_path / "out.h5"
+    assert_ok(invoke("run", direct_files, "-o", output))
+    picture = tmp_path / "trace.png"
+    assert_ok(invoke("analyze", output, "--trace", picture))
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_trace_needs_recorded_neurons(write, tmp_path):
+    write("lif.toml", LIF_MODEL)
+    simulation = write("sim.toml", edit(DIRECT, "record = [0, 5]", "record = []"))
+    output = tmp_path / "out.h5"
+    assert_ok(invoke("run", simulation, "-o", output))
+    picture = tmp_path / "trace.png"
+    assert_error(invoke("analyze", output, "--trace", picture), 3, file=output,
+                 says=("record",), output=picture)
