@@ -172,7 +172,7 @@ def _initial_state(spec: SimulationSpec, p: int, model) -> dict[str, float]:
         value = population.initial.get(variable, default)
         if not isinstance(value, (int, float)):
             value = 0.0
-        if k == 0 and model.threshold is not None and not value < model.threshold:
+        if k == 0 and model.reset and not value < model.threshold:
             raise ConfigError(f"initial {variable} = {value:g} is not below the threshold "
                               f"({model.threshold:g})", path=spec.path,
                               key=f"population.{p}.initial.{variable}")

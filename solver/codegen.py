@@ -82,18 +82,19 @@ def kernel_source(model: NeuronModel) -> str:
         "",
         "",
         "@njit(cache=True, inline='always')",
-        f"def rk4({args}, h, held):",
-        "    # `held`: v is clamped (refractory); the other variables still evolve.",
-        f"    k1 = drift({args})",
+        f"def rk4({args}, _h, _held):",
+        "    # `_held`: v is clamped (refractory); the other variables still evolve.",
+        "    # Underscored names cannot clash with the model's variables.",
+        f"    _k1 = drift({args})",
     ]
-    for stage, (src, factor) in enumerate((("k1", 0.5), ("k2", 0.5), ("k3", 1.0)), start=2):
-        point = ", ".join(f"{name} + {factor} * h * {src}[{k}]" if k else
-                          f"{name} if held else {name} + {factor} * h * {src}[0]"
+    for stage, (src, factor) in enumerate((("_k1", 0.5), ("_k2", 0.5), ("_k3", 1.0)), start=2):
+        point = ", ".join(f"{name} + {factor} * _h * {src}[{k}]" if k else
+                          f"{name} if _held else {name} + {factor} * _h * {src}[0]"
                           for k, name in enumerate(names))
-        lines.append(f"    k{stage} = drift({point})")
+        lines.append(f"    _k{stage} = drift({point})")
     out = ", ".join(
-        (f"{name} if held else " if k == 0 else "") +
-        f"{name} + h / 6.0 * (k1[{k}] + 2.0 * k2[{k}] + 2.0 * k3[{k}] + k4[{k}])"
+        (f"{name} if _held else " if k == 0 else "") +
+        f"{name} + _h / 6.0 * (_k1[{k}] + 2.0 * _k2[{k}] + 2.0 * _k3[{k}] + _k4[{k}])"
         for k, name in enumerate(names))
     lines.append(f"    return ({out},)")
     lines += ["", ""]
@@ -109,7 +110,10 @@ def kernel_source(model: NeuronModel) -> str:
         means="\n".join(f"        out_mean[{k}, step] += total{k}" for k in range(n)),
         samples="\n".join(f"                samples[step, r, {k}] = state[{k}, record_ids[r]]"
                           for k in range(n)),
-        interp="\n".join(f"            y{k} = p{k} + fraction * (x{k} - p{k})" for k in range(n)),
+        # v is set to the threshold exactly: rounded below it, the next step would
+        # count the same crossing again.
+        interp="\n".join("            y0 = THRESHOLD" if k == 0 else
+                          f"            y{k} = p{k} + fraction * (x{k} - p{k})" for k in range(n)),
         jump_others="\n".join(f"                    elif dimension == {k}:\n"
                                f"                        x{k} += group_efficacy[chosen]"
                                for k in range(1, n)),
