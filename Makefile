@@ -28,7 +28,9 @@ demo: install
 	$(MIIND) run examples/lif/simulation.toml --set population.0.mesh=$(abspath $(DEMO))/lif_mesh.h5 -o $(DEMO)/lif_run.h5
 	$(MIIND) analyze $(DEMO)/lif_run.h5 --summary
 	$(MIIND) analyze $(DEMO)/lif_run.h5 --plot $(DEMO)/lif_rates.png --density $(DEMO)/lif_density.png --population lif
-	@echo "plots written to $(DEMO)/lif_rates.png and $(DEMO)/lif_density.png" >&2
+	$(MIIND) run examples/lif/compare_methods.toml --quiet --set population.density.mesh=$(abspath $(DEMO))/lif_mesh.h5 -o $(DEMO)/compare.h5 > /dev/null
+	$(MIIND) analyze $(DEMO)/compare.h5 --compare density direct --bin 0.001013513513513514 --plot $(DEMO)/compare.png --raster $(DEMO)/raster.png
+	@echo "plots written to $(DEMO)/: lif_rates.png, lif_density.png, compare.png, raster.png" >&2
 
 # AdEx firing patterns (Naud et al. 2008) under constant current: a trace plot each.
 PATTERNS := regular_spiking fast_spiking bursting adapting initial_bursting
