@@ -73,7 +73,8 @@ class DirectPopulation:
         n_vars = self.model.dimension
         self.state = np.zeros((n_vars, self.n_neurons))
         self.refractory_until = np.full(self.n_neurons, -np.inf)
-        self.remaining = exponential_table(self.rng, max(1, len(self.groups)))
+        self.next_event = exponential_table(self.rng, max(1, len(self.groups)))
+        self.intensity = np.zeros(self.next_event.shape[0])
         self.counts = np.zeros(self.n_steps, dtype=np.int64)
         self.mean = np.zeros((n_vars, self.n_steps))
         self.samples = np.zeros((self.n_steps, len(self.record), n_vars))
@@ -98,7 +99,8 @@ class DirectPopulation:
         done = 0
         while done < n_steps:
             steps, stored = self.kernel.advance(
-                self.state, self.refractory_until, self.remaining, self.rng, first_step + done,
+                self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
+                first_step + done,
                 n_steps - done, self.dt, group_rates, self.efficacy, self.dimension,
                 self.integration_step, self.counts, self._times, self._ids, self._stored,
                 self.mean, self.record, self.samples, self.accumulate_from, self.v_sum,
