@@ -73,12 +73,18 @@ def reference_spikes(model, initial, t_end):
     ("morris_lecar", "I = 50.0", 1e-5, -60.0, 0.5),
     # Chaotic bursting: trajectories part exponentially, so a short window.
     ("hindmarsh_rose", "", 1e-5, -1.6, 0.08),
+    # No current in conductance models: a large initial conductance drives them instead.
+    ("conductance_lif", "", 1e-5, [-65.0, 3.0], 0.05),
+    ("conductance_lif_3d", "", 1e-5, [-65.0, 3.0, 0.5], 0.05),
 ])
 def test_spike_times_under_constant_current(tmp_path, kind, parameters, step, start, t_end):
     (tmp_path / "model.toml").write_text(f"[model]\nkind = \"{kind}\"\n[model.parameters]\n{parameters}\n")
     model = read_model(tmp_path / "model.toml")
-    initial = [float(model.reset[model.variables[0]]) if start is None else start] + \
-        [0.0] * (model.dimension - 1)
+    if isinstance(start, list):
+        initial = start
+    else:
+        initial = [float(model.reset[model.variables[0]]) if start is None else start] + \
+            [0.0] * (model.dimension - 1)
     (tmp_path / "sim.toml").write_text(
         SIMULATION.format(t_end=t_end, step=step) + "initial = { " +
         ", ".join(f"{v} = {x}" for v, x in zip(model.variables, initial)) + " }\n")
