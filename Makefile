@@ -48,6 +48,7 @@ test: install
 
 bench: install
 	$(PY) benchmarks/bench.py
+	$(PY) benchmarks/bench_direct.py
 
 validate: install
 	$(PY) benchmarks/validate.py
