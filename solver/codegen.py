@@ -101,15 +101,12 @@ def kernel_source(model: NeuronModel) -> str:
     lines += KERNEL_TEMPLATE.format(
         args=args, n=n, unpack_state=unpack("x"),
         load=", ".join(f"state[{k}, i]" for k in range(n)),
-        store="\n".join(f"            state[{k}, i] = x{k}" for k in range(n)),
+        store="\n".join(f"        state[{k}, i] = x{k}" for k in range(n)),
         xs=unpack("x"),
         rest_assign=("                        " + ", ".join(f"x{k}" for k in range(1, n)) +
                      f", = reset_others({unpack('x')})") if n > 1 else "                        pass",
-        zero_sums="\n".join(f"        total{k} = 0.0" for k in range(n)),
-        sums="\n".join(f"            total{k} += x{k}" for k in range(n)),
-        means="\n".join(f"        out_mean[{k}, step] += total{k}" for k in range(n)),
-        samples="\n".join(f"                samples[step, r, {k}] = state[{k}, record_ids[r]]"
-                          for k in range(n)),
+        means="\n".join(f"            out_mean[{k}, step] += x{k}" for k in range(n)),
+        samples="\n".join(f"                samples[step, slot, {k}] = x{k}" for k in range(n)),
         # v is set to the threshold exactly: rounded below it, the next step would
         # count the same crossing again.
         interp="\n".join("            y0 = THRESHOLD" if k == 0 else
@@ -151,47 +148,60 @@ def flow({unpack_state}, duration, held, integration_step, whole_step, full_deca
 @njit(cache=True)
 def advance(state, refractory_until, next_event, intensity, rng, first_step, n_steps, dt,
             group_rates, group_efficacy, group_dimension, integration_step, counts, spike_times,
-            spike_ids, spike_count, out_mean, record_ids, samples, accumulate_from, v_sum,
-            v_square):
-    """Advance every neuron by up to n_steps network steps from `first_step`. Stops early,
-    before a step, when the spike buffers might overflow. Returns (steps done,
-    spikes stored).
+            spike_ids, spike_count, out_mean, record_slot, samples, accumulate_from, v_sum,
+            v_square, first_neuron):
+    """Advance neurons first_neuron.. by n_steps network steps from `first_step`, one
+    neuron at a time through all the steps (its state stays in registers; the input
+    tables of the chunk stay in cache). Stops early, before a neuron, when the spike
+    buffers might not hold its spikes. Returns (neurons done, spikes stored); the
+    caller flushes the buffers and calls again from there. -1 as neurons done: one
+    neuron spiked more than the buffer holds.
 
-    Input events: intensity[g] is input g's integrated rate so far (the same for every
-    neuron); neuron i's next event of input g comes when it reaches next_event[g, i],
-    which then grows by an exponential draw. So a neuron with no event in a step costs
-    one comparison per input, and events keep their exact times."""
+    Input events: input g's integrated rate (the same for every neuron) is tabulated
+    per step; neuron i's next event of input g comes when it reaches next_event[g, i],
+    which then grows by an exponential draw. So a step without an event costs one
+    comparison per input, and events keep their exact times."""
     n_neurons = state.shape[1]
     n_groups = group_efficacy.shape[0]
     capacity = spike_times.shape[0]
+    margin = 4 * n_steps + 64
     full_decay = np.exp(-dt / TAU)
-    step_end_intensity = np.empty(n_groups)
-    for s in range(n_steps):
-        step = first_step + s
-        if spike_count + 4 * n_neurons > capacity:
-            return s, spike_count
-        t_start = step * dt
-        t_stop = t_start + dt
+    cumulative = np.empty((n_groups, n_steps + 1))
+    for g in range(n_groups):
+        cumulative[g, 0] = intensity[g]
+        for s in range(n_steps):
+            cumulative[g, s + 1] = cumulative[g, s] + group_rates[g, first_step + s] * dt
+    upcoming = np.empty(n_groups)
+    for i in range(first_neuron, n_neurons):
+        if spike_count + margin > capacity:
+            return i, spike_count
+        {unpack_state} = {load}
+        slot = record_slot[i]
+        # This neuron's own numbers live in locals through all the steps.
         for g in range(n_groups):
-            step_end_intensity[g] = intensity[g] + group_rates[g, step] * dt
-{zero_sums}
-        for i in range(n_neurons):
-            {unpack_state} = {load}
+            upcoming[g] = next_event[g, i]
+        refractory_end = refractory_until[i]
+        total = 0.0
+        square = 0.0
+        for s in range(n_steps):
+            step = first_step + s
+            t_start = step * dt
+            t_stop = t_start + dt
             t = t_start
             while True:
                 # The next input event of this neuron in this step, if any.
                 wait = t_stop - t
                 chosen = -1
                 for g in range(n_groups):
-                    if next_event[g, i] < step_end_intensity[g]:
-                        arrival = t_start + (next_event[g, i] - intensity[g]) / group_rates[g, step]
+                    if upcoming[g] < cumulative[g, s + 1]:
+                        arrival = t_start + (upcoming[g] - cumulative[g, s]) / group_rates[g, step]
                         if arrival - t < wait:
                             wait = max(arrival - t, 0.0)
                             chosen = g
-                held = HAS_RESET and t < refractory_until[i]
-                if held and refractory_until[i] < t + wait:
+                held = HAS_RESET and t < refractory_end
+                if held and refractory_end < t + wait:
                     # The refractory period ends first: integrate to its end, then resume.
-                    wait = refractory_until[i] - t
+                    wait = refractory_end - t
                     chosen = -2
                 whole_step = chosen == -1 and t == t_start
                 ({xs},), crossing = flow({xs}, wait, held, integration_step, whole_step, full_decay)
@@ -203,13 +213,15 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                     break
                 before = x0
                 if chosen >= 0:
-                    next_event[chosen, i] += next_exponential(rng[i])
+                    upcoming[chosen] += next_exponential(rng[i])
                     dimension = group_dimension[chosen]
                     if dimension == 0:
                         if not held:
                             x0 += group_efficacy[chosen]
 {jump_others}
                 if chosen == -3 or (chosen >= 0 and before < THRESHOLD <= x0):
+                    if spike_count >= capacity:
+                        return -1, spike_count
                     counts[step] += 1
                     spike_times[spike_count] = t
                     spike_ids[spike_count] = i
@@ -217,16 +229,20 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                     if HAS_RESET:
 {rest_assign}
                         x0 = V_RESET
-                        refractory_until[i] = t + REFRACTORY
-{store}
-{sums}
-            if step >= accumulate_from:
-                v_sum[i] += x0
-                v_square[i] += x0 * x0
+                        refractory_end = t + REFRACTORY
 {means}
-        for g in range(n_groups):
-            intensity[g] = step_end_intensity[g]
-        for r in range(record_ids.shape[0]):
+            if step >= accumulate_from:
+                total += x0
+                square += x0 * x0
+            if slot >= 0:
 {samples}
-    return n_steps, spike_count
+{store}
+        for g in range(n_groups):
+            next_event[g, i] = upcoming[g]
+        refractory_until[i] = refractory_end
+        v_sum[i] += total
+        v_square[i] += square
+    for g in range(n_groups):
+        intensity[g] = cumulative[g, n_steps]
+    return n_neurons, spike_count
 '''

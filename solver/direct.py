@@ -80,8 +80,10 @@ class DirectPopulation:
         self.samples = np.zeros((self.n_steps, len(self.record), n_vars))
         self.v_sum = np.zeros(self.n_neurons)
         self.v_square = np.zeros(self.n_neurons)
-        self._times = np.zeros(SPIKE_BUFFER + 4 * self.n_neurons)
-        self._ids = np.zeros(SPIKE_BUFFER + 4 * self.n_neurons, dtype=np.int64)
+        self._times = np.zeros(SPIKE_BUFFER + 4 * self.n_steps + 64)
+        self._ids = np.zeros(SPIKE_BUFFER + 4 * self.n_steps + 64, dtype=np.int64)
+        self.record_slot = np.full(self.n_neurons, -1, dtype=np.int64)
+        self.record_slot[self.record] = np.arange(len(self.record))
         self._stored = 0
         self.spike_times: list[np.ndarray] = []
         self.spike_ids: list[np.ndarray] = []
@@ -96,18 +98,20 @@ class DirectPopulation:
         """group_rates: (groups, n_steps_total) Poisson rate of each input group (Hz)."""
         if group_rates.shape[0] == 0:
             group_rates = np.zeros((1, self.n_steps))
-        done = 0
-        while done < n_steps:
-            steps, stored = self.kernel.advance(
+        neuron = 0
+        while neuron < self.n_neurons:
+            neuron, stored = self.kernel.advance(
                 self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
-                first_step + done,
-                n_steps - done, self.dt, group_rates, self.efficacy, self.dimension,
+                first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
                 self.integration_step, self.counts, self._times, self._ids, self._stored,
-                self.mean, self.record, self.samples, self.accumulate_from, self.v_sum,
-                self.v_square)
+                self.mean, self.record_slot, self.samples, self.accumulate_from, self.v_sum,
+                self.v_square, neuron)
             self._stored = stored
-            done += steps
-            if done < n_steps or stored > SPIKE_BUFFER // 2:
+            if neuron < 0:
+                raise SimulationError(f"population '{self.name}': a neuron fired more than "
+                                      f"{len(self._times)} times in {n_steps} steps; shorten "
+                                      "the run's chunks or check the model")
+            if neuron < self.n_neurons or stored > SPIKE_BUFFER // 2:
                 self._flush()
         if not np.all(np.isfinite(self.state)):
             raise SimulationError(f"population '{self.name}': the state became non-finite at "
