@@ -41,6 +41,7 @@ from bench_report import (OUT_DIR, REPO, fmt, log, machine_info, machine_line, m
 
 sys.path.insert(0, str(REPO / "benchmarks" / "brian2_side"))
 import brian2_side  # noqa: E402  (a script directory, not a package)
+from solver.studies import LIF_MODEL as STUDY_LIF_MODEL, PUBLIC_PARAMETERS  # noqa: E402
 
 OUR_PYTHON = Path(sys.executable)
 OUR_MIIND = OUR_PYTHON.parent / "miind"
@@ -78,16 +79,8 @@ WARM_NEURONS = 1000  # the run that fills numba's cache before the timed one
 # timed twice and the faster run reported; the JSON keeps both.
 HEADLINE_REPEATS = 2
 
-LIF_MODEL = """[model]
-kind = "lif"
-[model.parameters]
-tau = 0.01
-E_l = -65.0
-[model.spike]
-threshold = -50.2
-reset = -65.0
-refractory = 0.0
-"""
+# The public case's model file (the [mesh] section is unused by direct populations).
+LIF_MODEL = STUDY_LIF_MODEL.format(efficacies=[1.0], **PUBLIC_PARAMETERS)
 
 # Brette & Gerstner 2005 in our units (mV, pA, pF, nS, s), written out so that the
 # benchmark does not depend on the kind's defaults; the same numbers as
