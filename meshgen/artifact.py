@@ -15,6 +15,15 @@ Layout (format "miind-mesh", version 1)::
                       square n_cells + n_gaps), threshold_fraction (n_cells + n_gaps,)
     /reset            attrs: potential, refractory [s]; cells, fractions
 
+Grid meshes (2D models, `[mesh] method = "grid"`, see meshgen.grid2d) carry the root
+attr mesh_kind = "grid" (absent: the strips above) and instead::
+
+    /grid             attrs: variables (JSON), units (JSON), dt [s], threshold,
+                      refractory [s]; ranges (2, 2), resolution (2,)
+    /grid/motion      indptr, indices, data (CSC, n_cells square), fired (n_cells,)
+    /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired
+    /grid/reset       indptr, indices, data (CSC: column = cell that fired)
+
 Everything is validated on load (shapes, index ranges, non-negative fractions, column
 sums of 1), never inside kernels.
 """
@@ -88,6 +97,51 @@ class MeshArtifact:
         return None
 
 
+@dataclass(frozen=True)
+class GridMatrix:
+    """A column-stochastic CSC matrix with its fired fraction per column (motion and
+    jumps; for the reset mapping `fired` is all zero)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    fired: np.ndarray
+    efficacy: float = 0.0
+    dimension: str = ""
+
+
+@dataclass(frozen=True)
+class GridArtifact:
+    path: str
+    input_hash: str
+    model: dict
+    variables: tuple[str, str]
+    units: dict
+    ranges: np.ndarray  # (2, 2)
+    resolution: np.ndarray  # (2,)
+    dt: float
+    threshold: float
+    refractory: float
+    motion: GridMatrix
+    jumps: tuple[GridMatrix, ...]
+    reset: GridMatrix
+
+    @property
+    def n_cells(self) -> int:
+        return int(self.resolution[0] * self.resolution[1])
+
+    @property
+    def unit(self) -> str:
+        return self.units[self.variables[0]]
+
+    def jump_for(self, efficacy: float, dimension: str) -> int | None:
+        for index, jump in enumerate(self.jumps):
+            if jump.dimension == dimension and abs(jump.efficacy - efficacy) <= \
+                    1e-9 * max(1.0, abs(efficacy)):
+                return index
+        return None
+
+
 def input_hash(document: dict) -> str:
     canonical = json.dumps({"format_version": FORMAT_VERSION, "input": document},
                            sort_keys=True, separators=(",", ":"))
@@ -136,21 +190,121 @@ def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh
     return digest
 
 
+def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: float,
+                    threshold: float, motion, jumps, reset) -> str:
+    """Write a grid artifact atomically; `motion` is a grid2d.GridTransition, `jumps`
+    (variable, efficacy, GridTransition) triples, `reset` a CSC matrix. Returns the
+    input hash."""
+    digest = input_hash(document)
+    units = model.get("units", {})
+    with atomic_output(path) as temporary:
+        with h5py.File(temporary, "w") as f:
+            f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
+                            "created_by": f"miind-cli {__version__}", "input_hash": digest,
+                            "model": json.dumps(model), "model_file": json.dumps(document),
+                            "dimension": 2, "variables": json.dumps(model["variables"]),
+                            "mesh_kind": "grid"})
+            group = f.create_group("grid")
+            group.attrs.update({"variables": json.dumps(list(grid.variables)),
+                                "units": json.dumps(units), "dt": dt, "threshold": threshold,
+                                "refractory": model["spike"]["refractory"]})
+            _dataset(group, "ranges", np.array(grid.ranges), "model units")
+            _dataset(group, "resolution", np.array(grid.resolution, dtype=np.int64), "1")
+            group["dt"] = dt
+            group["dt"].attrs["units"] = "s"
+            _write_csc(group.create_group("motion"), motion.matrix, motion.fired)
+            entries = group.create_group("jumps")
+            for index, (variable, efficacy, jump) in enumerate(jumps):
+                entry = entries.create_group(str(index))
+                entry.attrs.update({"efficacy": efficacy, "dimension": variable,
+                                    "units": units.get(variable, "")})
+                _write_csc(entry, jump.matrix, jump.fired)
+            _write_csc(group.create_group("reset"), reset, None)
+    return digest
+
+
+def _write_csc(group, matrix, fired):
+    matrix = matrix.tocsc()
+    matrix.sort_indices()
+    _dataset(group, "indptr", matrix.indptr.astype(np.int64), "1")
+    _dataset(group, "indices", matrix.indices.astype(np.int64), "1")
+    _dataset(group, "data", matrix.data, "1")
+    if fired is not None:
+        _dataset(group, "fired", np.asarray(fired, dtype=float), "1")
+
+
 def _dataset(group, name, values, units):
     group[name] = values
     group[name].attrs["units"] = units
 
 
-def read_mesh(path: str | Path) -> MeshArtifact:
+def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:
+    """The artifact at `path`: a MeshArtifact (strips, 1D) or a GridArtifact (2D)."""
     path = str(path)
     with open_stamped(path, FORMAT, FORMAT_VERSION, "mesh artifact",
                       "`miind mesh` on its model file") as f:
+        kind = str(f.attrs.get("mesh_kind", "strips"))
+        if kind not in ("strips", "grid"):
+            raise ArtifactError(f"unknown mesh_kind {kind!r} (this version reads 'strips' "
+                                "and 'grid'); re-run `miind mesh` on its model file", path=path)
         try:
-            artifact = _read_v1(f, path)
+            artifact = _read_grid(f, path) if kind == "grid" else _read_v1(f, path)
         except KeyError as exc:
             raise ArtifactError(f"mesh artifact is incomplete: missing {exc}", path=path) from None
-    validate_mesh(artifact)
+    if kind == "grid":
+        validate_grid(artifact)
+    else:
+        validate_mesh(artifact)
     return artifact
+
+
+def _read_csc(group, **attrs) -> GridMatrix:
+    fired = group["fired"][()] if "fired" in group else np.zeros(len(group["indptr"]) - 1)
+    return GridMatrix(indptr=group["indptr"][()], indices=group["indices"][()],
+                      data=group["data"][()], fired=fired, **attrs)
+
+
+def _read_grid(f, path) -> GridArtifact:
+    group = f["grid"]
+    jumps = tuple(_read_csc(group["jumps"][key], efficacy=float(group["jumps"][key].attrs["efficacy"]),
+                            dimension=str(group["jumps"][key].attrs["dimension"]))
+                  for key in sorted(group["jumps"], key=int))
+    return GridArtifact(
+        path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
+        variables=tuple(json.loads(group.attrs["variables"])),
+        units=json.loads(group.attrs["units"]), ranges=group["ranges"][()],
+        resolution=group["resolution"][()], dt=float(group.attrs["dt"]),
+        threshold=float(group.attrs["threshold"]), refractory=float(group.attrs["refractory"]),
+        motion=_read_csc(group["motion"]), jumps=jumps, reset=_read_csc(group["reset"]))
+
+
+def validate_grid(artifact: GridArtifact) -> None:
+    def bad(message):
+        raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
+
+    if artifact.ranges.shape != (2, 2) or artifact.resolution.shape != (2,) or \
+            np.any(artifact.resolution < 2) or np.any(artifact.ranges[:, 1] <= artifact.ranges[:, 0]):
+        bad("grid ranges or resolution have the wrong shape or are empty")
+    if not (artifact.dt > 0 and np.isfinite(artifact.dt)):
+        bad(f"dt = {artifact.dt}")
+    if not (artifact.refractory >= 0):
+        bad(f"refractory = {artifact.refractory}")
+    n = artifact.n_cells
+    named = [("motion matrix", artifact.motion), ("reset mapping", artifact.reset)]
+    named += [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
+    for what, m in named:
+        if m.indptr.shape != (n + 1,) or m.indptr[0] != 0 or m.indptr[-1] != len(m.data) \
+                or np.any(np.diff(m.indptr) < 0) or m.fired.shape != (n,):
+            bad(f"{what} has the wrong shape")
+        if len(m.indices) != len(m.data) or (len(m.indices) and
+                                            (m.indices.min() < 0 or m.indices.max() >= n)):
+            bad(f"{what} has rows out of range")
+        if np.any(m.data < 0) or np.any(m.fired < 0):
+            bad(f"{what} has negative fractions")
+        columns = np.repeat(np.arange(n), np.diff(m.indptr))
+        sums = np.bincount(columns, weights=m.data, minlength=n) + m.fired
+        if np.any(np.abs(sums - 1.0) > COLUMN_SUM_TOLERANCE):
+            bad(f"{what} does not conserve mass (column sums {sums.min()!r}..{sums.max()!r})")
 
 
 def _read_v1(f, path) -> MeshArtifact:

@@ -9,10 +9,11 @@ from typing import Callable
 
 import numpy as np
 
-from .artifact import write_mesh
+from .artifact import write_grid_mesh, write_mesh
 from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
+from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
 from .model_file import read_model_file
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .transitions import jump_tiling, transition_matrix
@@ -46,6 +47,8 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     started = time.perf_counter()
     check_writable(output)
     spec = read_model_file(model_path, overrides)
+    if spec.grid is not None:
+        return _build_grid(spec, output, progress, started)
     model, settings = spec.model, spec.mesh
     drift = model.drift
     reset = model.reset[model.variables[0]]
@@ -82,6 +85,33 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         min_column_sum=float(min(s.min() for s in sums)),
         max_column_sum=float(max(s.max() for s in sums)),
         largest_cell_near_threshold=near, seconds=time.perf_counter() - started)
+
+
+def _build_grid(spec, output, progress: Progress | None, started: float) -> MeshSummary:
+    model, settings = spec.model, spec.grid
+    grid = Grid(tuple(model.variables), settings.ranges, settings.resolution)
+    total_steps = 2 + len(settings.efficacies)
+    _report(progress, 0, total_steps)
+    motion = motion_matrix(model, grid, settings.dt, model.threshold)
+    _report(progress, 1, total_steps)
+    jumps = []
+    for index, (variable, efficacy) in enumerate(settings.efficacies):
+        jumps.append((variable, efficacy, jump_matrix(grid, variable, efficacy)))
+        _report(progress, 2 + index, total_steps)
+    reset = reset_mapping(model, grid)
+    digest = write_grid_mesh(output, document=spec.document, model=model.definition(),
+                             grid=grid, dt=settings.dt, threshold=model.threshold,
+                             motion=motion, jumps=jumps, reset=reset)
+    _report(progress, total_steps, total_steps)
+    sums = [np.asarray(t.matrix.sum(axis=0)).ravel() + t.fired
+            for t in [motion] + [j for _, _, j in jumps]]
+    return MeshSummary(
+        output=str(output), input_hash=digest, n_cells=grid.n_cells, n_strips=0,
+        dt=settings.dt, jump_interval=1, step=settings.dt,
+        efficacies=tuple(h for _, h in settings.efficacies),
+        min_column_sum=float(min(s.min() for s in sums)),
+        max_column_sum=float(max(s.max() for s in sums)),
+        largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started)
 
 
 def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:

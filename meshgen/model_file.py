@@ -34,6 +34,12 @@ def _reset(value, key):
     return checked(number_or_string)(value, key)
 
 
+def _efficacies(value, key):
+    if isinstance(value, dict):
+        return {k: number_list(min_length=1)(v, f"{key}.{k}") for k, v in value.items()}
+    return number_list(min_length=1)(value, key)
+
+
 MODEL_LAYOUT = Table(fields={
     "model": Table(required=True, fields={
         "kind": Field(string(choices=tuple(MODEL_KINDS) + ("custom",)), required=True,
@@ -50,10 +56,16 @@ MODEL_LAYOUT = Table(fields={
         }),
     }),
     "mesh": Table(required=True, fields={
-        "v_range": Field(number_list(length=2), required=True,
-                         doc="[lowest, threshold] of the mesh, in the unit of v"),
-        "efficacies": Field(number_list(min_length=1), required=True,
-                            doc="jump sizes of the transition matrices to build"),
+        "method": Field(string(choices=("strips", "grid")), default="strips",
+                        doc="'strips' (1D models) or 'grid' (2D models)"),
+        "v_range": Field(number_list(length=2),
+                         doc="strips: [lowest, threshold] of the mesh, in the unit of v"),
+        "ranges": Table(free=number_list(length=2),
+                        doc="grid: [lo, hi] of each variable; v's ends at the threshold"),
+        "resolution": Table(free=integer(positive=True), doc="grid: cells along each variable"),
+        "efficacies": Field(_efficacies, required=True,
+                            doc="jump sizes of the transition matrices to build (grid: a "
+                                "list for jumps in v, or a table of lists per variable)"),
         "dt": Field(number(positive=True), doc="mesh time step (s); chosen automatically if absent"),
         "cells_per_efficacy": Field(number(positive=True), default=DEFAULT_CELLS_PER_EFFICACY,
                                     doc="accuracy target of the automatic dt"),
@@ -77,11 +89,20 @@ class MeshSettings:
 
 
 @dataclass(frozen=True)
+class GridSettings:
+    ranges: tuple[tuple[float, float], tuple[float, float]]  # in model variable order
+    resolution: tuple[int, int]
+    dt: float
+    efficacies: tuple[tuple[str, float], ...]  # (variable, jump size)
+
+
+@dataclass(frozen=True)
 class ModelFile:
     path: str
     document: dict  # checked, overrides applied: what the artifact records and hashes
     model: NeuronModel
-    mesh: MeshSettings
+    mesh: MeshSettings | None  # strips (1D)
+    grid: GridSettings | None = None  # [mesh] method = "grid" (2D)
 
 
 def read_model(path: str | Path, overrides: list[str] = ()) -> NeuronModel:
@@ -110,10 +131,19 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     document = check_document(raw, MODEL_LAYOUT, path)
     model = build_model(document["model"], path=path)
     mesh = document["mesh"]
-    lowest, top = mesh["v_range"]
+    if mesh["method"] == "grid":
+        return ModelFile(path=path, document=document, model=model, mesh=None,
+                         grid=_grid_settings(model, mesh, path))
     if model.dimension != 1:
-        raise ConfigError(f"model has {model.dimension} variables; this version meshes "
-                          "one-dimensional models only", path=path, key="model.variables")
+        raise ConfigError(f"model has {model.dimension} variables; strips mesh "
+                          "one-dimensional models only (use [mesh] method = \"grid\")",
+                          path=path, key="model.variables")
+    if mesh["v_range"] is None:
+        raise ConfigError("missing required key", path=path, key="mesh.v_range")
+    if isinstance(mesh["efficacies"], dict):
+        raise ConfigError("expected an array of numbers (jumps in v)", path=path,
+                          key="mesh.efficacies")
+    lowest, top = mesh["v_range"]
     if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
         raise ConfigError(f"v_range must end at the threshold ({model.threshold}), got {top}",
                           path=path, key="mesh.v_range")
@@ -134,3 +164,50 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
                             jump_interval=mesh["jump_interval"],
                             max_cells=mesh["max_cells"])
     return ModelFile(path=path, document=document, model=model, mesh=settings)
+
+
+def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
+    variables = list(model.variables)
+    if model.dimension != 2:
+        raise ConfigError(f"the grid method needs a model with two variables, this one has "
+                          f"{model.dimension}", path=path, key="mesh.method")
+    for key in ("ranges", "resolution"):
+        given = mesh[key] or {}
+        for name in given:
+            if name not in variables:
+                raise ConfigError(f"the model has no variable '{name}' (variables: "
+                                  f"{', '.join(variables)})", path=path, key=f"mesh.{key}.{name}")
+        for name in variables:
+            if name not in given:
+                raise ConfigError("missing required key", path=path, key=f"mesh.{key}.{name}")
+    if mesh["dt"] is None:
+        raise ConfigError("missing required key: the grid method needs the mesh time step "
+                          "dt (s)", path=path, key="mesh.dt")
+    ranges = tuple(tuple(mesh["ranges"][name]) for name in variables)
+    for name, (lo, hi) in zip(variables, ranges):
+        if not lo < hi:
+            raise ConfigError(f"range of {name} must have lo < hi, got [{lo}, {hi}]", path=path,
+                              key=f"mesh.ranges.{name}")
+    top = ranges[0][1]
+    if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
+        raise ConfigError(f"the range of {variables[0]} must end at the threshold "
+                          f"({model.threshold}), got {top}", path=path,
+                          key=f"mesh.ranges.{variables[0]}")
+    resolution = tuple(mesh["resolution"][name] for name in variables)
+    for name, n in zip(variables, resolution):
+        if n < 2:
+            raise ConfigError(f"must be at least 2, got {n}", path=path,
+                              key=f"mesh.resolution.{name}")
+    given = mesh["efficacies"]
+    table = given if isinstance(given, dict) else {variables[0]: given}
+    efficacies = []
+    for name, sizes in table.items():
+        if name not in variables:
+            raise ConfigError(f"the model has no variable '{name}' (variables: "
+                              f"{', '.join(variables)})", path=path, key=f"mesh.efficacies.{name}")
+        if any(h == 0 for h in sizes):
+            raise ConfigError("an efficacy of 0 moves nothing", path=path,
+                              key=f"mesh.efficacies.{name}")
+        efficacies += [(name, float(h)) for h in dict.fromkeys(sizes)]
+    return GridSettings(ranges=ranges, resolution=resolution, dt=mesh["dt"],
+                        efficacies=tuple(efficacies))

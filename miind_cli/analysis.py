@@ -55,6 +55,7 @@ class PopulationOutput:
     density_mass: np.ndarray | None = None  # (k, n_cells)
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
+    grid: bool = False  # a 2D grid: density_mass in grid cell order, no lower/upper
     # direct populations
     n_neurons: int | None = None
     spike_times: np.ndarray | None = None  # [s], sorted; None if not read
@@ -125,9 +126,11 @@ def _population_order(f) -> list[str]:
 
 def _read_density(group) -> dict:
     density = group["density"]
-    return dict(mass=group["mass"][()], density_time=density["time"][()],
-                density_mass=density["mass"][()], lower=density["lower"][()],
-                upper=density["upper"][()])
+    common = dict(mass=group["mass"][()], density_time=density["time"][()],
+                  density_mass=density["mass"][()])
+    if group.attrs.get("mesh_kind", "strips") == "grid":
+        return dict(common, grid=True)
+    return dict(common, lower=density["lower"][()], upper=density["upper"][()])
 
 
 def _read_direct(group, spikes) -> dict:
@@ -415,6 +418,9 @@ def select_snapshot(output: RunOutput, population: str | None,
         raise ConfigError(f"--density: population '{name}' is simulated directly; density "
                           f"pictures are for density populations (has: "
                           f"{', '.join(density) or 'none'})", path=output.path)
+    if output.populations[name].grid:
+        raise ConfigError(f"--density: population '{name}' lives on a 2D grid; density "
+                          "pictures are not yet available for 2D populations", path=output.path)
     times = output.populations[name].density_time
     if len(times) == 0:
         raise ConfigError("the output has no density snapshots", path=output.path)

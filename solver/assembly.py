@@ -1,7 +1,8 @@
 """Assembling a simulation that may mix density and direct populations.
 
-Density populations run together in the network kernel, which couples them step by
-step. Direct populations run in their own generated kernels. Connections between
+Density populations on strip meshes (1D) run together in the network kernel, which
+couples them step by step. Density populations on grid meshes (2D, solver.grid) and
+direct populations run in their own kernels. Connections between
 the two kinds (and between direct populations) carry rates through tables filled in
 between chunks of steps; a chunk is never longer than the shortest such delay, so
 every rate a chunk needs is known before it starts.
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshgen.artifact import read_mesh
+from meshgen.artifact import GridArtifact, read_mesh
 from meshgen.errors import ConfigError
 from meshgen.model_file import model_from_definition, read_model
 
 from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
                      check_integration_step)
+from .grid import GridPopulation
 from .network import Network, build_network, input_rate_table
 from .sim_file import InputSpec, SimulationSpec
 
@@ -45,13 +47,17 @@ class Simulation:
     spec: SimulationSpec
     dt: float
     n_steps: int
-    kinds: list[tuple[str, int]]  # per population in file order: ("density"|"direct", index)
+    kinds: list[tuple[str, int]]  # per population in file order: (kind, index), kind one
+    # of "density" (strips, in the network kernel), "grid" or "direct"
     density: Network | None
     density_feeds: list[RateFeed]  # rows of density.input_rates filled from populations
     direct: list[DirectPopulation]
     direct_rates: list[np.ndarray]  # per direct population: (groups, n_steps) Hz
     direct_feeds: list[list[RateFeed]]
     chunk: int
+    grids: list[GridPopulation] = dataclasses.field(default_factory=list)
+    grid_rates: list[np.ndarray] = dataclasses.field(default_factory=list)  # (groups, n_steps)
+    grid_feeds: list[list[RateFeed]] = dataclasses.field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -60,12 +66,15 @@ class Simulation:
 
 def build_simulation(spec: SimulationSpec) -> Simulation:
     index = {p.name: i for i, p in enumerate(spec.populations)}
-    density_members = [p for p in spec.populations if not p.direct]
+    grid_artifacts = {p.name: a for p in spec.populations if not p.direct
+                      for a in [read_mesh(p.mesh_path)] if isinstance(a, GridArtifact)}
+    density_members = [p for p in spec.populations if not p.direct and p.name not in grid_artifacts]
     direct_members = [p for p in spec.populations if p.direct]
+    grid_members = [p for p in spec.populations if p.name in grid_artifacts]
     kinds = []
-    counters = {"density": 0, "direct": 0}
+    counters = {"density": 0, "direct": 0, "grid": 0}
     for p in spec.populations:
-        kind = "direct" if p.direct else "density"
+        kind = "direct" if p.direct else "grid" if p.name in grid_artifacts else "density"
         kinds.append((kind, counters[kind]))
         counters[kind] += 1
 
@@ -74,7 +83,7 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
         density, density_feeds = _density_network(spec, density_members, index)
         dt, n_steps = density.dt, density.n_steps
     else:
-        dt = spec.dt or DEFAULT_DIRECT_DT
+        dt = spec.dt or next((a.dt for a in grid_artifacts.values()), DEFAULT_DIRECT_DT)
         n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
 
     inputs = input_rate_table(spec, dt, n_steps)
@@ -119,11 +128,52 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
         direct_rates.append(rates)
         direct_feeds.append(feeds)
 
+    grids, grid_rates, grid_feeds = [], [], []
+    for population in grid_members:
+        grid, rates, feeds = _grid_population(spec, population, grid_artifacts[population.name],
+                                              index, input_index, inputs, dt, n_steps)
+        grids.append(grid)
+        grid_rates.append(rates)
+        grid_feeds.append(feeds)
+
     delays = [f.delay for f in density_feeds] + [f.delay for feeds in direct_feeds for f in feeds]
+    delays += [f.delay for feeds in grid_feeds for f in feeds]
     chunk = max(1, int(np.floor(min(delays)))) if delays else n_steps
     return Simulation(spec=spec, dt=dt, n_steps=n_steps, kinds=kinds, density=density,
                       density_feeds=density_feeds, direct=direct, direct_rates=direct_rates,
-                      direct_feeds=direct_feeds, chunk=chunk)
+                      direct_feeds=direct_feeds, chunk=chunk, grids=grids,
+                      grid_rates=grid_rates, grid_feeds=grid_feeds)
+
+
+def _grid_population(spec, population, artifact, index, input_index, inputs, dt, n_steps):
+    """A grid population, its input rate table (groups, n_steps) and its rate feeds."""
+    p = index[population.name]
+    if abs(dt - artifact.dt) > 1e-9 * artifact.dt:
+        raise ConfigError(f"population '{population.name}': grid meshes step with their own dt "
+                          f"({artifact.dt:.6g} s); the simulation dt must equal it, got "
+                          f"{dt:.6g} s", path=spec.path, key="simulation.dt")
+    incoming = [c for c in spec.connections if c.target == population.name]
+    group_jump = np.zeros(len(incoming), dtype=np.int64)
+    rates = np.zeros((len(incoming), n_steps))
+    feeds = []
+    for g, c in enumerate(incoming):
+        jump = artifact.jump_for(c.efficacy, c.dimension)
+        if jump is None:
+            built = ", ".join(f"{j.dimension} {j.efficacy:g}" for j in artifact.jumps) or "none"
+            raise ConfigError(f"the mesh of population '{population.name}' has no jump matrix "
+                              f"for efficacy {c.efficacy:g} in {c.dimension} (built: {built}); "
+                              "add it to [mesh] efficacies and re-run `miind mesh`",
+                              path=spec.path, key=f"connection.{c.index}.efficacy")
+        group_jump[g] = jump
+        if c.source in input_index:
+            rates[g] = c.n_connections * inputs[input_index[c.source]]
+        else:
+            feeds.append(RateFeed(g, index[c.source], c.n_connections, max(c.delay / dt, 1.0)))
+    grid = GridPopulation(name=population.name, artifact=artifact, group_jump=group_jump,
+                          n_steps=n_steps, dt=dt)
+    model = model_from_definition(artifact.model, path=artifact.path)
+    grid.set_initial(_initial_state(spec, p, model))
+    return grid, rates, feeds
 
 
 def _density_network(spec: SimulationSpec, members, index):
@@ -136,7 +186,7 @@ def _density_network(spec: SimulationSpec, members, index):
     for c in spec.connections:
         if c.target not in names:
             continue
-        if c.source in index and spec.populations[index[c.source]].direct:
+        if c.source in index and c.source not in names:
             virtual = f"__feed_{c.index}"
             pending.append((len(inputs), c))
             inputs.append(InputSpec(name=virtual, rate=0.0))

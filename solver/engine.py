@@ -42,6 +42,7 @@ class PopulationResult:
     upper: np.ndarray | None = None
     mesh_path: str | None = None
     mesh_hash: str | None = None
+    grid: object | None = None  # grid populations: the meshgen.grid2d.Grid
     spike_times: np.ndarray | None = None  # direct only
     spike_ids: np.ndarray | None = None
     n_neurons: int | None = None
@@ -101,21 +102,25 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
     stops |= set(range(simulation.chunk, n + 1, simulation.chunk))
     interval = simulation.spec.density_interval
     snapshot_stride = max(1, int(round(interval / simulation.dt))) if interval else None
-    if snapshot_stride and network:
+    if snapshot_stride and (network or simulation.grids):
         stops |= set(range(snapshot_stride, n + 1, snapshot_stride))
     stops.add(n)
     snapshot_times: list[float] = []
     snapshots: list[list[np.ndarray]] = [[] for _ in range(n_density)]
 
+    grid_snapshots: list[list[np.ndarray]] = [[] for _ in simulation.grids]
+
     def take_snapshot(step: int) -> None:
         snapshot_times.append(step * simulation.dt)
-        for p, artifact in enumerate(network.artifacts):
+        for k, population in enumerate(simulation.grids):
+            grid_snapshots[k].append(population.mass.copy())
+        for p, artifact in enumerate(network.artifacts if network else ()):
             buffer = np.zeros(artifact.n_cells + len(artifact.gap_entry_cell))
             kernels.gather_logical(network.mesh, network.state.mass, p,
                                    int(network.state.pop_step[p]), buffer)
             snapshots[p].append(buffer[:artifact.n_cells].copy())
 
-    if snapshot_stride and network:
+    if snapshot_stride and (network or simulation.grids):
         take_snapshot(0)
     done = 0
     for stop in sorted(stops):
@@ -140,12 +145,20 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
             population.advance(done, stop - done, table)
             p = simulation.names.index(population.name)
             all_rates[p, done:stop] = population.rate[done:stop]
+        for k, population in enumerate(simulation.grids):
+            table = simulation.grid_rates[k]
+            for feed in simulation.grid_feeds[k]:
+                table[feed.row, done:stop] = feed.count * delayed_rates(
+                    all_rates[feed.source], steps, feed.delay)
+            population.advance(done, stop - done, table)
+            p = simulation.names.index(population.name)
+            all_rates[p, done:stop] = population.rate[done:stop]
         if not np.all(np.isfinite(all_rates[:, done:stop])):
             raise SimulationError(f"rates became non-finite between t = {done * simulation.dt:.6g} "
                                   f"and {stop * simulation.dt:.6g} s")
         done = stop
-        if network and ((snapshot_stride and done % snapshot_stride == 0) or
-                        (done == n and not snapshot_stride)):
+        if (network or simulation.grids) and ((snapshot_stride and done % snapshot_stride == 0)
+                                              or (done == n and not snapshot_stride)):
             if not snapshot_times or snapshot_times[-1] != done * simulation.dt:
                 take_snapshot(done)
         if progress is not None:
@@ -162,6 +175,16 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
                 snapshot_times=list(snapshot_times), snapshots=snapshots[k],
                 lower=artifact.lower, upper=artifact.upper, mesh_path=artifact.path,
                 mesh_hash=artifact.input_hash))
+        elif kind == "grid":
+            population = simulation.grids[k]
+            artifact = population.artifact
+            variables = list(artifact.variables)
+            results.append(PopulationResult(
+                name=simulation.names[p], variables=variables, unit=artifact.unit,
+                rate=population.rate, mean=dict(zip(variables, population.mean)),
+                mass=population.total_mass, snapshot_times=list(snapshot_times),
+                snapshots=grid_snapshots[k], mesh_path=artifact.path,
+                mesh_hash=artifact.input_hash, grid=population.grid))
         else:
             population = simulation.direct[k]
             population.finish()

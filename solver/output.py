@@ -12,6 +12,9 @@
         density/time       (k,) [s]
         density/mass       (k, n_cells) probability mass per cell, logical order [1]
         density/lower, density/upper   (n_cells,) cell bounds [unit of v]
+      grid density (attr mesh_kind = "grid"): density/mass is (k, n_cells) in the
+        grid's cell order (meshgen.grid2d: v fastest), with density attrs variables,
+        ranges (2, 2) and resolution (2,) in place of lower and upper
       direct only:
         samples/node_ids   (r,) recorded neurons; samples/<variable> (n, r)
         synchrony/neuron_mean_v, neuron_var_v  (N,) each neuron's time mean and
@@ -80,9 +83,15 @@ def _write_density(group, result) -> None:
     _dataset(group, "mass", result.mass, "1")
     density = group.create_group("density")
     _dataset(density, "time", np.array(result.snapshot_times), "s")
-    stacked = (np.array(result.snapshots) if result.snapshots
-               else np.zeros((0, len(result.lower))))
+    n_cells = result.grid.n_cells if result.grid is not None else len(result.lower)
+    stacked = (np.array(result.snapshots) if result.snapshots else np.zeros((0, n_cells)))
     _dataset(density, "mass", stacked, "1", compress=True)
+    if result.grid is not None:
+        group.attrs["mesh_kind"] = "grid"
+        density.attrs.update({"variables": json.dumps(list(result.grid.variables)),
+                              "ranges": np.array(result.grid.ranges),
+                              "resolution": np.array(result.grid.resolution)})
+        return
     _dataset(density, "lower", result.lower, result.unit)
     _dataset(density, "upper", result.upper, result.unit)
 

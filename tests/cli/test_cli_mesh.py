@@ -229,3 +229,45 @@ def test_reset_expression_is_meshed_or_refused_cleanly(mesh_of):
     if result.exit_code != 0:
         assert_error(result, EXIT_BAD_INPUT, file=model, key="model.spike.reset.v",
                      output=output)
+
+
+# --- grid meshes (2D) --------------------------------------------------------------------
+
+GRID_MODEL = """
+[model]
+kind = "adex"
+[mesh]
+method = "grid"
+ranges = { v = [-80.0, -40.4], w = [-50.0, 300.0] }
+resolution = { v = 8, w = 8 }
+dt = 1e-4
+efficacies = [1.0]
+"""
+
+
+def test_grid_mesh(mesh_of):
+    result, _, output = mesh_of(GRID_MODEL)
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["n_cells"] == 64
+    with h5py.File(output) as f:
+        assert f.attrs["mesh_kind"] == "grid" and f.attrs["format"] == "miind-mesh"
+
+
+def test_grid_without_dt(mesh_of):
+    result, model, output = mesh_of(edit(GRID_MODEL, "dt = 1e-4\n", ""))
+    assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.dt",
+                 says=("missing required key",), output=output)
+
+
+def test_grid_range_not_ending_at_threshold(mesh_of):
+    result, model, output = mesh_of(edit(GRID_MODEL, "-40.4]", "-45.0]"))
+    assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.ranges.v",
+                 says=("end at the threshold", "-40.4"), output=output)
+
+
+def test_grid_efficacy_in_unknown_variable(mesh_of):
+    result, model, output = mesh_of(edit(GRID_MODEL, "efficacies = [1.0]",
+                                         "efficacies = { v = [1.0], u = [2.0] }"))
+    assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.efficacies.u",
+                 says=("no variable 'u'", "v, w"), output=output)
