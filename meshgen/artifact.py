@@ -293,18 +293,7 @@ def validate_grid(artifact: GridArtifact) -> None:
     named = [("motion matrix", artifact.motion), ("reset mapping", artifact.reset)]
     named += [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
     for what, m in named:
-        if m.indptr.shape != (n + 1,) or m.indptr[0] != 0 or m.indptr[-1] != len(m.data) \
-                or np.any(np.diff(m.indptr) < 0) or m.fired.shape != (n,):
-            bad(f"{what} has the wrong shape")
-        if len(m.indices) != len(m.data) or (len(m.indices) and
-                                            (m.indices.min() < 0 or m.indices.max() >= n)):
-            bad(f"{what} has rows out of range")
-        if np.any(m.data < 0) or np.any(m.fired < 0):
-            bad(f"{what} has negative fractions")
-        columns = np.repeat(np.arange(n), np.diff(m.indptr))
-        sums = np.bincount(columns, weights=m.data, minlength=n) + m.fired
-        if np.any(np.abs(sums - 1.0) > COLUMN_SUM_TOLERANCE):
-            bad(f"{what} does not conserve mass (column sums {sums.min()!r}..{sums.max()!r})")
+        check_column_stochastic(bad, what, n, m.indptr, m.indices, m.data, m.fired)
 
 
 def _read_v1(f, path) -> MeshArtifact:
@@ -327,6 +316,22 @@ def _read_v1(f, path) -> MeshArtifact:
         reset_fractions=f["reset"]["fractions"][()],
         reset_potential=float(f["reset"].attrs["potential"]),
         refractory=float(f["reset"].attrs["refractory"]))
+
+
+def check_column_stochastic(bad, what: str, size: int, indptr, indices, data, leftover) -> None:
+    """A square CSC matrix of fractions whose columns, with `leftover` (the fraction
+    that fires), sum to 1; `bad(message)` reports the first problem."""
+    if indptr.shape != (size + 1,) or indptr[0] != 0 or indptr[-1] != len(data) \
+            or np.any(np.diff(indptr) < 0) or leftover.shape != (size,):
+        bad(f"{what} has the wrong shape")
+    if len(indices) != len(data) or (len(indices) and (indices.min() < 0 or indices.max() >= size)):
+        bad(f"{what} has rows out of range")
+    if np.any(data < 0) or np.any(leftover < 0):
+        bad(f"{what} has negative fractions")
+    columns = np.repeat(np.arange(size), np.diff(indptr))
+    sums = np.bincount(columns, weights=data, minlength=size) + leftover
+    if np.any(np.abs(sums - 1.0) > COLUMN_SUM_TOLERANCE):
+        bad(f"{what} does not conserve mass (column sums {sums.min()!r}..{sums.max()!r})")
 
 
 def validate_mesh(artifact: MeshArtifact) -> None:
@@ -355,19 +360,8 @@ def validate_mesh(artifact: MeshArtifact) -> None:
     if np.any((artifact.gap_entry_cell < 0) | (artifact.gap_entry_cell >= n)):
         bad("an entry gap feeds a cell that does not exist")
     for t in artifact.transitions:
-        if t.indptr.shape != (size + 1,) or t.indptr[0] != 0 or t.indptr[-1] != len(t.data) \
-                or np.any(np.diff(t.indptr) < 0):
-            bad(f"transition matrix for efficacy {t.efficacy} has the wrong shape")
-        if len(t.indices) != len(t.data) or (len(t.indices) and
-                                            (t.indices.min() < 0 or t.indices.max() >= size)):
-            bad(f"transition matrix for efficacy {t.efficacy} has rows out of range")
-        if np.any(t.data < 0) or np.any(t.threshold_fraction < 0):
-            bad(f"transition matrix for efficacy {t.efficacy} has negative fractions")
-        columns = np.repeat(np.arange(size), np.diff(t.indptr))
-        sums = np.bincount(columns, weights=t.data, minlength=size) + t.threshold_fraction
-        if np.any(np.abs(sums - 1.0) > COLUMN_SUM_TOLERANCE):
-            bad(f"transition matrix for efficacy {t.efficacy} does not conserve mass "
-                f"(column sums {sums.min()!r}..{sums.max()!r})")
+        check_column_stochastic(bad, f"transition matrix for efficacy {t.efficacy}", size,
+                                t.indptr, t.indices, t.data, t.threshold_fraction)
     if np.any(artifact.reset_fractions < 0) or abs(artifact.reset_fractions.sum() - 1.0) > 1e-12:
         bad("reset fractions do not sum to 1")
     if np.any((artifact.reset_cells < 0) | (artifact.reset_cells >= n)):

@@ -122,6 +122,8 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
 
     if snapshot_stride and (network or simulation.grids):
         take_snapshot(0)
+    separate = (list(zip(simulation.direct, simulation.direct_rates, simulation.direct_feeds)) +
+                list(zip(simulation.grids, simulation.grid_rates, simulation.grid_feeds)))
     done = 0
     for stop in sorted(stops):
         if stop <= done:
@@ -137,22 +139,14 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
             for p, (kind, k) in enumerate(simulation.kinds):
                 if kind == "density":
                     all_rates[p, done:stop] = rate[k, done:stop]
-        for k, population in enumerate(simulation.direct):
-            table = simulation.direct_rates[k]
-            for feed in simulation.direct_feeds[k]:
+        # Direct and grid populations each run their own kernel on their input table.
+        for population, table, feeds in separate:
+            for feed in feeds:
                 table[feed.row, done:stop] = feed.count * delayed_rates(
                     all_rates[feed.source], steps, feed.delay)
             population.advance(done, stop - done, table)
-            p = simulation.names.index(population.name)
-            all_rates[p, done:stop] = population.rate[done:stop]
-        for k, population in enumerate(simulation.grids):
-            table = simulation.grid_rates[k]
-            for feed in simulation.grid_feeds[k]:
-                table[feed.row, done:stop] = feed.count * delayed_rates(
-                    all_rates[feed.source], steps, feed.delay)
-            population.advance(done, stop - done, table)
-            p = simulation.names.index(population.name)
-            all_rates[p, done:stop] = population.rate[done:stop]
+            all_rates[simulation.names.index(population.name), done:stop] = \
+                population.rate[done:stop]
         if not np.all(np.isfinite(all_rates[:, done:stop])):
             raise SimulationError(f"rates became non-finite between t = {done * simulation.dt:.6g} "
                                   f"and {stop * simulation.dt:.6g} s")
