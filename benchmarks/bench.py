@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 from bench_report import (OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table,
-                          percent, summary, write_json)
+                          percent, summary, publish)
 
 sys.path.insert(0, str(REPO / "benchmarks" / "miind_side"))
 import miind_side  # noqa: E402  (a script directory, not a package)
@@ -351,13 +351,11 @@ def main(argv=None) -> int:
     total = time.perf_counter() - started
 
     text = report(machine, miind, miind_error, ours, sweep, total)
-    write_json(args.json, {"machine": machine, "exact_rate_hz": EXACT_RATE_HZ,
+    publish(text, args.json, {"machine": machine, "exact_rate_hz": EXACT_RATE_HZ,
                            "exact_rate_standard_error_hz": EXACT_RATE_SE_HZ,
                            "issue_rate_hz": ISSUE_RATE_HZ, "miind": miind,
                            "miind_error": miind_error, "ours": ours, "sweep": sweep,
-                           "total_seconds": total})
-    sys.stdout.write(text)
-    log(f"JSON written to {args.json}; {total:.0f} s in all")
+                           "total_seconds": total}, total)
     return 0
 
 

@@ -13,8 +13,9 @@ import platform
 import statistics
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
+
+from meshgen.atomic_file import atomic_output
 
 REPO = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO / "out"
@@ -87,18 +88,18 @@ def machine_line(info: dict) -> str:
 
 
 def write_json(path: Path, data: dict) -> None:
-    """Atomic write: a temporary file in the same directory, then rename."""
+    """Atomic write (the project's own atomic_output: temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, default=_jsonable)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_output(path) as temporary, open(temporary, "w") as f:
+        json.dump(data, f, indent=1, default=_jsonable)
+        f.write("\n")
+
+
+def publish(text: str, path: Path, data: dict, seconds: float) -> None:
+    """The report on stdout, its figures as JSON in `path`, a last line on stderr."""
+    write_json(path, data)
+    sys.stdout.write(text)
+    log(f"JSON written to {path}; {seconds:.0f} s in all")
 
 
 def _jsonable(value):

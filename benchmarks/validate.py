@@ -30,7 +30,7 @@ import numpy as np
 
 from bench_density import PUBLIC_PARAMETERS, lif_case, public_case
 from bench_report import (OUT_DIR, fmt, log, machine_info, machine_line, md_table, percent,
-                          write_json)
+                          publish)
 from meshgen.model_file import DEFAULT_CELLS_PER_EFFICACY, DEFAULT_JUMP_INTERVAL
 from solver.reference import lif_event_driven_rate, lif_siegert_rate
 
@@ -311,12 +311,10 @@ def main(argv=None) -> int:
         small = small_jumps(scratch)
     total = time.perf_counter() - started
     text = report(machine, public, cases, step, small, total)
-    write_json(args.json, {"machine": machine, "issue_rate_hz": ISSUE_RATE_HZ,
+    publish(text, args.json, {"machine": machine, "issue_rate_hz": ISSUE_RATE_HZ,
                            "miind_rate_hz": MIIND_RATE_HZ, "public_case": public,
                            "cases": cases, "step": step, "small_jumps": small,
-                           "total_seconds": total})
-    sys.stdout.write(text)
-    log(f"JSON written to {args.json}; {total:.0f} s in all")
+                           "total_seconds": total}, total)
     return 0
 
 
