@@ -35,10 +35,6 @@ class Network:
     input_rates: np.ndarray  # (n_inputs, n_steps) Hz
     work: np.ndarray
 
-    @property
-    def population_names(self) -> list[str]:
-        return [p.name for p in self.spec.populations]
-
 
 def build_network(spec: SimulationSpec) -> Network:
     artifacts = tuple(read_mesh(p.mesh_path) for p in spec.populations)
