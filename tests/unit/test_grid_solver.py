@@ -1,0 +1,103 @@
+"""The grid population's kernel (solver.grid, solver.grid_kernels) against a plain
+scipy statement of the same step, and its matrix layout against the artifact's CSC
+matrices it is built from."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from meshgen.artifact import GridArtifact, GridMatrix
+from meshgen.build import build_mesh
+from meshgen.artifact import read_mesh
+from solver.grid import GridPopulation, split_diagonals
+from solver.kernels import MAX_POISSON_TERMS, poisson_weights
+
+MODEL = """
+[model]
+kind = "adex"
+[model.spike]
+refractory = {refractory}
+[mesh]
+method = "grid"
+ranges = {{ v = [-80.0, -40.4], w = [-50.0, 300.0] }}
+resolution = {{ v = 40, w = 30 }}
+dt = 2e-4
+efficacies = {{ v = [1.5, -0.7], w = [12.0] }}
+"""
+
+
+@pytest.fixture(scope="module", params=[0.0, 6e-4], ids=["no-refractory", "refractory"])
+def artifact(request, tmp_path_factory) -> GridArtifact:
+    folder = tmp_path_factory.mktemp("grid_solver")
+    (folder / "model.toml").write_text(MODEL.format(refractory=request.param))
+    build_mesh(folder / "model.toml", folder / "mesh.h5")
+    return read_mesh(folder / "mesh.h5")
+
+
+def csc(matrix: GridMatrix, n: int) -> sparse.csc_matrix:
+    return sparse.csc_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(n, n))
+
+
+def test_diagonals_and_remainder_rebuild_each_matrix(artifact):
+    n = artifact.n_cells
+    for matrix in list(artifact.jumps) + [artifact.motion]:
+        split = split_diagonals(matrix, n)
+        rebuilt = sparse.csc_matrix((split.remainder[2], split.remainder[1], split.remainder[0]),
+                                    shape=(n, n)).toarray()
+        for offset, values in zip(split.offsets, split.values):
+            target = np.arange(max(0, offset), min(n, n + offset))
+            rebuilt[target, target - offset] += values[target]
+        np.testing.assert_array_equal(rebuilt, csc(matrix, n).toarray())
+    # A fractional shift along v lies on two diagonals but for its clamped entries.
+    shift = split_diagonals(artifact.jumps[0], n)
+    assert list(shift.offsets) == [1, 2]  # 1.5 mV is 1.52 cells of 0.99 mV
+
+
+def reference_steps(artifact, rates, dt, n_steps, start):
+    """The step of solver.grid_kernels in scipy: uniformized jumps (Horner over the
+    same Poisson weights), motion, then the reset queue."""
+    n = artifact.n_cells
+    jumps = [csc(j, n) for j in artifact.jumps]
+    motion, reset = csc(artifact.motion, n), csc(artifact.reset, n)
+    slots = int(round(artifact.refractory / dt)) + 1
+    queue = np.zeros((slots, n))
+    mass, out = start.copy(), []
+    weights = np.zeros(MAX_POISSON_TERMS)
+    total = float(sum(rates))
+    for step in range(n_steps):
+        fired = np.zeros(n)
+        count = poisson_weights(total * dt, weights)
+        result = weights[count - 1] * mass
+        for term in range(count - 2, -1, -1):
+            spare = weights[term] * mass
+            for jump, source, rate in zip(jumps, artifact.jumps, rates):
+                fired += rate / total * source.fired * result
+                spare += rate / total * (jump @ result)
+            result = spare
+        mass = result
+        fired += artifact.motion.fired * mass
+        queue[step % slots] += reset @ fired
+        mass = motion @ mass + queue[(step + 1) % slots]
+        queue[(step + 1) % slots] = 0.0
+        out.append((fired.sum() / dt, mass.sum() + queue.sum()))
+    return mass, np.array(out)
+
+
+def test_kernel_matches_the_scipy_step(artifact):
+    dt, n_steps = artifact.dt, 60
+    rates = [1500.0, 400.0, 300.0]
+    population = GridPopulation("g", artifact, np.arange(3), n_steps, dt)
+    population.set_initial({"v": -52.0, "w": 40.0})
+    start = population.mass.copy()
+    population.advance(0, n_steps, np.tile(np.array(rates)[:, None], (1, n_steps)))
+    mass, expected = reference_steps(artifact, rates, dt, n_steps, start)
+    assert expected[:, 0].max() > 20.0  # the point mass reaches threshold and fires
+    np.testing.assert_allclose(population.mass, mass, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(population.rate, expected[:, 0], rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(population.total_mass, 1.0, rtol=0, atol=1e-13)
+    centre_v, centre_w = population.centres
+    np.testing.assert_allclose(population.mean[:, -1],
+                               [centre_v @ mass / mass.sum(), centre_w @ mass / mass.sum()],
+                               rtol=1e-12)
