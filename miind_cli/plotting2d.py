@@ -179,14 +179,14 @@ def _grid_values(cells: MeshCells, values: np.ndarray) -> np.ndarray:
 def _draw_density(figure, axes, cells: MeshCells, values: np.ndarray, norm, log: bool):
     import matplotlib
     from matplotlib.collections import PolyCollection
-    cmap = matplotlib.colormaps[COLOUR_MAP].copy()
-    cmap.set_bad(alpha=0.0)
+    cmap = matplotlib.colormaps[COLOUR_MAP].with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
     if cells.regular:
         artist = axes.pcolormesh(*cells.edges, _grid_values(cells, values), cmap=cmap,
                                  norm=norm, shading="flat", rasterized=True)
     else:
-        artist = PolyCollection(cells.vertices, cmap=cmap, norm=norm, edgecolors="face",
-                                linewidths=0.0, rasterized=True)
+        # Without antialiasing: neighbouring cells meet without pale seams.
+        artist = PolyCollection(cells.vertices, cmap=cmap, norm=norm, linewidths=0.0,
+                                antialiaseds=False, rasterized=True)
         artist.set_array(np.ma.masked_invalid(values))
         axes.add_collection(artist)
     _set_limits(axes, cells)
