@@ -8,6 +8,7 @@ written atomically: a failure leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -105,15 +106,23 @@ def write_movie(output: RunOutput, path: str | Path, name: str, fps: float,
         # temporary name of atomic_output lacks.
         staged = temporary.with_name(temporary.name + suffix)
         try:
-            with writer.saving(figure, str(staged), MOVIE_DPI):
+            writer.setup(figure, str(staged), MOVIE_DPI)
+            try:
                 for index in range(len(densities)):
                     _set_values(artist, pop.cells, densities[index])
                     axes.set_title(_snapshot_title(pop, name, index, None))
                     writer.grab_frame()
+            except BaseException:
+                # Stop ffmpeg; what was written is discarded below. (writer.saving
+                # would finish a GIF without frames, raising over the real error.)
+                with contextlib.suppress(Exception):
+                    writer.finish()
+                raise
+            writer.finish()
             os.replace(staged, temporary)
         finally:
             staged.unlink(missing_ok=True)
-    plt.close(figure)
+            plt.close(figure)
 
 
 def plot_mesh(artifact, path: str | Path) -> None:

@@ -12,6 +12,7 @@ import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import h5py
 import matplotlib.image
@@ -22,11 +23,12 @@ from PIL import Image
 from clitools import assert_error, assert_ok, invoke, leftovers
 from miind_cli import analysis
 from miind_cli.mesh_cells import grid_cells, polygon_cells
-from miind_cli.plotting2d import MAX_LINES_PER_AXIS, _subsampled
+from miind_cli.plotting2d import MAX_LINES_PER_AXIS, _subsampled, plot_mesh
 
 EXIT_USAGE = 2
 EXIT_BAD_OPTION = 3
 EXIT_BAD_ARTIFACT = 4
+EXIT_INTERRUPTED = 130
 N_CELLS_PER_AXIS = 30
 T_END = 0.05
 N_SNAPSHOTS = 6  # t = 0, 0.01, ..., 0.05
@@ -248,6 +250,24 @@ def test_movie_mp4(runs, tmp_path):
     assert leftovers(movie) == [movie]
 
 
+@pytest.mark.parametrize("suffix, writer", [(".gif", "PillowWriter"),
+                                            (".mp4", "FFMpegWriter")])
+def test_interrupted_movie_leaves_nothing(runs, tmp_path, monkeypatch, suffix, writer):
+    from matplotlib import animation
+    frames = []
+
+    def interrupt_at_third_frame(self, **options):
+        frames.append(1)
+        if len(frames) == 3:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(getattr(animation, writer), "grab_frame", interrupt_at_third_frame)
+    result = invoke("analyze", runs.output, "--movie", tmp_path / f"density{suffix}")
+    assert result.exit_code == EXIT_INTERRUPTED, result.stderr
+    assert len(frames) == 3
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_polygon_cells_are_drawn(runs, tmp_path):
     figure, movie = tmp_path / "density.png", tmp_path / "density.gif"
     assert_ok(invoke("analyze", runs.polygons, "--density", figure, "--log",
@@ -275,6 +295,20 @@ def test_strip_mesh_figure(lif_mesh, tmp_path):
     figure = tmp_path / "mesh.png"
     assert_ok(invoke("analyze", lif_mesh.path, "--mesh", figure))
     assert_drawn(read_image(figure), STRIP_MESH_PIXELS)
+
+
+def test_polygon_mesh_figure(runs, tmp_path):
+    """A mesh artifact whose cells are polygons (as 2D strip meshes will be) is drawn
+    from its cell_vertices (mesh_cells.artifact_cells)."""
+    with h5py.File(runs.output) as f:
+        vertices = _sheared_vertices(f["populations/adex/density"])
+    artifact = SimpleNamespace(path=str(tmp_path / "strips.h5"), variables=("v", "w"),
+                               units={"v": "mV", "w": "pA"}, cell_vertices=vertices,
+                               model={"variables": ["v", "w"], "spike": {
+                                   "threshold": ADEX_THRESHOLD, "reset": {"v": ADEX_RESET}}})
+    figure = tmp_path / "mesh.png"
+    plot_mesh(artifact, figure)
+    assert_drawn(read_image(figure), MESH_PIXELS)
 
 
 @pytest.mark.parametrize("n_cells", [30, 200, 201, 1000, 1001])
