@@ -16,7 +16,7 @@ import click
 
 from meshgen import __version__
 from meshgen.atomic_file import atomic_output, check_writable
-from meshgen.errors import MiindError
+from meshgen.errors import ConfigError, MiindError
 
 from .progress import progress_callback
 
@@ -246,8 +246,8 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     count_binning = analysis.make_binning(result, bin_width, analysis.DEFAULT_BIN)
     snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
     if snapshot and log_scale and not result.populations[snapshot[0]].two_dimensional:
-        raise analysis.ConfigError(f"--log: population '{snapshot[0]}' is one-dimensional; the "
-                                   "log colour scale is for 2D densities", path=result.path)
+        raise ConfigError(f"--log: population '{snapshot[0]}' is one-dimensional; the log "
+                          "colour scale is for 2D densities", path=result.path)
     marginals = (analysis.select_marginals(result, population, at_time) if marginals_path
                  else None)
     movie = analysis.select_movie(result, population) if movie_path else None

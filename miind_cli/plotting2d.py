@@ -256,10 +256,9 @@ def _draw_cell_lines(axes, cells: MeshCells) -> str:
     (v_lines, v_stride), (w_lines, w_stride) = (_subsampled(e) for e in cells.edges)
     axes.vlines(v_lines, w_lo, w_hi, colors="0.3", linewidths=0.4)
     axes.hlines(w_lines, v_lo, v_hi, colors="0.3", linewidths=0.4)
-    if v_stride == 1 and w_stride == 1:
-        return ""
-    return (f" (every {v_stride} / {w_stride} cell lines of {cells.variables[0]} / "
-            f"{cells.variables[1]} drawn)")
+    thinned = [f"one line in {stride} along {variable}" for variable, stride
+               in zip(cells.variables, (v_stride, w_stride)) if stride > 1]
+    return f" ({', '.join(thinned)} drawn)" if thinned else ""
 
 
 def _plot_intervals(plt, artifact, name: str):

@@ -23,7 +23,8 @@ from PIL import Image
 from clitools import assert_error, assert_ok, invoke, leftovers
 from miind_cli import analysis
 from miind_cli.mesh_cells import grid_cells, polygon_cells
-from miind_cli.plotting2d import MAX_LINES_PER_AXIS, _subsampled, plot_mesh
+from miind_cli.plotting2d import (MAX_LINES_PER_AXIS, _draw_cell_lines, _subsampled,
+                                  plot_mesh)
 
 EXIT_USAGE = 2
 EXIT_BAD_OPTION = 3
@@ -319,6 +320,16 @@ def test_mesh_lines_are_subsampled(n_cells):
     assert kept[0] == 0.0 and kept[-1] == 1.0
     assert stride == (1 if n_cells <= MAX_LINES_PER_AXIS else -(-n_cells // MAX_LINES_PER_AXIS))
     np.testing.assert_array_equal(kept[:-1], edges[::stride][:len(kept) - 1])
+
+
+def test_thinned_mesh_lines_are_said(tmp_path):
+    import matplotlib.pyplot as plt
+    figure, axes = plt.subplots()
+    cells = grid_cells("vw", ("mV", "pA"), [[-80.0, -40.0], [0.0, 1.0]], [1000, 150])
+    assert _draw_cell_lines(axes, cells) == " (one line in 5 along v drawn)"
+    assert len(axes.collections[0].get_segments()) == 201  # v lines: every 5th edge
+    assert len(axes.collections[1].get_segments()) == 151  # all w lines
+    plt.close(figure)
 
 
 # --- errors --------------------------------------------------------------------------
