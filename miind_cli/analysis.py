@@ -5,7 +5,8 @@ An output holds two kinds of populations (see solver.output): density population
 (rate, mass, mean v and density snapshots) and direct ones (rate, mean state, spikes
 of each neuron, sampled traces and the per-neuron statistics of the synchrony
 measures). Everything here is arrays in, arrays or dicts out; the figures are in
-`plotting` and the synchrony measures in `synchrony`.
+`plotting` (2D densities and meshes: `plotting2d`) and the synchrony measures in
+`synchrony`.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+import h5py
 import numpy as np
 
+from meshgen.artifact import FORMAT as MESH_FORMAT
+from meshgen.artifact import read_mesh
 from meshgen.errors import ArtifactError, ConfigError
 from meshgen.stamped_file import open_stamped
 from solver.output import FORMAT, FORMAT_VERSION
 
 from . import synchrony
+from .mesh_cells import MeshCells, grid_cells, polygon_cells
 
 # Bin of the spike-count measures (raster rate panel, Fano factor, spectrum) when no
 # --bin is given: 1 ms, rounded to a whole number of steps. Short enough to resolve
@@ -56,6 +61,11 @@ class PopulationOutput:
     lower: np.ndarray | None = None
     upper: np.ndarray | None = None
     grid: bool = False  # a 2D grid: density_mass in grid cell order, no lower/upper
+    cells: MeshCells | None = None  # 2D populations (grids and polygon meshes)
+    threshold: float = math.nan  # 2D: the lines drawn on the density [unit of v]
+    reset_v: float = math.nan
+    marginals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # 2D: variable ->
+    # (marginal density (k, n_bins) [1/unit], bin edges (n_bins + 1,) [unit])
     # direct populations
     n_neurons: int | None = None
     spike_times: np.ndarray | None = None  # [s], sorted; None if not read
@@ -69,6 +79,10 @@ class PopulationOutput:
     @property
     def direct(self) -> bool:
         return self.method == "direct"
+
+    @property
+    def two_dimensional(self) -> bool:
+        return self.cells is not None
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,10 @@ def read_output(path: str | Path, spikes: bool = True) -> RunOutput:
     """The output file at `path`. `spikes=False` skips the spike times of direct
     populations (large, and needed only for rasters)."""
     path = str(path)
+    if _stamp(path) == MESH_FORMAT:
+        raise ArtifactError(f"a mesh artifact (format {MESH_FORMAT!r}), not a `miind run` "
+                            "output; of the analyze options only --mesh FILE.png reads a mesh",
+                            path=path)
     with open_stamped(path, FORMAT, FORMAT_VERSION, "`miind run` output",
                       "`miind run` on its simulation file") as f:
         try:
@@ -113,6 +131,26 @@ def read_output(path: str | Path, spikes: bool = True) -> RunOutput:
             raise ArtifactError(f"output file is incomplete: missing {exc}", path=path) from None
 
 
+def read_mesh_to_draw(path: str | Path):
+    """The mesh artifact at `path` for --mesh (meshgen.artifact.read_mesh), or an error
+    that says so when it is a `miind run` output."""
+    path = str(path)
+    if _stamp(path) == FORMAT:
+        raise ArtifactError("--mesh draws a mesh artifact (`miind mesh`); this is a `miind "
+                            "run` output (its populations name their meshes)", path=path)
+    return read_mesh(path)
+
+
+def _stamp(path: str) -> str | None:
+    """The `format` stamp of an HDF5 file; None if it has none or cannot be read (the
+    readers then say why)."""
+    try:
+        with h5py.File(path, "r") as f:
+            return str(f.attrs.get("format"))
+    except OSError:
+        return None
+
+
 def _population_order(f) -> list[str]:
     """The population names in the order of the simulation file (HDF5 lists a group's
     members alphabetically), so CSV columns and defaults follow the file."""
@@ -128,9 +166,24 @@ def _read_density(group) -> dict:
     density = group["density"]
     common = dict(mass=group["mass"][()], density_time=density["time"][()],
                   density_mass=density["mass"][()])
-    if group.attrs.get("mesh_kind", "strips") == "grid":
-        return dict(common, grid=True)
-    return dict(common, lower=density["lower"][()], upper=density["upper"][()])
+    grid = group.attrs.get("mesh_kind", "strips") == "grid"
+    if not grid and "cell_vertices" not in density:
+        return dict(common, lower=density["lower"][()], upper=density["upper"][()])
+    variables = json.loads(density.attrs["variables"])
+    # Outputs written before the units attribute: v has the population's unit.
+    stated = json.loads(density.attrs.get("units", "{}"))
+    units = [stated.get(v, str(group.attrs["unit"]) if j == 0 else "")
+             for j, v in enumerate(variables)]
+    cells = (polygon_cells(variables, units, density["cell_vertices"][()])
+             if "cell_vertices" in density else
+             grid_cells(variables, units, density.attrs["ranges"], density.attrs["resolution"]))
+    marginals = None
+    if "marginals" in density:
+        marginals = {v: (density["marginals"][v][()], density["marginals"][f"{v}_edges"][()])
+                     for v in variables}
+    return dict(common, grid=grid, cells=cells, marginals=marginals,
+                threshold=float(density.attrs.get("threshold", math.nan)),
+                reset_v=float(density.attrs.get("reset_v", math.nan)))
 
 
 def _read_direct(group, spikes) -> dict:
@@ -418,14 +471,75 @@ def select_snapshot(output: RunOutput, population: str | None,
         raise ConfigError(f"--density: population '{name}' is simulated directly; density "
                           f"pictures are for density populations (has: "
                           f"{', '.join(density) or 'none'})", path=output.path)
-    if output.populations[name].grid:
-        raise ConfigError(f"--density: population '{name}' lives on a 2D grid; density "
-                          "pictures are not yet available for 2D populations", path=output.path)
+    if output.populations[name].two_dimensional:
+        return name, _snapshot_index(output, name, at_time, "--density")
     times = output.populations[name].density_time
     if len(times) == 0:
         raise ConfigError("the output has no density snapshots", path=output.path)
     index = len(times) - 1 if at_time is None else int(np.argmin(np.abs(times - at_time)))
     return name, index
+
+
+def select_2d(output: RunOutput, population: str | None, option: str) -> str:
+    """The 2D density population for `option` (default: the first one)."""
+    planar = [n for n in output.names("density") if output.populations[n].two_dimensional]
+    if population is None:
+        if not planar:
+            raise ConfigError(f"{option}: the output has no 2D density population (has: "
+                              f"{', '.join(output.populations) or 'none'})", path=output.path)
+        return planar[0]
+    name, = population_names(output, [population], "--population")
+    if not output.populations[name].two_dimensional:
+        kind = "simulated directly" if output.populations[name].direct else "one-dimensional"
+        raise ConfigError(f"{option}: population '{name}' is {kind}; {option} is for 2D "
+                          f"density populations (has: {', '.join(planar) or 'none'})",
+                          path=output.path)
+    return name
+
+
+def select_marginals(output: RunOutput, population: str | None,
+                     at_time: float | None) -> tuple[str, int]:
+    """The 2D population and snapshot index of --marginals."""
+    name = select_2d(output, population, "--marginals")
+    if output.populations[name].marginals is None:
+        raise ConfigError(f"--marginals: population '{name}' has no marginal densities (the "
+                          "output predates them; re-run `miind run`)", path=output.path)
+    return name, _snapshot_index(output, name, at_time, "--marginals")
+
+
+def select_movie(output: RunOutput, population: str | None) -> str:
+    """The 2D population of --movie, which needs snapshots over time."""
+    name = select_2d(output, population, "--movie")
+    count = len(output.populations[name].density_time)
+    if count < 2:
+        raise ConfigError(f"--movie: population '{name}' has {count} density snapshot"
+                          f"{'' if count == 1 else 's'}; a movie needs snapshots over time "
+                          "(set [output] density_interval in the simulation file)",
+                          path=output.path)
+    return name
+
+
+def _snapshot_index(output: RunOutput, name: str, at_time: float | None, option: str) -> int:
+    """The snapshot of 2D population `name` nearest to `at_time` (default: the last);
+    a time outside the run, or far from the one snapshot of a run without
+    density_interval, is an error."""
+    times = output.populations[name].density_time
+    if len(times) == 0:
+        raise ConfigError(f"{option}: population '{name}' has no density snapshots (set "
+                          "[output] density_interval in the simulation file)", path=output.path)
+    if at_time is None:
+        return len(times) - 1
+    end = float(output.time[-1])
+    # Half a step of slack: a time typed as the end of the run may round past it.
+    if not (-output.dt / 2 <= at_time <= end + output.dt / 2):
+        raise ConfigError(f"--time {at_time:g} s is outside the run (0 to {end:.6g} s)",
+                          path=output.path)
+    index = int(np.argmin(np.abs(times - at_time)))
+    if len(times) == 1 and abs(times[0] - at_time) > output.dt / 2:
+        raise ConfigError(f"--time {at_time:g} s: the run recorded only the density at "
+                          f"t = {times[0]:.6g} s (set [output] density_interval in the "
+                          "simulation file for snapshots over time)", path=output.path)
+    return index
 
 
 def raster_selection(pop: PopulationOutput, max_neurons: int = RASTER_MAX_NEURONS):

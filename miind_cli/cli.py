@@ -9,15 +9,20 @@ incompatible artifact, 5 model cannot be meshed as asked, 6 simulation failed,
 from __future__ import annotations
 
 import json
+import math
 import sys
 
 import click
 
 from meshgen import __version__
 from meshgen.atomic_file import atomic_output, check_writable
-from meshgen.errors import MiindError
+from meshgen.errors import ConfigError, MiindError
 
 from .progress import progress_callback
+
+# Frames per second of `analyze --movie` (miind_cli.plotting2d, which needs matplotlib
+# and is imported only when drawing).
+DEFAULT_FPS = 10.0
 
 EXIT_INTERRUPTED = 130
 
@@ -132,13 +137,32 @@ def run(simulation_file, output, overrides, quiet):
               help="Print JSON comparing two populations' rates: RMS difference, steady "
                    "means over --window and the standard error of their difference.")
 @click.option("--density", "density_path", type=click.Path(dir_okay=False),
-              help="Plot the density of --population at --time (PNG).")
+              help="Plot the density of --population at --time (PNG); in 2D on the mesh "
+                   "cells, with the threshold and reset lines.")
+@click.option("--marginals", "marginals_path", type=click.Path(dir_okay=False),
+              help="Plot the marginal density of each variable of a 2D --population at "
+                   "--time, one panel each (PNG).")
+@click.option("--movie", "movie_path", type=click.Path(dir_okay=False),
+              help="Movie of the 2D density of --population over all its snapshots "
+                   "(.gif or .mp4).")
+@click.option("--fps", type=float, help=f"Frames per second of --movie (default "
+                                        f"{DEFAULT_FPS:g}).")
+@click.option("--log", "log_scale", is_flag=True,
+              help="Logarithmic colour scale for a 2D --density or --movie (cells without "
+                   "mass left blank).")
 @click.option("--population",
-              help="Population for --density (default: the first density population).")
-@click.option("--time", "at_time", type=float, help="Time of --density (default: the last snapshot).")
+              help="Population for --density, --marginals and --movie (default: the first "
+                   "density population; the first 2D one for --marginals and --movie).")
+@click.option("--time", "at_time", type=float,
+              help="Time of --density and --marginals: the nearest snapshot is drawn "
+                   "(default: the last snapshot).")
+@click.option("--mesh", "mesh_path", type=click.Path(dir_okay=False),
+              help="OUTPUT_FILE is a mesh artifact (`miind mesh`): draw its cells (PNG).")
 def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster_path, trace_path,
-            spectrum_path, compare, density_path, population, at_time):
-    """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE.
+            spectrum_path, compare, density_path, marginals_path, movie_path, fps, log_scale,
+            population, at_time, mesh_path):
+    """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE, or the
+    cells of a mesh artifact (--mesh).
 
     \b
     Examples:
@@ -150,6 +174,13 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
       miind analyze run.h5 --spectrum spectrum.png --window 0.2:1.0
       miind analyze run.h5 --compare direct density --bin 0.002 --plot compare.png
       miind analyze run.h5 --density density.png --population lif --time 0.5
+
+    \b
+    2D density populations:
+      miind analyze run.h5 --density d.png --population adex --time 0.5 --log
+      miind analyze run.h5 --marginals m.png --population adex --time 0.5
+      miind analyze run.h5 --movie density.gif --population adex --fps 10
+      miind analyze mesh.h5 --mesh mesh.png       draw the cells of a mesh artifact
 
     \b
     --compare prints rms_difference_hz (over the whole run), the steady means over
@@ -168,21 +199,45 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     """
     from . import analysis
 
+    if mesh_path:
+        _draw_mesh(output_file, mesh_path, [csv_path, summary, window, bin_width, plot_path,
+                                            raster_path, trace_path, spectrum_path, compare,
+                                            density_path, marginals_path, movie_path, fps,
+                                            log_scale, population, at_time is not None])
+        return
     actions = [csv_path, summary, plot_path, density_path, raster_path, spectrum_path, compare,
-               trace_path]
+               trace_path, marginals_path, movie_path]
     if not any(actions):
         raise click.UsageError("nothing to do: give --summary, --csv, --plot, --raster, "
-                               "--trace, --spectrum, --compare or --density")
+                               "--trace, --spectrum, --compare, --density, --marginals, "
+                               "--movie or --mesh")
     if window and not (summary or compare or spectrum_path):
         raise click.UsageError("--window goes with --summary, --compare or --spectrum")
     if bin_width is not None and not any(
             [csv_path, summary, plot_path, raster_path, spectrum_path, compare]):
         raise click.UsageError("--bin goes with --csv, --plot, --summary, --raster, "
                                "--spectrum or --compare")
-    if (population or at_time is not None) and not density_path:
-        raise click.UsageError("--population and --time go with --density")
+    if (population or at_time is not None) and not (density_path or marginals_path or movie_path):
+        raise click.UsageError("--population and --time go with --density or --marginals "
+                               "(--population also with --movie)")
+    if at_time is not None and not (density_path or marginals_path):
+        raise click.UsageError("--time goes with --density or --marginals (--movie shows "
+                               "every snapshot)")
+    if log_scale and not (density_path or movie_path):
+        raise click.UsageError("--log goes with --density or --movie")
+    if fps is not None and not movie_path:
+        raise click.UsageError("--fps goes with --movie")
+    if fps is not None and not (math.isfinite(fps) and fps > 0):
+        raise click.UsageError(f"--fps must be a positive number of frames per second, got {fps:g}")
+    if movie_path:
+        from .plotting2d import check_movie_path
+        try:
+            check_movie_path(movie_path)
+        except ValueError as problem:
+            raise click.UsageError(str(problem)) from None
     # Check everything before writing anything, so an error leaves no file behind.
-    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path, trace_path):
+    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path, trace_path,
+                 marginals_path, movie_path):
         if path and path != "-":
             check_writable(path)
     result = analysis.read_output(output_file, spikes=bool(raster_path))
@@ -190,6 +245,13 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     binning = analysis.make_binning(result, bin_width)
     count_binning = analysis.make_binning(result, bin_width, analysis.DEFAULT_BIN)
     snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
+    if snapshot and log_scale and not result.populations[snapshot[0]].two_dimensional:
+        raise ConfigError(f"--log: population '{snapshot[0]}' is one-dimensional; the log "
+                          "colour scale is for 2D densities", path=result.path)
+    marginals = (analysis.select_marginals(result, population, at_time) if marginals_path
+                 else None)
+    movie = analysis.select_movie(result, population) if movie_path else None
+    density_2d = bool(snapshot) and result.populations[snapshot[0]].two_dimensional
     raster_names = analysis.direct_names(result, "--raster") if raster_path else None
     trace_names = analysis.recorded_names(result) if trace_path else None
     spectra = (analysis.spectra(result, analysis.direct_names(result, "--spectrum"), span,
@@ -201,7 +263,17 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     elif csv_path:
         with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
             analysis.write_rates_csv(result, stream, binning)
-    if plot_path or density_path or raster_path or spectrum_path or trace_path:
+    if density_2d or marginals or movie:
+        from . import plotting2d
+        if density_2d:
+            plotting2d.plot_density_2d(result, density_path, *snapshot, log=log_scale,
+                                       at_time=at_time)
+        if marginals:
+            plotting2d.plot_marginals(result, marginals_path, *marginals, at_time=at_time)
+        if movie:
+            plotting2d.write_movie(result, movie_path, movie, fps or DEFAULT_FPS, log=log_scale)
+    if plot_path or (density_path and not density_2d) or raster_path or spectrum_path or \
+            trace_path:
         from . import plotting
         if trace_path:
             plotting.plot_traces(result, trace_path, trace_names)
@@ -213,7 +285,19 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
             plotting.plot_raster(result, raster_path, raster_names, count_binning)
         if spectrum_path:
             plotting.plot_spectra(result, spectrum_path, spectra, count_binning)
-        if density_path:
+        if density_path and not density_2d:
             plotting.plot_density(result, density_path, *snapshot)
     if report is not None or comparison is not None:
         _emit_json({**(report or {}), **(comparison or {})})
+
+
+def _draw_mesh(mesh_file, figure_path, other_options) -> None:
+    """analyze MESH_FILE --mesh FIGURE: --mesh reads a mesh artifact and goes alone."""
+    if any(other_options):
+        raise click.UsageError("--mesh draws a mesh artifact and takes no other analyze "
+                               "option (those read a `miind run` output)")
+    from .analysis import read_mesh_to_draw
+    from .plotting2d import plot_mesh
+
+    check_writable(figure_path)
+    plot_mesh(read_mesh_to_draw(mesh_file), figure_path)

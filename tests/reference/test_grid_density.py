@@ -105,8 +105,10 @@ def test_analyze_reads_grid_output(small_run, tmp_path):
         result = runner.invoke(cli, ["analyze", str(small_run), option, str(tmp_path / name)])
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).stat().st_size > 0
+    # 2D pictures: tests/cli/test_cli_analyze_2d.py
     result = runner.invoke(cli, ["analyze", str(small_run), "--density", str(tmp_path / "d.png")])
-    assert result.exit_code != 0 and "not yet available for 2D" in result.output
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "d.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_steady_rate_against_direct(tmp_path):
