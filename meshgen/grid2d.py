@@ -38,6 +38,7 @@ from scipy import sparse
 
 from .errors import MeshError
 from .models import NeuronModel
+from .parallel import Workers, resolve_jobs
 from .polygon_overlap import (ExtendedGrid, PolygonEdges, areas_in_cells, edges_of_geometries,
                               edges_of_rings, invalid_rings, repair, signed_areas)
 
@@ -72,8 +73,8 @@ PARTITION_TOLERANCE = 1e-9
 COLUMN_SUM_TOLERANCE = 1e-12
 # Cells and flow points processed at once: they bound the memory of the
 # intermediate arrays, not the result.
-CELL_BATCH = 2 ** 16
-POINT_BATCH = 2 ** 20
+CELL_BATCH = 2 ** 14
+POINT_BATCH = 2 ** 18
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ class GridTransition(NamedTuple):
 
 def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | None,
                   substeps: int = DEFAULT_SUBSTEPS, edge_points: int = DEFAULT_EDGE_POINTS,
-                  progress: Callable[[int, int], None] | None = None) -> GridTransition:
+                  progress: Callable[[int, int], None] | None = None,
+                  jobs: int = 1) -> GridTransition:
     """Where each cell's mass goes in one mesh step `dt` of the model's flow.
 
     The cell's boundary (corners and `edge_points` points inside each edge) is
@@ -224,7 +226,10 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     only happen when dt is far too large for the flow; their cells are listed in
     `degenerate` so the caller can warn.
 
-    `progress(done, total)` is called after each batch of cells.
+    `progress(done, total)` is called after each batch of points (the flow) and of
+    cells (the overlaps). `jobs` worker processes share both (0: every core; see
+    meshgen.parallel); the batches do not depend on it, nor does the result, to the
+    last bit.
     """
     _check_model(model, grid)
     if not (dt > 0 and math.isfinite(dt)):
@@ -237,84 +242,54 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
         raise MeshError(f"the threshold ({threshold}) must lie above the grid's lowest "
                         f"{grid.variables[0]} ({grid.ranges[0][0]})")
     substeps, edge_points = int(substeps), int(edge_points)
+    jobs = resolve_jobs(jobs)
     n = grid.n_cells
     lattice = _BoundaryLattice(grid, edge_points)
-    moved_u, moved_s = _flow_in_units(model, grid, lattice.u, lattice.s, dt, substeps, threshold)
-    _check_finite(moved_u, moved_s, dt)
     theta = None if threshold is None else float(grid.to_units(0, threshold))
-    targets = ExtendedGrid(*grid.resolution, x_top=theta)
-    if theta is None:
-        crossing = np.zeros(n)
-    else:
-        reach = float(np.max(np.abs(moved_s - lattice.s)))
-        crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
+    points = range(0, len(lattice.u), POINT_BATCH)
+    batches = range(0, n, CELL_BATCH)
+    finished = [0]
 
+    def done():
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(points) + len(batches))
+
+    # In worker processes the model is rebuilt from its definition (compiled
+    # equations cannot be pickled); here the caller's model is used as it is.
+    context_args = (model if jobs == 1 else model.definition(), grid, dt, substeps, threshold)
     rows, cols, values = [], [], []
     fired = np.zeros(n)
     clamped = np.zeros(n)
     degenerate = []
-    for start in range(0, n, CELL_BATCH):
-        cells = np.arange(start, min(start + CELL_BATCH, n))
-        i_v, i_w = grid.unravel(cells)
-        origin_u, origin_s = i_v.astype(float), i_w.astype(float)
-        ring = lattice.rings(i_v, i_w)
-        rings = np.stack([moved_u[ring] - origin_u[:, None], moved_s[ring] - origin_s[:, None]], -1)
-        edges = edges_of_rings(rings)
-        area = signed_areas(edges)
+    with Workers(jobs, _motion_context, context_args) as workers:
+        moved = workers.map(_flow_of_points, ((lattice.u[i:i + POINT_BATCH],
+                                               lattice.s[i:i + POINT_BATCH]) for i in points), done)
+        moved_u, moved_s = (np.concatenate(part) for part in zip(*moved))
+        _check_finite(grid, lattice.u, lattice.s, moved_u, moved_s, dt)
+        if theta is None:
+            crossing = np.zeros(n)
+        else:
+            reach = float(np.max(np.abs(moved_s - lattice.s)))
+            crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
 
-        twisted = np.zeros(len(cells), dtype=bool)
-        twisted[invalid_rings(rings)] = True
-        collapsed = ~twisted & (area <= MIN_MOVED_AREA)
-        groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
-        if twisted.any():
-            which = np.flatnonzero(twisted)
-            repaired = edges_of_geometries(repair(rings[which]))
-            repaired_area = np.zeros(len(cells))
-            repaired_area[which] = signed_areas(repaired)
-            collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
-            groups.append((_renumber(repaired, which, len(cells)),
-                           which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
-            degenerate.append(cells[which])
+        def tasks():
+            for start in batches:
+                cells = np.arange(start, min(start + CELL_BATCH, n))
+                i_v, i_w = grid.unravel(cells)
+                ring = lattice.rings(i_v, i_w)
+                rings = np.stack([moved_u[ring] - i_v[:, None], moved_s[ring] - i_w[:, None]], -1)
+                centre = lattice.centre_index(cells)
+                yield cells, rings, moved_u[centre], moved_s[centre], crossing[cells]
 
-        for group_edges, members, group_area in groups:
-            if len(members) == 0:
-                continue
-            found = targets.overlaps(group_edges, origin_u, origin_s, members)
-            partition = np.abs(found.below + found.beyond - group_area[members])
-            if np.any(partition > PARTITION_TOLERANCE * group_area[members]):
-                worst = int(members[np.argmax(partition / group_area[members])])
-                raise MeshError(f"motion matrix: the overlaps of cell {int(cells[worst])} do "
-                                "not add up to its moved area")
-            source = cells[members]
-            # What does not fire is shared by the overlaps below the threshold; a moved
-            # cell (next to) entirely past it fires whole.
-            gone = found.below <= MIN_MOVED_AREA
-            keep = np.where(gone, 0.0, 1.0 - crossing[source]) / np.where(gone, 1.0, found.below)
-            fired[source] = np.where(gone, 1.0, crossing[source])
-            clamped[source] = (found.below - found.inside) * keep
-            rows.append(found.cell)
-            cols.append(source[found.member])
-            values.append(found.area * keep[found.member])
-
-        if collapsed.any():
-            which = np.flatnonzero(collapsed)
-            source = cells[which]
-            centre = lattice.centre_index(source)
-            cu, cs = moved_u[centre], moved_s[centre]
-            fires = np.zeros(len(which), dtype=bool) if theta is None else cu > theta
-            fired[source] = np.where(fires, 1.0, crossing[source])
-            stay = ~fires
-            target_v = np.clip(np.floor(cu[stay]), 0, targets.last_x).astype(np.int64)
-            target_w = np.clip(np.floor(cs[stay]), 0, grid.resolution[1] - 1).astype(np.int64)
-            rows.append(grid.index(target_v, target_w))
-            cols.append(source[stay])
-            values.append(1.0 - crossing[source[stay]])
-            outside = ((cu[stay] < 0) | (cu[stay] > targets.inner_x) | (cs[stay] < 0)
-                       | (cs[stay] > grid.resolution[1]))
-            clamped[source[stay]] = np.where(outside, 1.0 - crossing[source[stay]], 0.0)
-            degenerate.append(source)
-        if progress is not None:
-            progress(int(cells[-1]) + 1, n)
+        for start, part in zip(batches, workers.map(_motion_of_cells, tasks(), done)):
+            cells = slice(start, start + len(part.fired))
+            rows += part.rows
+            cols += part.cols
+            values += part.values
+            fired[cells] = part.fired
+            clamped[cells] = part.clamped
+            degenerate += part.degenerate
 
     matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows),
                                                          np.concatenate(cols))), shape=(n, n))
@@ -322,6 +297,105 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     degenerate = np.unique(np.concatenate(degenerate)) if degenerate else np.zeros(0, np.int64)
     return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
                           degenerate=degenerate)
+
+
+class _MotionContext(NamedTuple):
+    model: NeuronModel
+    grid: Grid
+    dt: float
+    substeps: int
+    threshold: float | None
+    targets: ExtendedGrid
+    theta: float | None
+
+
+def _motion_context(model, grid, dt, substeps, threshold) -> _MotionContext:
+    if isinstance(model, dict):
+        from .model_file import model_from_definition
+        model = model_from_definition(model)
+    theta = None if threshold is None else float(grid.to_units(0, threshold))
+    return _MotionContext(model, grid, dt, substeps, threshold,
+                          ExtendedGrid(*grid.resolution, x_top=theta), theta)
+
+
+def _flow_of_points(context: _MotionContext, points):
+    u, s = points
+    return _flow_in_units(context.model, context.grid, u, s, context.dt, context.substeps,
+                          context.threshold)
+
+
+class _CellsMotion(NamedTuple):
+    rows: list
+    cols: list
+    values: list
+    fired: np.ndarray
+    clamped: np.ndarray
+    degenerate: list
+
+
+def _motion_of_cells(context: _MotionContext, task) -> _CellsMotion:
+    """Matrix entries, fired and clamped fractions of one batch of cells, from their
+    moved boundary rings (in each cell's own units: its origin is (0, 0)) and moved
+    centres (grid units)."""
+    cells, rings, centre_u, centre_s, crossing = task
+    grid, targets, theta = context.grid, context.targets, context.theta
+    i_v, i_w = grid.unravel(cells)
+    origin_u, origin_s = i_v.astype(float), i_w.astype(float)
+    edges = edges_of_rings(rings)
+    area = signed_areas(edges)
+    rows, cols, values, degenerate = [], [], [], []
+    fired = np.zeros(len(cells))
+    clamped = np.zeros(len(cells))
+
+    twisted = np.zeros(len(cells), dtype=bool)
+    twisted[invalid_rings(rings)] = True
+    collapsed = ~twisted & (area <= MIN_MOVED_AREA)
+    groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
+    if twisted.any():
+        which = np.flatnonzero(twisted)
+        repaired = edges_of_geometries(repair(rings[which]))
+        repaired_area = np.zeros(len(cells))
+        repaired_area[which] = signed_areas(repaired)
+        collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
+        groups.append((_renumber(repaired, which, len(cells)),
+                       which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
+        degenerate.append(cells[which])
+
+    for group_edges, members, group_area in groups:
+        if len(members) == 0:
+            continue
+        found = targets.overlaps(group_edges, origin_u, origin_s, members)
+        partition = np.abs(found.below + found.beyond - group_area[members])
+        if np.any(partition > PARTITION_TOLERANCE * group_area[members]):
+            worst = int(members[np.argmax(partition / group_area[members])])
+            raise MeshError(f"motion matrix: the overlaps of cell {int(cells[worst])} do "
+                            "not add up to its moved area")
+        # What does not fire is shared by the overlaps below the threshold; a moved
+        # cell (next to) entirely past it fires whole.
+        gone = found.below <= MIN_MOVED_AREA
+        keep = np.where(gone, 0.0, 1.0 - crossing[members]) / np.where(gone, 1.0, found.below)
+        fired[members] = np.where(gone, 1.0, crossing[members])
+        clamped[members] = (found.below - found.inside) * keep
+        rows.append(found.cell)
+        cols.append(cells[members][found.member])
+        values.append(found.area * keep[found.member])
+
+    if collapsed.any():
+        which = np.flatnonzero(collapsed)
+        cu, cs = centre_u[which], centre_s[which]
+        fires = np.zeros(len(which), dtype=bool) if theta is None else cu > theta
+        fired[which] = np.where(fires, 1.0, crossing[which])
+        stay = which[~fires]
+        cu, cs = cu[~fires], cs[~fires]
+        target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
+        target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
+        rows.append(grid.index(target_v, target_w))
+        cols.append(cells[stay])
+        values.append(1.0 - crossing[stay])
+        outside = ((cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1]))
+        clamped[stay] = np.where(outside, 1.0 - crossing[stay], 0.0)
+        degenerate.append(cells[which])
+    return _CellsMotion(rows, cols, values, fired, clamped, degenerate)
 
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
@@ -337,7 +411,7 @@ def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach
     theta = float(grid.to_units(0, threshold))
     back_u, back_s = _flow_in_units(model, grid, np.full_like(s, theta), s, -dt, substeps,
                                     threshold)
-    _check_finite(back_u, back_s, dt)
+    _check_finite(grid, np.full_like(s, theta), s, back_u, back_s, -dt)
     # Right of the curve, closed far to the right of the grid: a polygon of cell areas.
     right = max(float(nv), theta) + 1.0
     ring = np.concatenate([np.stack([back_u, back_s], -1),
@@ -350,10 +424,16 @@ def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach
     return np.clip(inside.ravel(), 0.0, 1.0)
 
 
-def _check_finite(u, s, dt):
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
-        raise MeshError(f"the flow diverged within one step dt = {dt} (non-finite state); "
-                        "use a smaller dt or more substeps")
+def _check_finite(grid, u, s, moved_u, moved_s, dt):
+    """A MeshError naming the box of (v, w) whose points (grid units u, s) leave the
+    finite numbers within one step dt."""
+    bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
+    if bad.any():
+        box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]" for name, lo, hi in zip(
+            grid.variables, grid.from_units(0, [u[bad].min(), u[bad].max()]),
+            grid.from_units(1, [s[bad].min(), s[bad].max()])))
+        raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
+                        "(non-finite state); use a smaller dt or narrow the ranges")
 
 
 class _BoundaryLattice:
