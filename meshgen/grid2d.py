@@ -433,7 +433,7 @@ def _check_finite(grid, u, s, moved_u, moved_s, dt):
             grid.variables, grid.from_units(0, [u[bad].min(), u[bad].max()]),
             grid.from_units(1, [s[bad].min(), s[bad].max()])))
         raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
-                        "(non-finite state); use a smaller dt or narrow the ranges")
+                        "(non-finite state); use a smaller dt or narrow the ranges", key="mesh.dt")
 
 
 class _BoundaryLattice:
