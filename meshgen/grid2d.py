@@ -429,9 +429,9 @@ def _check_finite(grid, u, s, moved_u, moved_s, dt):
     finite numbers within one step dt."""
     bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
     if bad.any():
-        box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]" for name, lo, hi in zip(
-            grid.variables, grid.from_units(0, [u[bad].min(), u[bad].max()]),
-            grid.from_units(1, [s[bad].min(), s[bad].max()])))
+        box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]" for name, (lo, hi) in zip(
+            grid.variables, (grid.from_units(0, [u[bad].min(), u[bad].max()]),
+                             grid.from_units(1, [s[bad].min(), s[bad].max()]))))
         raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
                         "(non-finite state); use a smaller dt or narrow the ranges", key="mesh.dt")
 
