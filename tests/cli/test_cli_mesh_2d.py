@@ -5,6 +5,7 @@ line naming file and key, exit 3 or 5, nothing written)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -15,6 +16,7 @@ from meshgen import grid2d
 from meshgen.artifact import read_mesh
 from meshgen.parallel import available_cores
 
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 EXIT_BAD_INPUT = 3
 EXIT_CANNOT_MESH = 5
 # Column sums with the fired fraction: 1 to rounding (meshgen.grid2d renormalises).
@@ -318,3 +320,15 @@ def test_run_with_a_dimension_the_mesh_has_no_jump_for(mesh_of, write, tmp_path)
     result = invoke("run", simulation, "-o", output)
     assert_error(result, EXIT_BAD_INPUT, file=simulation, key="connection.0.efficacy",
                  says=("no jump matrix for efficacy 1 in w", "built: v 1"), output=output)
+
+
+def test_the_example_meshes_with_its_documented_defaults(tmp_path):
+    """examples/grid2d/adex.toml leaves resolution and dt out: 238 x 100 cells and
+    2e-4 s, as its comments say, and its ranges keep the flow in (no warning)."""
+    example = EXAMPLES / "grid2d" / "adex.toml"
+    result = invoke("mesh", example, "-o", tmp_path / "mesh.h5", "--quiet")
+    summary = summary_of(result)
+    assert summary["resolution"] == {"v": 238, "w": 100} and summary["dt"] == 2e-4
+    assert summary["warnings"] == [] and result.stderr == ""
+    assert "resolution = { v = 238, w = 100 }" in example.read_text()
+    assert "(here 2e-4 s)" in example.read_text()
