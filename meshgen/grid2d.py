@@ -71,10 +71,11 @@ DROP_FRACTION = 1e-14
 PARTITION_TOLERANCE = 1e-9
 # After renormalisation every column sum (with fired) is 1 to this.
 COLUMN_SUM_TOLERANCE = 1e-12
-# Cells and flow points processed at once: they bound the memory of the
-# intermediate arrays, not the result.
+# Cells (rounded down to whole rows, at least one) and flow points processed at once:
+# they bound the memory of the intermediate arrays, not the result. A batch of cells
+# is also one task for the worker processes of `jobs`.
 CELL_BATCH = 2 ** 14
-POINT_BATCH = 2 ** 18
+POINT_BATCH = 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -226,9 +227,9 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     only happen when dt is far too large for the flow; their cells are listed in
     `degenerate` so the caller can warn.
 
-    `progress(done, total)` is called after each batch of points (the flow) and of
-    cells (the overlaps). `jobs` worker processes share both (0: every core; see
-    meshgen.parallel); the batches do not depend on it, nor does the result, to the
+    `progress(done, total)` is called after each band of rows of cells (CELL_BATCH
+    cells or one row). `jobs` worker processes share the bands (0: every core; see
+    meshgen.parallel); the bands do not depend on it, nor does the result, to the
     last bit.
     """
     _check_model(model, grid)
@@ -243,58 +244,48 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
                         f"{grid.variables[0]} ({grid.ranges[0][0]})")
     substeps, edge_points = int(substeps), int(edge_points)
     jobs = resolve_jobs(jobs)
-    n = grid.n_cells
-    lattice = _BoundaryLattice(grid, edge_points)
-    theta = None if threshold is None else float(grid.to_units(0, threshold))
-    points = range(0, len(lattice.u), POINT_BATCH)
-    batches = range(0, n, CELL_BATCH)
+    n, (nv, nw) = grid.n_cells, grid.resolution
+    # Bands of whole rows of cells: each task integrates its own cells' boundary points
+    # (the row of nodes and edge points between two bands twice), so nothing but the
+    # matrix entries travels between processes.
+    rows = max(1, CELL_BATCH // nv)
+    bands = [(first, min(first + rows, nw)) for first in range(0, nw, rows)]
     finished = [0]
 
     def done():
         finished[0] += 1
         if progress is not None:
-            progress(finished[0], len(points) + len(batches))
+            progress(finished[0], len(bands))
 
     # In worker processes the model is rebuilt from its definition (compiled
     # equations cannot be pickled); here the caller's model is used as it is.
-    context_args = (model if jobs == 1 else model.definition(), grid, dt, substeps, threshold)
-    rows, cols, values = [], [], []
-    fired = np.zeros(n)
-    clamped = np.zeros(n)
-    degenerate = []
+    context_args = (model if jobs == 1 else model.definition(), grid, dt, substeps, threshold,
+                    edge_points)
     with Workers(jobs, _motion_context, context_args) as workers:
-        moved = workers.map(_flow_of_points, ((lattice.u[i:i + POINT_BATCH],
-                                               lattice.s[i:i + POINT_BATCH]) for i in points), done)
-        moved_u, moved_s = (np.concatenate(part) for part in zip(*moved))
-        _check_finite(grid, lattice.u, lattice.s, moved_u, moved_s, dt)
-        if theta is None:
-            crossing = np.zeros(n)
-        else:
-            reach = float(np.max(np.abs(moved_s - lattice.s)))
-            crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
+        parts = list(workers.map(_motion_of_band, bands, done))
+    diverging = [part.diverging for part in parts if part.diverging is not None]
+    if diverging:
+        _report_divergence(grid, np.array(diverging), dt)
+    if threshold is None:
+        crossing = np.zeros(n)
+    else:
+        reach = max(part.reach for part in parts)
+        crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
 
-        def tasks():
-            for start in batches:
-                cells = np.arange(start, min(start + CELL_BATCH, n))
-                i_v, i_w = grid.unravel(cells)
-                ring = lattice.rings(i_v, i_w)
-                rings = np.stack([moved_u[ring] - i_v[:, None], moved_s[ring] - i_w[:, None]], -1)
-                centre = lattice.centre_index(cells)
-                yield cells, rings, moved_u[centre], moved_s[centre], crossing[cells]
-
-        for start, part in zip(batches, workers.map(_motion_of_cells, tasks(), done)):
-            cells = slice(start, start + len(part.fired))
-            rows += part.rows
-            cols += part.cols
-            values += part.values
-            fired[cells] = part.fired
-            clamped[cells] = part.clamped
-            degenerate += part.degenerate
-
-    matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows),
-                                                         np.concatenate(cols))), shape=(n, n))
+    below = np.concatenate([part.below for part in parts])
+    inside = np.concatenate([part.inside for part in parts])
+    # What does not fire is shared by the overlaps below the threshold; a moved cell
+    # (next to) entirely past it fires whole.
+    gone = below <= MIN_MOVED_AREA
+    keep = np.where(gone, 0.0, 1.0 - crossing) / np.where(gone, 1.0, below)
+    fired = np.where(gone, 1.0, crossing)
+    clamped = (below - inside) * keep
+    cols = np.concatenate([first * nv + part.owner for (first, _), part in zip(bands, parts)])
+    values = np.concatenate([part.area for part in parts]) * keep[cols]
+    matrix = sparse.csc_matrix((values, (np.concatenate([part.rows for part in parts]), cols)),
+                               shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, "motion matrix")
-    degenerate = np.unique(np.concatenate(degenerate)) if degenerate else np.zeros(0, np.int64)
+    degenerate = np.concatenate([part.degenerate for part in parts])
     return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
                           degenerate=degenerate)
 
@@ -305,61 +296,79 @@ class _MotionContext(NamedTuple):
     dt: float
     substeps: int
     threshold: float | None
+    edge_points: int
     targets: ExtendedGrid
     theta: float | None
 
 
-def _motion_context(model, grid, dt, substeps, threshold) -> _MotionContext:
+def _motion_context(model, grid, dt, substeps, threshold, edge_points) -> _MotionContext:
     if isinstance(model, dict):
         from .model_file import model_from_definition
         model = model_from_definition(model)
     theta = None if threshold is None else float(grid.to_units(0, threshold))
-    return _MotionContext(model, grid, dt, substeps, threshold,
+    return _MotionContext(model, grid, dt, substeps, threshold, edge_points,
                           ExtendedGrid(*grid.resolution, x_top=theta), theta)
 
 
-def _flow_of_points(context: _MotionContext, points):
-    u, s = points
-    return _flow_in_units(context.model, context.grid, u, s, context.dt, context.substeps,
-                          context.threshold)
+class _BandMotion(NamedTuple):
+    """Where the cells of one band of rows move, before the threshold crossing is known.
+
+    rows, owner, area: each overlap of a moved cell with a target cell (owner = the
+    cell's index in the band); below, inside: per cell, its moved area below the
+    threshold (0: past it, fires whole) and inside the grid proper (the rest of `below`
+    is clamped). A collapsed cell counts as area 1 at its moved centre. reach: the
+    farthest any point moved along w (cells); diverging: the (u, w) box of points
+    whose flow left the finite numbers (then nothing else is computed), or None."""
+
+    rows: np.ndarray
+    owner: np.ndarray
+    area: np.ndarray
+    below: np.ndarray
+    inside: np.ndarray
+    degenerate: np.ndarray
+    reach: float
+    diverging: tuple | None
 
 
-class _CellsMotion(NamedTuple):
-    rows: list
-    cols: list
-    values: list
-    fired: np.ndarray
-    clamped: np.ndarray
-    degenerate: list
-
-
-def _motion_of_cells(context: _MotionContext, task) -> _CellsMotion:
-    """Matrix entries, fired and clamped fractions of one batch of cells, from their
-    moved boundary rings (in each cell's own units: its origin is (0, 0)) and moved
-    centres (grid units)."""
-    cells, rings, centre_u, centre_s, crossing = task
+def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
+    first, stop = band
     grid, targets, theta = context.grid, context.targets, context.theta
-    i_v, i_w = grid.unravel(cells)
-    origin_u, origin_s = i_v.astype(float), i_w.astype(float)
+    nv = grid.resolution[0]
+    lattice = _BoundaryLattice(nv, stop - first, context.edge_points, first)
+    moved_u, moved_s = _flow_in_units(context.model, grid, lattice.u, lattice.s, context.dt,
+                                      context.substeps, context.threshold)
+    count = nv * (stop - first)
+    bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
+    if bad.any():
+        empty = np.zeros(0)
+        box = (lattice.u[bad].min(), lattice.u[bad].max(), lattice.s[bad].min(),
+               lattice.s[bad].max())
+        return _BandMotion(empty.astype(np.int32), empty.astype(np.int32), empty,
+                           np.zeros(count), np.zeros(count), np.zeros(0, np.int64), 0.0, box)
+    local = np.arange(count)
+    i_v, i_row = np.divmod(local, nv)[::-1]
+    origin_u, origin_s = i_v.astype(float), (i_row + first).astype(float)
+    ring = lattice.rings(i_v, i_row)
+    rings = np.stack([moved_u[ring] - origin_u[:, None], moved_s[ring] - origin_s[:, None]], -1)
     edges = edges_of_rings(rings)
     area = signed_areas(edges)
-    rows, cols, values, degenerate = [], [], [], []
-    fired = np.zeros(len(cells))
-    clamped = np.zeros(len(cells))
+    rows, owners, areas, degenerate = [], [], [], []
+    below = np.zeros(count)
+    inside = np.zeros(count)
 
-    twisted = np.zeros(len(cells), dtype=bool)
+    twisted = np.zeros(count, dtype=bool)
     twisted[invalid_rings(rings)] = True
     collapsed = ~twisted & (area <= MIN_MOVED_AREA)
     groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
     if twisted.any():
         which = np.flatnonzero(twisted)
         repaired = edges_of_geometries(repair(rings[which]))
-        repaired_area = np.zeros(len(cells))
+        repaired_area = np.zeros(count)
         repaired_area[which] = signed_areas(repaired)
         collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
-        groups.append((_renumber(repaired, which, len(cells)),
+        groups.append((_renumber(repaired, which, count),
                        which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
-        degenerate.append(cells[which])
+        degenerate.append(which)
 
     for group_edges, members, group_area in groups:
         if len(members) == 0:
@@ -368,34 +377,38 @@ def _motion_of_cells(context: _MotionContext, task) -> _CellsMotion:
         partition = np.abs(found.below + found.beyond - group_area[members])
         if np.any(partition > PARTITION_TOLERANCE * group_area[members]):
             worst = int(members[np.argmax(partition / group_area[members])])
-            raise MeshError(f"motion matrix: the overlaps of cell {int(cells[worst])} do "
+            raise MeshError(f"motion matrix: the overlaps of cell {first * nv + worst} do "
                             "not add up to its moved area")
-        # What does not fire is shared by the overlaps below the threshold; a moved
-        # cell (next to) entirely past it fires whole.
-        gone = found.below <= MIN_MOVED_AREA
-        keep = np.where(gone, 0.0, 1.0 - crossing[members]) / np.where(gone, 1.0, found.below)
-        fired[members] = np.where(gone, 1.0, crossing[members])
-        clamped[members] = (found.below - found.inside) * keep
+        below[members] = found.below
+        inside[members] = found.inside
         rows.append(found.cell)
-        cols.append(cells[members][found.member])
-        values.append(found.area * keep[found.member])
+        owners.append(members[found.member])
+        areas.append(found.area)
 
     if collapsed.any():
+        # Its mass goes where its centre goes: one entry of area 1, clamped if the
+        # centre left the grid, fired whole if it passed the threshold.
         which = np.flatnonzero(collapsed)
-        cu, cs = centre_u[which], centre_s[which]
-        fires = np.zeros(len(which), dtype=bool) if theta is None else cu > theta
-        fired[which] = np.where(fires, 1.0, crossing[which])
-        stay = which[~fires]
-        cu, cs = cu[~fires], cs[~fires]
+        centre = lattice.centre_index(which)
+        cu, cs = moved_u[centre], moved_s[centre]
+        stays = np.ones(len(which), dtype=bool) if theta is None else cu <= theta
+        which, cu, cs = which[stays], cu[stays], cs[stays]
+        below[which] = 1.0
+        outside = (cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1])
+        inside[which] = np.where(outside, 0.0, 1.0)
         target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
         target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
         rows.append(grid.index(target_v, target_w))
-        cols.append(cells[stay])
-        values.append(1.0 - crossing[stay])
-        outside = ((cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1]))
-        clamped[stay] = np.where(outside, 1.0 - crossing[stay], 0.0)
-        degenerate.append(cells[which])
-    return _CellsMotion(rows, cols, values, fired, clamped, degenerate)
+        owners.append(which)
+        areas.append(np.ones(len(which)))
+        degenerate.append(np.flatnonzero(collapsed))
+    degenerate = (np.unique(np.concatenate(degenerate)) + first * nv if degenerate
+                  else np.zeros(0, np.int64))
+    # int32 halves what travels back from a worker; cell indices stay below 2**31.
+    return _BandMotion(np.concatenate(rows).astype(np.int32),
+                       np.concatenate(owners).astype(np.int32), np.concatenate(areas),
+                       below, inside, degenerate, float(np.max(np.abs(moved_s - lattice.s))),
+                       None)
 
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
@@ -429,32 +442,44 @@ def _check_finite(grid, u, s, moved_u, moved_s, dt):
     finite numbers within one step dt."""
     bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
     if bad.any():
-        box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]" for name, (lo, hi) in zip(
-            grid.variables, (grid.from_units(0, [u[bad].min(), u[bad].max()]),
-                             grid.from_units(1, [s[bad].min(), s[bad].max()]))))
-        raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
-                        "(non-finite state); use a smaller dt or narrow the ranges", key="mesh.dt")
+        _report_divergence(grid, np.array([[u[bad].min(), u[bad].max(), s[bad].min(),
+                                            s[bad].max()]]), dt)
+
+
+def _report_divergence(grid, boxes, dt):
+    """Raise the MeshError for the union of (u_lo, u_hi, s_lo, s_hi) boxes, in v and w."""
+    v = grid.from_units(0, [boxes[:, 0].min(), boxes[:, 1].max()])
+    w = grid.from_units(1, [boxes[:, 2].min(), boxes[:, 3].max()])
+    box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]"
+                    for name, (lo, hi) in zip(grid.variables, (v, w)))
+    raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
+                    "(non-finite state); use a smaller dt or narrow the ranges", key="mesh.dt")
 
 
 class _BoundaryLattice:
-    """Every point whose motion the cells' boundaries need, each once, in grid units
-    (cell (i, j) is [i, i+1] x [j, j+1]): the corners, `k` points inside each edge
-    (shared by the two cells on either side) and the cell centres."""
+    """Every point whose motion the boundaries of the cells in rows
+    `first_row .. first_row + rows - 1` need, each once, in grid units (cell (i, j) is
+    [i, i+1] x [j, j+1]): the corners, `k` points inside each edge (shared by the two
+    cells on either side) and the cell centres. Indices are local to the band: row b
+    of the band is grid row first_row + b."""
 
-    def __init__(self, grid: Grid, k: int):
-        nv, nw = grid.resolution
+    def __init__(self, nv: int, rows: int, k: int, first_row: int = 0):
+        nw = rows
         self.nv, self.nw, self.k = nv, nw, k
         self.nodes = (nv + 1) * (nw + 1)
         self.horizontal = nv * k * (nw + 1)  # on edges along v
         self.vertical = (nv + 1) * nw * k  # on edges along w
         frac = np.arange(1, k + 1) / (k + 1)
+        # Whole row numbers first, then the fraction: a point shared by two bands gets
+        # the same coordinates, to the bit, from either.
+        row = np.arange(first_row, first_row + nw + 1, dtype=float)
         node_u = np.tile(np.arange(nv + 1.0), nw + 1)
-        node_s = np.repeat(np.arange(nw + 1.0), nv + 1)
+        node_s = np.repeat(row, nv + 1)
         h_u = np.tile((np.arange(nv)[:, None] + frac).ravel(), nw + 1)
-        h_s = np.repeat(np.arange(nw + 1.0), nv * k)
+        h_s = np.repeat(row, nv * k)
         v_u = np.tile(np.arange(nv + 1.0), nw * k)
-        v_s = np.repeat((np.arange(nw)[:, None] + frac).ravel(), nv + 1)
-        centre_u, centre_s = np.tile(np.arange(nv) + 0.5, nw), np.repeat(np.arange(nw) + 0.5, nv)
+        v_s = np.repeat((row[:-1, None] + frac).ravel(), nv + 1)
+        centre_u, centre_s = np.tile(np.arange(nv) + 0.5, nw), np.repeat(row[:-1] + 0.5, nv)
         self.u = np.concatenate([node_u, h_u, v_u, centre_u])
         self.s = np.concatenate([node_s, h_s, v_s, centre_s])
 

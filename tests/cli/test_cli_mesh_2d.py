@@ -164,9 +164,8 @@ def datasets(path) -> dict:
 
 
 def test_jobs_give_the_same_artifact_to_the_bit(mesh_of, monkeypatch):
-    # Small batches, so two workers share several of each kind.
-    monkeypatch.setattr(grid2d, "CELL_BATCH", 64)
-    monkeypatch.setattr(grid2d, "POINT_BATCH", 1000)
+    # Bands of one row, so two workers share twelve of them.
+    monkeypatch.setattr(grid2d, "CELL_BATCH", 40)
     one = summary_of(mesh_of(GRID_MODEL, "--jobs", "1", name="one.h5")[0])
     two = summary_of(mesh_of(GRID_MODEL, "--jobs", "2", name="two.h5")[0])
     assert one["jobs"] == 1 and two["jobs"] == 2

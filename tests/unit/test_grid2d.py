@@ -215,8 +215,7 @@ def test_without_threshold_mass_above_the_grid_is_clamped(tmp_path_factory):
                            progress=lambda done, total: calls.append((done, total)))
     assert_stochastic(motion)
     assert motion.fired.max() == 0
-    # One call per batch of flow points and of cells, counting up to the total.
-    assert calls == [(k + 1, len(calls)) for k in range(len(calls))] and len(calls) >= 2
+    assert calls == [(1, 1)]  # one band of rows of cells: the whole grid
     for i_w in range(3):
         top = grid.index(7, i_w)
         assert motion.clamped[top] == pytest.approx(0.8, abs=LINEAR_FLOW)
@@ -389,10 +388,9 @@ def test_motion_is_deterministic(adex):
 
 
 def test_worker_processes_give_the_same_matrix_and_progress(adex, monkeypatch):
-    """jobs = 2 splits the same batches over two spawned processes: every array is
-    bit-for-bit that of jobs = 1, and progress counts the same batches."""
+    """jobs = 2 splits the same bands of cells over two spawned processes: every array
+    is bit-for-bit that of jobs = 1, and progress counts the same bands."""
     monkeypatch.setattr(grid2d, "CELL_BATCH", 100)
-    monkeypatch.setattr(grid2d, "POINT_BATCH", 2000)
     grid = Grid(("v", "w"), ADEX_RANGES, (30, 20))
     results, calls = [], []
     for jobs in (1, 2):
@@ -404,8 +402,8 @@ def test_worker_processes_give_the_same_matrix_and_progress(adex, monkeypatch):
                  (one.matrix.data, two.matrix.data), (one.fired, two.fired),
                  (one.clamped, two.clamped), (one.degenerate, two.degenerate)):
         assert a.dtype == b.dtype and np.array_equal(a, b)
-    # 651 corners, 3750 edge points, 600 centres in 3 batches; 600 cells in 6.
-    assert calls[0] == calls[1] == [(k, 9) for k in range(1, 10)]
+    # Bands of 100 // 30 = 3 rows: 7 of them for 20 rows.
+    assert calls[0] == calls[1] == [(k, 7) for k in range(1, 8)]
 
 
 def test_degenerate_moved_cells_are_repaired_or_sent_with_their_centre(tmp_path_factory):
