@@ -280,7 +280,8 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     keep = np.where(gone, 0.0, 1.0 - crossing) / np.where(gone, 1.0, below)
     fired = np.where(gone, 1.0, crossing)
     clamped = (below - inside) * keep
-    cols = np.concatenate([first * nv + part.owner for (first, _), part in zip(bands, parts)])
+    cols = np.concatenate([first * nv + part.owner.astype(np.int64)
+                           for (first, _), part in zip(bands, parts)])
     values = np.concatenate([part.area for part in parts]) * keep[cols]
     matrix = sparse.csc_matrix((values, (np.concatenate([part.rows for part in parts]), cols)),
                                shape=(n, n))
