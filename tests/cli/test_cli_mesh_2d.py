@@ -135,8 +135,9 @@ def test_old_grid_artifact_without_clamped_still_reads(mesh_of):
 
 def test_automatic_resolution_and_dt(mesh_of):
     """Left out, resolution is 6 cells per smallest efficacy along a jump axis (39.6 mV /
-    (2 mV / 6) = 118.8 -> 119 cells along v) and 100 along w; dt: the median cell below
-    threshold moves 2 cells a step, here 2.5e-4 s, rounded down to 2e-4."""
+    (2 mV / 6) = 118.8 -> 119 cells along v) and 100 along w; dt: 0.05 of AdEx's
+    membrane time scale C / g_L = 9.37 ms (its Jacobian's fast eigenvalue, 105.8 /s,
+    where the flow is slow), 4.7e-4 s, rounded down to 2e-4 s."""
     text = edit(edit(edit(GRID_MODEL, "resolution = { v = 40, w = 12 }\n", ""), "dt = 1e-4\n",
                      ""), "efficacies = [1.0]", "efficacies = [2.0, 4.0]")
     summary = summary_of(mesh_of(text)[0])
