@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Callable, Iterable, Iterator
@@ -108,6 +109,9 @@ _END = object()
 
 def _start_worker(make_context, context_args):
     global _context
+    # Ctrl-C is the parent's to handle (it stops handing out tasks and says so once);
+    # a worker finishes its task and is shut down instead of printing a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _context = make_context(*context_args)
 
 
