@@ -20,9 +20,17 @@ attr mesh_kind = "grid" (absent: the strips above) and instead::
 
     /grid             attrs: variables (JSON), units (JSON), dt [s], threshold,
                       refractory [s]; ranges (2, 2), resolution (2,)
-    /grid/motion      indptr, indices, data (CSC, n_cells square), fired (n_cells,)
-    /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired
+    /grid/motion      indptr, indices, data (CSC, n_cells square), fired (n_cells,),
+                      clamped (n_cells,), degenerate (cell indices)
+    /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired, clamped
     /grid/reset       indptr, indices, data (CSC: column = cell that fired)
+
+`clamped` is the accounting of mass that would have left the grid (not through the
+threshold) and was put in the nearest boundary cell instead: per source cell, the
+fraction of its mass (it is part of the matrix, so column sums are unchanged).
+`degenerate` lists the cells whose moved polygon was twisted or collapsed (see
+meshgen.grid2d.motion_matrix). Both were added after the first grid files: a file
+without them reads with `clamped` and `degenerate` None.
 
 Everything is validated on load (shapes, index ranges, non-negative fractions, column
 sums of 1), never inside kernels.
@@ -108,6 +116,8 @@ class GridMatrix:
     fired: np.ndarray
     efficacy: float = 0.0
     dimension: str = ""
+    clamped: np.ndarray | None = None  # (n_cells,) where written (see the module doc)
+    degenerate: np.ndarray | None = None  # motion only
 
 
 @dataclass(frozen=True)
@@ -212,18 +222,20 @@ def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: 
             _dataset(group, "resolution", np.array(grid.resolution, dtype=np.int64), "1")
             group["dt"] = dt
             group["dt"].attrs["units"] = "s"
-            _write_csc(group.create_group("motion"), motion.matrix, motion.fired)
+            moving = group.create_group("motion")
+            _write_csc(moving, motion.matrix, motion.fired, motion.clamped)
+            _dataset(moving, "degenerate", np.asarray(motion.degenerate, dtype=np.int64), "1")
             entries = group.create_group("jumps")
             for index, (variable, efficacy, jump) in enumerate(jumps):
                 entry = entries.create_group(str(index))
                 entry.attrs.update({"efficacy": efficacy, "dimension": variable,
                                     "units": units.get(variable, "")})
-                _write_csc(entry, jump.matrix, jump.fired)
+                _write_csc(entry, jump.matrix, jump.fired, jump.clamped)
             _write_csc(group.create_group("reset"), reset, None)
     return digest
 
 
-def _write_csc(group, matrix, fired):
+def _write_csc(group, matrix, fired, clamped=None):
     matrix = matrix.tocsc()
     matrix.sort_indices()
     _dataset(group, "indptr", matrix.indptr.astype(np.int64), "1")
@@ -231,6 +243,8 @@ def _write_csc(group, matrix, fired):
     _dataset(group, "data", matrix.data, "1")
     if fired is not None:
         _dataset(group, "fired", np.asarray(fired, dtype=float), "1")
+    if clamped is not None:
+        _dataset(group, "clamped", np.asarray(clamped, dtype=float), "1")
 
 
 def _dataset(group, name, values, units):
@@ -260,8 +274,9 @@ def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:
 
 def _read_csc(group, **attrs) -> GridMatrix:
     fired = group["fired"][()] if "fired" in group else np.zeros(len(group["indptr"]) - 1)
+    optional = {name: group[name][()] for name in ("clamped", "degenerate") if name in group}
     return GridMatrix(indptr=group["indptr"][()], indices=group["indices"][()],
-                      data=group["data"][()], fired=fired, **attrs)
+                      data=group["data"][()], fired=fired, **optional, **attrs)
 
 
 def _read_grid(f, path) -> GridArtifact:
@@ -294,6 +309,12 @@ def validate_grid(artifact: GridArtifact) -> None:
     named += [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
     for what, m in named:
         check_column_stochastic(bad, what, n, m.indptr, m.indices, m.data, m.fired)
+        if m.clamped is not None and (m.clamped.shape != (n,) or np.any(m.clamped < 0)
+                                      or np.any(m.clamped > 1 + COLUMN_SUM_TOLERANCE)):
+            bad(f"{what} has clamped fractions of the wrong shape or outside [0, 1]")
+        if m.degenerate is not None and len(m.degenerate) and (
+                m.degenerate.min() < 0 or m.degenerate.max() >= n):
+            bad(f"{what} lists degenerate cells out of range")
 
 
 def _read_v1(f, path) -> MeshArtifact:

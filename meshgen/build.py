@@ -14,7 +14,11 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
+from .grid_accounting import jump_accounting, motion_accounting
+from .grid_defaults import (automatic_grid_dt, automatic_resolution, nonfinite_region,
+                            too_small_efficacy)
 from .model_file import read_model_file
+from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .transitions import jump_tiling, transition_matrix
 
@@ -37,18 +41,30 @@ class MeshSummary:
     max_column_sum: float
     largest_cell_near_threshold: float
     seconds: float
+    # Grid meshes only (left out of the JSON for strips): see _build_grid.
+    method: str | None = None
+    resolution: dict | None = None
+    automatic: tuple[str, ...] | None = None
+    degenerate_cells: int | None = None
+    jobs: int | None = None
+    matrices: tuple[dict, ...] | None = None
+    warnings: tuple[str, ...] | None = None
 
     def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
+                if v is not None}
 
 
 def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] = (),
-               progress: Progress | None = None) -> MeshSummary:
+               progress: Progress | None = None, jobs: int = 1) -> MeshSummary:
+    """Mesh the model file at `model_path` into the artifact `output`. `jobs`: worker
+    processes for the grid motion matrix (0: every core); strips ignore it."""
     started = time.perf_counter()
+    jobs = resolve_jobs(jobs)
     check_writable(output)
     spec = read_model_file(model_path, overrides)
     if spec.grid is not None:
-        return _build_grid(spec, output, progress, started)
+        return _build_grid(spec, output, progress, started, jobs)
     model, settings = spec.model, spec.mesh
     drift = model.drift
     reset = model.reset[model.variables[0]]
@@ -87,31 +103,103 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         largest_cell_near_threshold=near, seconds=time.perf_counter() - started)
 
 
-def _build_grid(spec, output, progress: Progress | None, started: float) -> MeshSummary:
+# Progress units the motion matrix counts for, against 1 per jump matrix and 1 for
+# the reset mapping and the file: the motion matrix is nearly all the work.
+MOTION_PROGRESS = 100
+# A reset of w that leaves the w range for more than this share of the w range warns.
+RESET_OUTSIDE_WARNING = 0.5
+
+
+def _build_grid(spec, output, progress: Progress | None, started: float,
+                jobs: int) -> MeshSummary:
+    """A grid mesh: motion, jumps and reset matrices; the summary adds the per-matrix
+    accounting (meshgen.grid_accounting), the cells whose moved polygon was
+    degenerate, which settings were chosen automatically (meshgen.grid_defaults) and
+    the warnings."""
     model, settings = spec.model, spec.grid
-    grid = Grid(tuple(model.variables), settings.ranges, settings.resolution)
-    total_steps = 2 + len(settings.efficacies)
+    variables = tuple(model.variables)
+    automatic = []
+    resolution = list(settings.resolution)
+    default = automatic_resolution(settings.ranges, variables, settings.efficacies)
+    for axis, name in enumerate(variables):
+        if resolution[axis] is None:
+            resolution[axis] = default[axis]
+            automatic.append(f"resolution.{name}")
+    grid = Grid(variables, settings.ranges, tuple(resolution))
+    if grid.n_cells > settings.max_cells:
+        raise MeshError(f"the grid has {grid.n_cells} cells ({resolution[0]} x {resolution[1]}), "
+                        f"more than mesh.max_cells = {settings.max_cells}", path=spec.path,
+                        key="mesh.resolution")
+    coarse = too_small_efficacy(grid, settings.efficacies)
+    if coarse is not None:
+        name, efficacy, suggested = coarse
+        raise MeshError(f"resolution too coarse for the efficacy {efficacy:g} in {name}: the "
+                        f"jump is {abs(efficacy) / grid.widths[grid.axis(name)]:.2g} cells long; "
+                        f"use resolution.{name} = {suggested} (or leave it out to choose it)",
+                        path=spec.path, key=f"mesh.resolution.{name}")
+    region = nonfinite_region(model, grid)
+    if region is not None:
+        raise MeshError(f"the model's equations are not finite for {region}: narrow the ranges "
+                        "or fix the equations", path=spec.path, key="mesh.ranges")
+    warnings = _reset_warnings(model, grid)
+    dt = settings.dt
+    if dt is None:
+        dt = automatic_grid_dt(model, grid)
+        automatic.append("dt")
+
+    total_steps = MOTION_PROGRESS + len(settings.efficacies) + 1
     _report(progress, 0, total_steps)
-    motion = motion_matrix(model, grid, settings.dt, model.threshold)
-    _report(progress, 1, total_steps)
+
+    def motion_progress(done, total):
+        _report(progress, MOTION_PROGRESS * done // total, total_steps)
+
+    try:
+        motion = motion_matrix(model, grid, dt, model.threshold, progress=motion_progress,
+                               jobs=jobs)
+    except MeshError as error:
+        raise MeshError(error.message, path=spec.path, key=error.key) from None
+    entry, found = motion_accounting(grid, motion, "mesh.ranges")
+    matrices, warnings = [entry], warnings + found
     jumps = []
     for index, (variable, efficacy) in enumerate(settings.efficacies):
-        jumps.append((variable, efficacy, jump_matrix(grid, variable, efficacy)))
-        _report(progress, 2 + index, total_steps)
+        jump = jump_matrix(grid, variable, efficacy)
+        jumps.append((variable, efficacy, jump))
+        entry, found = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
+        matrices.append(entry)
+        warnings += found
+        _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
     reset = reset_mapping(model, grid)
     digest = write_grid_mesh(output, document=spec.document, model=model.definition(),
-                             grid=grid, dt=settings.dt, threshold=model.threshold,
+                             grid=grid, dt=dt, threshold=model.threshold,
                              motion=motion, jumps=jumps, reset=reset)
     _report(progress, total_steps, total_steps)
-    sums = [np.asarray(t.matrix.sum(axis=0)).ravel() + t.fired
-            for t in [motion] + [j for _, _, j in jumps]]
     return MeshSummary(
         output=str(output), input_hash=digest, n_cells=grid.n_cells, n_strips=0,
-        dt=settings.dt, jump_interval=1, step=settings.dt,
+        dt=dt, jump_interval=1, step=dt,
         efficacies=tuple(h for _, h in settings.efficacies),
-        min_column_sum=float(min(s.min() for s in sums)),
-        max_column_sum=float(max(s.max() for s in sums)),
-        largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started)
+        min_column_sum=min(m["min_column_sum"] for m in matrices),
+        max_column_sum=max(m["max_column_sum"] for m in matrices),
+        largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started,
+        method="grid", resolution=dict(zip(variables, grid.resolution)),
+        automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)), jobs=jobs,
+        matrices=tuple(matrices), warnings=tuple(warnings))
+
+
+def _reset_warnings(model, grid: Grid) -> list[str]:
+    """A warning when the reset sends most of the w range outside it (AdEx w + b with
+    b larger than the range): that mass is clamped to the range's edge."""
+    if not (model.spikes and model.resets):
+        return []
+    _, w = grid.centres
+    _, new_w = model.reset_state(np.full_like(w, model.threshold), w)
+    lo, hi = grid.ranges[1]
+    outside = float(np.mean((new_w < lo) | (new_w > hi)))
+    if outside <= RESET_OUTSIDE_WARNING:
+        return []
+    name = grid.variables[1]
+    return [f"the reset of {name} leaves its range [{lo:g}, {hi:g}] from {outside:.0%} of it "
+            f"(reset {name} = {model.reset.get(name, name)}); that mass is clamped to the edge: "
+            f"widen mesh.ranges.{name}"]
 
 
 def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:

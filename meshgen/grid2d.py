@@ -38,6 +38,7 @@ from scipy import sparse
 
 from .errors import MeshError
 from .models import NeuronModel
+from .parallel import Workers, resolve_jobs
 from .polygon_overlap import (ExtendedGrid, PolygonEdges, areas_in_cells, edges_of_geometries,
                               edges_of_rings, invalid_rings, repair, signed_areas)
 
@@ -70,9 +71,10 @@ DROP_FRACTION = 1e-14
 PARTITION_TOLERANCE = 1e-9
 # After renormalisation every column sum (with fired) is 1 to this.
 COLUMN_SUM_TOLERANCE = 1e-12
-# Cells and flow points processed at once: they bound the memory of the
-# intermediate arrays, not the result.
-CELL_BATCH = 2 ** 16
+# Cells (rounded down to whole rows, at least one) and flow points processed at once:
+# they bound the memory of the intermediate arrays, not the result. A batch of cells
+# is also one task for the worker processes of `jobs`.
+CELL_BATCH = 2 ** 14
 POINT_BATCH = 2 ** 20
 
 
@@ -188,7 +190,8 @@ class GridTransition(NamedTuple):
 
 def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | None,
                   substeps: int = DEFAULT_SUBSTEPS, edge_points: int = DEFAULT_EDGE_POINTS,
-                  progress: Callable[[int, int], None] | None = None) -> GridTransition:
+                  progress: Callable[[int, int], None] | None = None,
+                  jobs: int = 1) -> GridTransition:
     """Where each cell's mass goes in one mesh step `dt` of the model's flow.
 
     The cell's boundary (corners and `edge_points` points inside each edge) is
@@ -224,7 +227,10 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     only happen when dt is far too large for the flow; their cells are listed in
     `degenerate` so the caller can warn.
 
-    `progress(done, total)` is called after each batch of cells.
+    `progress(done, total)` is called after each band of rows of cells (CELL_BATCH
+    cells or one row). `jobs` worker processes share the bands (0: every core; see
+    meshgen.parallel); the bands do not depend on it, nor does the result, to the
+    last bit.
     """
     _check_model(model, grid)
     if not (dt > 0 and math.isfinite(dt)):
@@ -237,91 +243,173 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
         raise MeshError(f"the threshold ({threshold}) must lie above the grid's lowest "
                         f"{grid.variables[0]} ({grid.ranges[0][0]})")
     substeps, edge_points = int(substeps), int(edge_points)
-    n = grid.n_cells
-    lattice = _BoundaryLattice(grid, edge_points)
-    moved_u, moved_s = _flow_in_units(model, grid, lattice.u, lattice.s, dt, substeps, threshold)
-    _check_finite(moved_u, moved_s, dt)
-    theta = None if threshold is None else float(grid.to_units(0, threshold))
-    targets = ExtendedGrid(*grid.resolution, x_top=theta)
-    if theta is None:
+    jobs = resolve_jobs(jobs)
+    n, (nv, nw) = grid.n_cells, grid.resolution
+    # Bands of whole rows of cells: each task integrates its own cells' boundary points
+    # (the row of nodes and edge points between two bands twice), so nothing but the
+    # matrix entries travels between processes.
+    rows = max(1, CELL_BATCH // nv)
+    bands = [(first, min(first + rows, nw)) for first in range(0, nw, rows)]
+    finished = [0]
+
+    def done():
+        finished[0] += 1
+        if progress is not None:
+            progress(finished[0], len(bands))
+
+    # In worker processes the model is rebuilt from its definition (compiled
+    # equations cannot be pickled); here the caller's model is used as it is.
+    context_args = (model if jobs == 1 else model.definition(), grid, dt, substeps, threshold,
+                    edge_points)
+    with Workers(jobs, _motion_context, context_args) as workers:
+        parts = list(workers.map(_motion_of_band, bands, done))
+    diverging = [part.diverging for part in parts if part.diverging is not None]
+    if diverging:
+        _report_divergence(grid, np.array(diverging), dt)
+    if threshold is None:
         crossing = np.zeros(n)
     else:
-        reach = float(np.max(np.abs(moved_s - lattice.s)))
+        reach = max(part.reach for part in parts)
         crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
 
-    rows, cols, values = [], [], []
-    fired = np.zeros(n)
-    clamped = np.zeros(n)
-    degenerate = []
-    for start in range(0, n, CELL_BATCH):
-        cells = np.arange(start, min(start + CELL_BATCH, n))
-        i_v, i_w = grid.unravel(cells)
-        origin_u, origin_s = i_v.astype(float), i_w.astype(float)
-        ring = lattice.rings(i_v, i_w)
-        rings = np.stack([moved_u[ring] - origin_u[:, None], moved_s[ring] - origin_s[:, None]], -1)
-        edges = edges_of_rings(rings)
-        area = signed_areas(edges)
-
-        twisted = np.zeros(len(cells), dtype=bool)
-        twisted[invalid_rings(rings)] = True
-        collapsed = ~twisted & (area <= MIN_MOVED_AREA)
-        groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
-        if twisted.any():
-            which = np.flatnonzero(twisted)
-            repaired = edges_of_geometries(repair(rings[which]))
-            repaired_area = np.zeros(len(cells))
-            repaired_area[which] = signed_areas(repaired)
-            collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
-            groups.append((_renumber(repaired, which, len(cells)),
-                           which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
-            degenerate.append(cells[which])
-
-        for group_edges, members, group_area in groups:
-            if len(members) == 0:
-                continue
-            found = targets.overlaps(group_edges, origin_u, origin_s, members)
-            partition = np.abs(found.below + found.beyond - group_area[members])
-            if np.any(partition > PARTITION_TOLERANCE * group_area[members]):
-                worst = int(members[np.argmax(partition / group_area[members])])
-                raise MeshError(f"motion matrix: the overlaps of cell {int(cells[worst])} do "
-                                "not add up to its moved area")
-            source = cells[members]
-            # What does not fire is shared by the overlaps below the threshold; a moved
-            # cell (next to) entirely past it fires whole.
-            gone = found.below <= MIN_MOVED_AREA
-            keep = np.where(gone, 0.0, 1.0 - crossing[source]) / np.where(gone, 1.0, found.below)
-            fired[source] = np.where(gone, 1.0, crossing[source])
-            clamped[source] = (found.below - found.inside) * keep
-            rows.append(found.cell)
-            cols.append(source[found.member])
-            values.append(found.area * keep[found.member])
-
-        if collapsed.any():
-            which = np.flatnonzero(collapsed)
-            source = cells[which]
-            centre = lattice.centre_index(source)
-            cu, cs = moved_u[centre], moved_s[centre]
-            fires = np.zeros(len(which), dtype=bool) if theta is None else cu > theta
-            fired[source] = np.where(fires, 1.0, crossing[source])
-            stay = ~fires
-            target_v = np.clip(np.floor(cu[stay]), 0, targets.last_x).astype(np.int64)
-            target_w = np.clip(np.floor(cs[stay]), 0, grid.resolution[1] - 1).astype(np.int64)
-            rows.append(grid.index(target_v, target_w))
-            cols.append(source[stay])
-            values.append(1.0 - crossing[source[stay]])
-            outside = ((cu[stay] < 0) | (cu[stay] > targets.inner_x) | (cs[stay] < 0)
-                       | (cs[stay] > grid.resolution[1]))
-            clamped[source[stay]] = np.where(outside, 1.0 - crossing[source[stay]], 0.0)
-            degenerate.append(source)
-        if progress is not None:
-            progress(int(cells[-1]) + 1, n)
-
-    matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows),
-                                                         np.concatenate(cols))), shape=(n, n))
+    below = np.concatenate([part.below for part in parts])
+    inside = np.concatenate([part.inside for part in parts])
+    # What does not fire is shared by the overlaps below the threshold; a moved cell
+    # (next to) entirely past it fires whole.
+    gone = below <= MIN_MOVED_AREA
+    keep = np.where(gone, 0.0, 1.0 - crossing) / np.where(gone, 1.0, below)
+    fired = np.where(gone, 1.0, crossing)
+    clamped = (below - inside) * keep
+    cols = np.concatenate([first * nv + part.owner.astype(np.int64)
+                           for (first, _), part in zip(bands, parts)])
+    values = np.concatenate([part.area for part in parts]) * keep[cols]
+    matrix = sparse.csc_matrix((values, (np.concatenate([part.rows for part in parts]), cols)),
+                               shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, "motion matrix")
-    degenerate = np.unique(np.concatenate(degenerate)) if degenerate else np.zeros(0, np.int64)
+    degenerate = np.concatenate([part.degenerate for part in parts])
     return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
                           degenerate=degenerate)
+
+
+class _MotionContext(NamedTuple):
+    model: NeuronModel
+    grid: Grid
+    dt: float
+    substeps: int
+    threshold: float | None
+    edge_points: int
+    targets: ExtendedGrid
+    theta: float | None
+
+
+def _motion_context(model, grid, dt, substeps, threshold, edge_points) -> _MotionContext:
+    if isinstance(model, dict):
+        from .model_file import model_from_definition
+        model = model_from_definition(model)
+    theta = None if threshold is None else float(grid.to_units(0, threshold))
+    return _MotionContext(model, grid, dt, substeps, threshold, edge_points,
+                          ExtendedGrid(*grid.resolution, x_top=theta), theta)
+
+
+class _BandMotion(NamedTuple):
+    """Where the cells of one band of rows move, before the threshold crossing is known.
+
+    rows, owner, area: each overlap of a moved cell with a target cell (owner = the
+    cell's index in the band); below, inside: per cell, its moved area below the
+    threshold (0: past it, fires whole) and inside the grid proper (the rest of `below`
+    is clamped). A collapsed cell counts as area 1 at its moved centre. reach: the
+    farthest any point moved along w (cells); diverging: the (u, w) box of points
+    whose flow left the finite numbers (then nothing else is computed), or None."""
+
+    rows: np.ndarray
+    owner: np.ndarray
+    area: np.ndarray
+    below: np.ndarray
+    inside: np.ndarray
+    degenerate: np.ndarray
+    reach: float
+    diverging: tuple | None
+
+
+def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
+    first, stop = band
+    grid, targets, theta = context.grid, context.targets, context.theta
+    nv = grid.resolution[0]
+    lattice = _BoundaryLattice(nv, stop - first, context.edge_points, first)
+    moved_u, moved_s = _flow_in_units(context.model, grid, lattice.u, lattice.s, context.dt,
+                                      context.substeps, context.threshold)
+    count = nv * (stop - first)
+    bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
+    if bad.any():
+        empty = np.zeros(0)
+        box = (lattice.u[bad].min(), lattice.u[bad].max(), lattice.s[bad].min(),
+               lattice.s[bad].max())
+        return _BandMotion(empty.astype(np.int32), empty.astype(np.int32), empty,
+                           np.zeros(count), np.zeros(count), np.zeros(0, np.int64), 0.0, box)
+    local = np.arange(count)
+    i_v, i_row = np.divmod(local, nv)[::-1]
+    origin_u, origin_s = i_v.astype(float), (i_row + first).astype(float)
+    ring = lattice.rings(i_v, i_row)
+    rings = np.stack([moved_u[ring] - origin_u[:, None], moved_s[ring] - origin_s[:, None]], -1)
+    edges = edges_of_rings(rings)
+    area = signed_areas(edges)
+    rows, owners, areas, degenerate = [], [], [], []
+    below = np.zeros(count)
+    inside = np.zeros(count)
+
+    twisted = np.zeros(count, dtype=bool)
+    twisted[invalid_rings(rings)] = True
+    collapsed = ~twisted & (area <= MIN_MOVED_AREA)
+    groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
+    if twisted.any():
+        which = np.flatnonzero(twisted)
+        repaired = edges_of_geometries(repair(rings[which]))
+        repaired_area = np.zeros(count)
+        repaired_area[which] = signed_areas(repaired)
+        collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
+        groups.append((_renumber(repaired, which, count),
+                       which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
+        degenerate.append(which)
+
+    for group_edges, members, group_area in groups:
+        if len(members) == 0:
+            continue
+        found = targets.overlaps(group_edges, origin_u, origin_s, members)
+        partition = np.abs(found.below + found.beyond - group_area[members])
+        if np.any(partition > PARTITION_TOLERANCE * group_area[members]):
+            worst = int(members[np.argmax(partition / group_area[members])])
+            raise MeshError(f"motion matrix: the overlaps of cell {first * nv + worst} do "
+                            "not add up to its moved area")
+        below[members] = found.below
+        inside[members] = found.inside
+        rows.append(found.cell)
+        owners.append(members[found.member])
+        areas.append(found.area)
+
+    if collapsed.any():
+        # Its mass goes where its centre goes: one entry of area 1, clamped if the
+        # centre left the grid, fired whole if it passed the threshold.
+        which = np.flatnonzero(collapsed)
+        centre = lattice.centre_index(which)
+        cu, cs = moved_u[centre], moved_s[centre]
+        stays = np.ones(len(which), dtype=bool) if theta is None else cu <= theta
+        which, cu, cs = which[stays], cu[stays], cs[stays]
+        below[which] = 1.0
+        outside = (cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1])
+        inside[which] = np.where(outside, 0.0, 1.0)
+        target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
+        target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
+        rows.append(grid.index(target_v, target_w))
+        owners.append(which)
+        areas.append(np.ones(len(which)))
+        degenerate.append(np.flatnonzero(collapsed))
+    degenerate = (np.unique(np.concatenate(degenerate)) + first * nv if degenerate
+                  else np.zeros(0, np.int64))
+    # int32 halves what travels back from a worker; cell indices stay below 2**31.
+    return _BandMotion(np.concatenate(rows).astype(np.int32),
+                       np.concatenate(owners).astype(np.int32), np.concatenate(areas),
+                       below, inside, degenerate, float(np.max(np.abs(moved_s - lattice.s))),
+                       None)
 
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
@@ -337,7 +425,7 @@ def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach
     theta = float(grid.to_units(0, threshold))
     back_u, back_s = _flow_in_units(model, grid, np.full_like(s, theta), s, -dt, substeps,
                                     threshold)
-    _check_finite(back_u, back_s, dt)
+    _check_finite(grid, np.full_like(s, theta), s, back_u, back_s, -dt)
     # Right of the curve, closed far to the right of the grid: a polygon of cell areas.
     right = max(float(nv), theta) + 1.0
     ring = np.concatenate([np.stack([back_u, back_s], -1),
@@ -350,31 +438,49 @@ def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach
     return np.clip(inside.ravel(), 0.0, 1.0)
 
 
-def _check_finite(u, s, dt):
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
-        raise MeshError(f"the flow diverged within one step dt = {dt} (non-finite state); "
-                        "use a smaller dt or more substeps")
+def _check_finite(grid, u, s, moved_u, moved_s, dt):
+    """A MeshError naming the box of (v, w) whose points (grid units u, s) leave the
+    finite numbers within one step dt."""
+    bad = ~(np.isfinite(moved_u) & np.isfinite(moved_s))
+    if bad.any():
+        _report_divergence(grid, np.array([[u[bad].min(), u[bad].max(), s[bad].min(),
+                                            s[bad].max()]]), dt)
+
+
+def _report_divergence(grid, boxes, dt):
+    """Raise the MeshError for the union of (u_lo, u_hi, s_lo, s_hi) boxes, in v and w."""
+    v = grid.from_units(0, [boxes[:, 0].min(), boxes[:, 1].max()])
+    w = grid.from_units(1, [boxes[:, 2].min(), boxes[:, 3].max()])
+    box = ", ".join(f"{name} in [{lo:.4g}, {hi:.4g}]"
+                    for name, (lo, hi) in zip(grid.variables, (v, w)))
+    raise MeshError(f"the flow diverges within one step dt = {dt:g} s from {box} "
+                    "(non-finite state); use a smaller dt or narrow the ranges", key="mesh.dt")
 
 
 class _BoundaryLattice:
-    """Every point whose motion the cells' boundaries need, each once, in grid units
-    (cell (i, j) is [i, i+1] x [j, j+1]): the corners, `k` points inside each edge
-    (shared by the two cells on either side) and the cell centres."""
+    """Every point whose motion the boundaries of the cells in rows
+    `first_row .. first_row + rows - 1` need, each once, in grid units (cell (i, j) is
+    [i, i+1] x [j, j+1]): the corners, `k` points inside each edge (shared by the two
+    cells on either side) and the cell centres. Indices are local to the band: row b
+    of the band is grid row first_row + b."""
 
-    def __init__(self, grid: Grid, k: int):
-        nv, nw = grid.resolution
+    def __init__(self, nv: int, rows: int, k: int, first_row: int = 0):
+        nw = rows
         self.nv, self.nw, self.k = nv, nw, k
         self.nodes = (nv + 1) * (nw + 1)
         self.horizontal = nv * k * (nw + 1)  # on edges along v
         self.vertical = (nv + 1) * nw * k  # on edges along w
         frac = np.arange(1, k + 1) / (k + 1)
+        # Whole row numbers first, then the fraction: a point shared by two bands gets
+        # the same coordinates, to the bit, from either.
+        row = np.arange(first_row, first_row + nw + 1, dtype=float)
         node_u = np.tile(np.arange(nv + 1.0), nw + 1)
-        node_s = np.repeat(np.arange(nw + 1.0), nv + 1)
+        node_s = np.repeat(row, nv + 1)
         h_u = np.tile((np.arange(nv)[:, None] + frac).ravel(), nw + 1)
-        h_s = np.repeat(np.arange(nw + 1.0), nv * k)
+        h_s = np.repeat(row, nv * k)
         v_u = np.tile(np.arange(nv + 1.0), nw * k)
-        v_s = np.repeat((np.arange(nw)[:, None] + frac).ravel(), nv + 1)
-        centre_u, centre_s = np.tile(np.arange(nv) + 0.5, nw), np.repeat(np.arange(nw) + 0.5, nv)
+        v_s = np.repeat((row[:-1, None] + frac).ravel(), nv + 1)
+        centre_u, centre_s = np.tile(np.arange(nv) + 0.5, nw), np.repeat(row[:-1] + 0.5, nv)
         self.u = np.concatenate([node_u, h_u, v_u, centre_u])
         self.s = np.concatenate([node_s, h_s, v_s, centre_s])
 

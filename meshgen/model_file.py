@@ -9,12 +9,18 @@
                        refractory (s); left out: a model without spikes
     [mesh]             v_range = [lowest, threshold], efficacies = [...], dt (s, optional),
                        cells_per_efficacy (optional accuracy knob, see meshgen.strips)
+    [mesh] (grids)     method = "grid", ranges = { v = [lo, threshold], w = [lo, hi] },
+                       resolution = { v = N_v, w = N_w } (optional, per variable),
+                       dt (s, optional), efficacies = [...] (jumps in v) or
+                       { v = [...], w = [...] }; defaults: meshgen.grid_defaults
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 from .errors import ConfigError
 from .models import MODEL_KINDS, NeuronModel, build_model
@@ -62,7 +68,9 @@ MODEL_LAYOUT = Table(fields={
                          doc="strips: [lowest, threshold] of the mesh, in the unit of v"),
         "ranges": Table(free=number_list(length=2),
                         doc="grid: [lo, hi] of each variable; v's ends at the threshold"),
-        "resolution": Table(free=integer(positive=True), doc="grid: cells along each variable"),
+        "resolution": Table(free=integer(positive=True),
+                            doc="grid: cells along each variable (optional: default from the "
+                                "efficacies, see meshgen.grid_defaults)"),
         "efficacies": Field(_efficacies, required=True,
                             doc="jump sizes of the transition matrices to build (grid: a "
                                 "list for jumps in v, or a table of lists per variable)"),
@@ -91,9 +99,10 @@ class MeshSettings:
 @dataclass(frozen=True)
 class GridSettings:
     ranges: tuple[tuple[float, float], tuple[float, float]]  # in model variable order
-    resolution: tuple[int, int]
-    dt: float
+    resolution: tuple[int | None, int | None]  # None: chosen by meshgen.grid_defaults
+    dt: float | None  # None: chosen by meshgen.grid_defaults
     efficacies: tuple[tuple[str, float], ...]  # (variable, jump size)
+    max_cells: int
 
 
 @dataclass(frozen=True)
@@ -177,25 +186,20 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
             if name not in variables:
                 raise ConfigError(f"the model has no variable '{name}' (variables: "
                                   f"{', '.join(variables)})", path=path, key=f"mesh.{key}.{name}")
-        for name in variables:
-            if name not in given:
-                raise ConfigError("missing required key", path=path, key=f"mesh.{key}.{name}")
-    if mesh["dt"] is None:
-        raise ConfigError("missing required key: the grid method needs the mesh time step "
-                          "dt (s)", path=path, key="mesh.dt")
+    for name in variables:
+        if name not in (mesh["ranges"] or {}):
+            raise ConfigError(f"missing required key: the grid needs [lo, hi] of every variable "
+                              f"({', '.join(variables)})", path=path, key=f"mesh.ranges.{name}")
     ranges = tuple(tuple(mesh["ranges"][name]) for name in variables)
     for name, (lo, hi) in zip(variables, ranges):
         if not lo < hi:
             raise ConfigError(f"range of {name} must have lo < hi, got [{lo}, {hi}]", path=path,
                               key=f"mesh.ranges.{name}")
-    top = ranges[0][1]
-    if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
-        raise ConfigError(f"the range of {variables[0]} must end at the threshold "
-                          f"({model.threshold}), got {top}", path=path,
-                          key=f"mesh.ranges.{variables[0]}")
-    resolution = tuple(mesh["resolution"][name] for name in variables)
+    _check_threshold_and_reset(model, ranges, path)
+    given_resolution = mesh["resolution"] or {}
+    resolution = tuple(given_resolution.get(name) for name in variables)
     for name, n in zip(variables, resolution):
-        if n < 2:
+        if n is not None and n < 2:
             raise ConfigError(f"must be at least 2, got {n}", path=path,
                               key=f"mesh.resolution.{name}")
     given = mesh["efficacies"]
@@ -210,4 +214,31 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
                               key=f"mesh.efficacies.{name}")
         efficacies += [(name, float(h)) for h in dict.fromkeys(sizes)]
     return GridSettings(ranges=ranges, resolution=resolution, dt=mesh["dt"],
-                        efficacies=tuple(efficacies))
+                        efficacies=tuple(efficacies), max_cells=mesh["max_cells"])
+
+
+def _check_threshold_and_reset(model: NeuronModel, ranges, path: str) -> None:
+    """The grid's v axis ends at the threshold: mass that crosses its top fires (motion
+    and jumps alike), so the two must be the same; and the reset of v must lie inside."""
+    name = model.variables[0]
+    (lo, top), (w_lo, w_hi) = ranges
+    key = f"mesh.ranges.{name}"
+    threshold = model.threshold
+    if threshold is None:
+        return
+    if threshold <= lo:
+        raise ConfigError(f"the threshold ({threshold}) lies below the range of {name} "
+                          f"[{lo}, {top}]: the range must end at the threshold", path=path, key=key)
+    if abs(top - threshold) > 1e-9 * max(1.0, abs(threshold)):
+        raise ConfigError(f"the range of {name} must end at the threshold ({threshold}), got "
+                          f"{top}: mass fires where it leaves the top of the grid", path=path,
+                          key=key)
+    if not model.resets:
+        return
+    w = np.linspace(w_lo, w_hi, 101)
+    reset_v, _ = model.reset_state(np.full_like(w, threshold), w)
+    outside = ~((reset_v >= lo) & (reset_v < top))
+    if outside.any():
+        value = float(reset_v[np.argmax(outside)])
+        raise ConfigError(f"the range of {name} [{lo}, {top}] does not contain the reset "
+                          f"({name} = {value:g}); it must lie inside", path=path, key=key)

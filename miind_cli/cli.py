@@ -68,23 +68,33 @@ def _emit_json(data: dict) -> None:
 @click.argument("model_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Mesh artifact to write (HDF5).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
+              help="Worker processes for a grid's motion matrix (0 = all cores); the "
+                   "artifact is the same whatever the number.")
 @set_option
 @quiet_option
-def mesh(model_file, output, overrides, quiet):
+def mesh(model_file, output, jobs, overrides, quiet):
     """Build the mesh and transition matrices of MODEL_FILE.
 
     Prints a JSON summary (cells, strips, dt, mass accounting of each matrix).
+    Grids add the resolution, which settings were chosen automatically, and per
+    matrix the column sums, the fired and clamped fractions and where mass is
+    clamped; warnings (mass clamped at the grid's edge, a reset outside the range)
+    also go to stderr.
 
     \b
     Examples:
       miind mesh examples/lif/lif.toml -o lif_mesh.h5
       miind mesh lif.toml -o fine.h5 --set mesh.cells_per_efficacy=20
       miind mesh lif.toml -o tau20.h5 --set model.parameters.tau=0.02
+      miind mesh examples/grid2d/adex.toml -o adex_mesh.h5 --jobs 0
     """
     from meshgen.build import build_mesh
 
     with progress_callback("meshing", quiet) as progress:
-        summary = build_mesh(model_file, output, list(overrides), progress=progress)
+        summary = build_mesh(model_file, output, list(overrides), progress=progress, jobs=jobs)
+    for warning in summary.warnings or ():
+        click.echo(f"warning: {model_file}: {warning}", err=True)
     _emit_json(summary.as_dict())
 
 

@@ -239,7 +239,7 @@ kind = "adex"
 [mesh]
 method = "grid"
 ranges = { v = [-80.0, -40.4], w = [-50.0, 300.0] }
-resolution = { v = 8, w = 8 }
+resolution = { v = 40, w = 8 }
 dt = 1e-4
 efficacies = [1.0]
 """
@@ -249,15 +249,9 @@ def test_grid_mesh(mesh_of):
     result, _, output = mesh_of(GRID_MODEL)
     assert_ok(result)
     summary = json.loads(result.stdout)
-    assert summary["n_cells"] == 64
+    assert summary["n_cells"] == 320
     with h5py.File(output) as f:
         assert f.attrs["mesh_kind"] == "grid" and f.attrs["format"] == "miind-mesh"
-
-
-def test_grid_without_dt(mesh_of):
-    result, model, output = mesh_of(edit(GRID_MODEL, "dt = 1e-4\n", ""))
-    assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.dt",
-                 says=("missing required key",), output=output)
 
 
 def test_grid_range_not_ending_at_threshold(mesh_of):
