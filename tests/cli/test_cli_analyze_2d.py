@@ -58,7 +58,7 @@ method = "grid"
 ranges = {{ v = [-80.0, {ADEX_THRESHOLD}], w = [-50.0, 300.0] }}
 resolution = {{ v = {N_CELLS_PER_AXIS}, w = {N_CELLS_PER_AXIS} }}
 dt = 1e-4
-efficacies = [1.0]
+efficacies = [2.0]  # 1.5 cells: a coarser jump than one cell is refused
 """
 
 SIMULATION = f"""\
@@ -72,12 +72,12 @@ initial = {{ v = -70.6, w = 0.0 }}
 
 [[input]]
 name = "drive"
-rate = 2000.0
+rate = 1000.0
 
 [[connection]]
 source = "drive"
 target = "adex"
-efficacy = 1.0
+efficacy = 2.0
 
 [output]
 density_interval = 0.01

@@ -24,7 +24,7 @@ method = "grid"
 ranges = {{ v = [-80.0, -40.4], w = [-50.0, 300.0] }}
 resolution = {{ v = 40, w = 30 }}
 dt = 2e-4
-efficacies = {{ v = [1.5, -0.7], w = [12.0] }}
+efficacies = {{ v = [1.5, -1.2], w = [12.0] }}
 """
 
 
