@@ -216,7 +216,8 @@ def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: 
                             "mesh_kind": "grid"})
             group = f.create_group("grid")
             group.attrs.update({"variables": json.dumps(list(grid.variables)),
-                                "units": json.dumps(units), "dt": dt, "threshold": threshold,
+                                "units": json.dumps(units), "dt": dt,
+                                "threshold": np.nan if threshold is None else threshold,
                                 "refractory": model["spike"]["refractory"]})
             _dataset(group, "ranges", np.array(grid.ranges), "model units")
             _dataset(group, "resolution", np.array(grid.resolution, dtype=np.int64), "1")
@@ -305,7 +306,12 @@ def validate_grid(artifact: GridArtifact) -> None:
     if not (artifact.refractory >= 0):
         bad(f"refractory = {artifact.refractory}")
     n = artifact.n_cells
-    named = [("motion matrix", artifact.motion), ("reset mapping", artifact.reset)]
+    named = [("motion matrix", artifact.motion)]
+    if np.isfinite(artifact.threshold):
+        named.append(("reset mapping", artifact.reset))
+    elif len(artifact.reset.data) or np.any(artifact.motion.fired) or \
+            any(np.any(j.fired) for j in artifact.jumps):
+        bad("a mesh without a threshold fires or has a reset mapping")
     named += [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
     for what, m in named:
         check_column_stochastic(bad, what, n, m.indptr, m.indices, m.data, m.fired)

@@ -162,7 +162,7 @@ def _build_grid(spec, output, progress: Progress | None, started: float,
     matrices, warnings = [entry], warnings + found
     jumps = []
     for index, (variable, efficacy) in enumerate(settings.efficacies):
-        jump = jump_matrix(grid, variable, efficacy)
+        jump = jump_matrix(grid, variable, efficacy, top_fires=model.threshold is not None)
         jumps.append((variable, efficacy, jump))
         entry, found = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
         matrices.append(entry)

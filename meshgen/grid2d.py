@@ -557,14 +557,16 @@ def _renumber(edges: PolygonEdges, which: np.ndarray, size: int) -> PolygonEdges
 
 # --- jumps and resets ------------------------------------------------------------------------
 
-def jump_matrix(grid: Grid, variable: str | int, efficacy: float) -> GridTransition:
+def jump_matrix(grid: Grid, variable: str | int, efficacy: float,
+                top_fires: bool = True) -> GridTransition:
     """A jump of every neuron by `efficacy` along one axis, as a fractional shift.
 
     With r = efficacy / cell width, o = floor(r) and g = r - o, fraction 1 - g of a
     cell's mass moves o cells and g moves o + 1 cells (negative efficacies alike);
     this is the exact overlap of the shifted cell with the grid. Along the first
-    variable (v) mass shifted past the top of the grid (the threshold) fires; past
-    any other edge it is clamped into the edge cell and reported in `clamped`. A
+    variable (v) mass shifted past the top of the grid (the threshold) fires, unless
+    `top_fires` is False (a model without a threshold); past any other edge it is clamped
+    into the edge cell and reported in `clamped`. A
     ratio within 8 ulp of an integer is taken as that integer, so a jump of a
     whole number of cells does not leave a 1e-16 sliver behind.
     """
@@ -589,7 +591,7 @@ def jump_matrix(grid: Grid, variable: str | int, efficacy: float) -> GridTransit
         if part == 0.0:
             continue
         target = along + steps
-        fires = (target >= size) if axis == 0 else np.zeros(n, dtype=bool)
+        fires = (target >= size) if (axis == 0 and top_fires) else np.zeros(n, dtype=bool)
         outside = ((target < 0) | (target >= size)) & ~fires
         fired[fires] += part
         clamped[outside] += part
@@ -612,12 +614,15 @@ def reset_mapping(model: NeuronModel, grid: Grid) -> sparse.csc_matrix:
     The state at the crossing is taken as (threshold, w of cell j's centre); the
     model's reset rule maps it (AdEx: v -> V_r, w -> w + b) and the mass is split
     bilinearly between the four cells whose centres surround that point, so its mean
-    lands exactly there. A point beyond the outermost centres is first clamped onto
+    lands exactly there. A model without a threshold never fires: an empty mapping. A point beyond the outermost centres is first clamped onto
     them (the mean then sits at the clamped point). Refractoriness is the solver's
     business: this only says where mass goes when it comes back.
     """
     _check_model(model, grid)
-    if not (model.spikes and model.resets):
+    if model.threshold is None:
+        # Nothing ever fires (motion and jumps clamp at the top instead): no mapping.
+        return sparse.csc_matrix((grid.n_cells, grid.n_cells))
+    if not model.resets:
         raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
                         "there is no reset mapping")
     centre_v, centre_w = grid.cell_centres()

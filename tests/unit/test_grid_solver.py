@@ -101,3 +101,35 @@ def test_kernel_matches_the_scipy_step(artifact):
     np.testing.assert_allclose(population.mean[:, -1],
                                [centre_v @ mass / mass.sum(), centre_w @ mass / mass.sum()],
                                rtol=1e-12)
+
+
+FHN_MODEL = """
+[model]
+kind = "fitzhugh_nagumo"
+[mesh]
+method = "grid"
+ranges = { v = [-2.5, 2.5], w = [-0.8, 2.0] }
+resolution = { v = 50, w = 28 }
+dt = 5e-4
+efficacies = [0.3]
+"""
+
+
+def test_model_without_threshold_never_fires_and_keeps_its_mass(tmp_path):
+    """FitzHugh-Nagumo has no threshold: jumps past the top of v are clamped, not
+    fired, the reset mapping is empty, and the kernel keeps all mass in the grid."""
+    (tmp_path / "model.toml").write_text(FHN_MODEL)
+    build_mesh(tmp_path / "model.toml", tmp_path / "mesh.h5")
+    artifact = read_mesh(tmp_path / "mesh.h5")
+    assert np.isnan(artifact.threshold) and len(artifact.reset.data) == 0
+    jump = artifact.jumps[0]
+    assert not np.any(jump.fired) and not np.any(artifact.motion.fired)
+    top_row = np.arange(artifact.n_cells) % 50 == 49
+    assert np.all(jump.clamped[top_row] == 1.0)  # 0.3 is three cells of 0.1
+    n_steps = 400
+    population = GridPopulation("g", artifact, np.array([0]), n_steps, artifact.dt)
+    population.set_initial({"v": 2.2, "w": 0.0})
+    population.advance(0, n_steps, np.full((1, n_steps), 3000.0))
+    assert np.all(population.rate == 0.0)
+    np.testing.assert_allclose(population.total_mass, 1.0, rtol=0, atol=1e-13)
+    assert population.mean[0, -1] < 0.0  # the excursion comes back down the slow branch
