@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import re
 import shutil
@@ -469,7 +468,8 @@ def report(results: dict) -> str:
                 "machine, so they suffer most from other load.", ""]
     out += [f"Ours: v in [{V_RANGE[0]:g}, {V_RANGE[1]:g}] mV (our grid ends at the threshold), "
             f"w in [{W_RANGE[0]:g}, {W_RANGE[1]:g}] pA, {n_v} x {n_w} cells "
-            f"({(V_RANGE[1] - V_RANGE[0]) / n_v:.3g} mV x {(W_RANGE[1] - W_RANGE[0]) / n_w:.3g} pA; "
+            f"({(V_RANGE[1] - V_RANGE[0]) / n_v:.3g} mV x "
+            f"{(W_RANGE[1] - W_RANGE[0]) / n_w:.3g} pA; "
             "MIIND's: 0.1125 mV x 3.2 pA over v in [-80, -35] mV). Loop s: MIIND's own timer, "
             "our JSON's `seconds`. Our timings: the fastest of "
             f"{OUR_MESH_REPEATS} meshes and {OUR_RUN_REPEATS} runs (all in the JSON). "
