@@ -49,6 +49,7 @@ test: install
 bench: install
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/bench_direct.py
+	$(PY) benchmarks/bench_2d.py
 
 validate: install
 	$(PY) benchmarks/validate.py

@@ -158,17 +158,18 @@ def miind_run(simulation: Path, output: Path) -> tuple[float, dict]:
     return seconds, json.loads(result.stdout)
 
 
-def spike_rate(output: Path, n_neurons: int) -> dict:
-    """Mean rate over [RATE_FROM, T_END) from the spikes, and its standard error over
+def spike_rate(output: Path, n_neurons: int, population: str = "p",
+               t_from: float = RATE_FROM, t_end: float = T_END) -> dict:
+    """Mean rate over [t_from, t_end) from the spikes, and its standard error over
     N_BATCHES contiguous blocks of neuron ids (as brian2_workload.py does)."""
     import h5py
     import numpy as np
 
     with h5py.File(output, "r") as f:
-        times = f["spikes/p/timestamps"][()]
-        ids = f["spikes/p/node_ids"][()]
-    keep = (times >= RATE_FROM) & (times < T_END)
-    window = T_END - RATE_FROM
+        times = f[f"spikes/{population}/timestamps"][()]
+        ids = f[f"spikes/{population}/node_ids"][()]
+    keep = (times >= t_from) & (times < t_end)
+    window = t_end - t_from
     batch_neurons = np.bincount(np.arange(n_neurons) * N_BATCHES // n_neurons,
                                 minlength=N_BATCHES)
     counts = np.bincount(ids[keep] * N_BATCHES // n_neurons, minlength=N_BATCHES)

@@ -16,7 +16,7 @@ compiled extensions are cached in <venv>/brian2-cython-cache).
 Standard library only; Brian2 is driven by subprocess in its venv.
 
     python benchmarks/brian2_side/brian2_side.py --venv .bench/brian2-venv \
-        --workload lif|adex [--neurons N] [--dt S] [--t-end S] [--seed K] \
+        --workload lif|adex|adex_grid [--neurons N] [--dt S] [--t-end S] [--seed K] \
         [--input binomial|poisson] [--when synapses|before_thresholds]
 
 prints a JSON dict on stdout; progress goes to stderr.
@@ -42,6 +42,7 @@ CACHE_SUBDIR = "brian2-cython-cache"
 DEFAULTS = {
     "lif": {"n_neurons": 100000, "t_end": 1.0, "dt": 1e-4},
     "adex": {"n_neurons": 10000, "t_end": 1.0, "dt": 1e-4},
+    "adex_grid": {"n_neurons": 10000, "t_end": 1.0, "dt": 1e-4},  # bench_2d.py
 }
 
 

@@ -2,7 +2,7 @@
 
 Not imported by anything of ours: brian2_side.py runs it with the venv's python,
 
-    <venv>/bin/python brian2_workload.py --workload lif|adex --neurons N --dt S \
+    <venv>/bin/python brian2_workload.py --workload lif|adex|adex_grid --neurons N --dt S \
         --t-end S --seed K --cache-dir DIR [--target cython|numpy|auto]
 
 and reads the one JSON dict it prints on stdout (progress goes to stderr).
@@ -20,6 +20,9 @@ Workloads (the same as ours in benchmarks/bench_direct.py):
         V_T = -50.4 mV, Delta_T = 2 mV, tau_w = 144 ms, a = 4 nS, b = 0.0805 nA),
         V_r = E_L, spike cut-off at V_T + 5 Delta_T = -40.4 mV; Poisson input
         2000 Hz x 1 mV in v; method 'euler'.
+  adex_grid: the same neuron as MIIND 1.0.21's AdEx grid example (benchmarks/
+        bench_2d.py): threshold -40 mV, reset v = -70 mV, w += 100 pA; Poisson input
+        2100 Hz x 1 mV from v = -70.6 mV, w = 4 pA; method 'euler'.
 """
 
 import argparse
@@ -56,6 +59,9 @@ dv/dt = (-g_L * (v - E_L) + g_L * Delta_T * exp((v - V_T) / Delta_T) - w + I) / 
 dw/dt = (a * (v - E_L) - w) / tau_w : amp
 """
 ADEX_THRESHOLD = "v > V_T + 5 * Delta_T"
+# MIIND's example: its .model file's threshold and reset, its reset mapping's w shift.
+ADEX_GRID = dict(ADEX, b=0.1 * nA, V_r=-70 * mV, V_cut=-40 * mV, input_rate=2100 * Hz)
+ADEX_GRID_INITIAL_W = 4e-12 * amp
 
 
 def log(message):
@@ -73,12 +79,14 @@ def build(workload, n_neurons, poisson_when="synapses", input_kind="binomial"):
         group.v = LIF["E_l"]
         method = "exact"
     else:
-        namespace = dict(ADEX)
-        group = NeuronGroup(n_neurons, ADEX_EQUATIONS, threshold=ADEX_THRESHOLD,
+        grid = workload == "adex_grid"
+        namespace = dict(ADEX_GRID if grid else ADEX)
+        group = NeuronGroup(n_neurons, ADEX_EQUATIONS,
+                            threshold="v > V_cut" if grid else ADEX_THRESHOLD,
                             reset="v = V_r; w += b", method="euler", namespace=namespace,
                             name="adex")
         group.v = ADEX["E_L"]
-        group.w = 0 * amp
+        group.w = ADEX_GRID_INITIAL_W if grid else 0 * amp
         method = "euler"
     if input_kind == "binomial":
         # The workload as specified: one independent Poisson source per neuron, i.e. a
@@ -124,7 +132,7 @@ def rate_statistics(spikes, n_neurons, t_from, t_end):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--workload", choices=("lif", "adex"), required=True)
+    ap.add_argument("--workload", choices=("lif", "adex", "adex_grid"), required=True)
     ap.add_argument("--neurons", type=int, required=True)
     ap.add_argument("--dt", type=float, required=True, help="time step (s)")
     ap.add_argument("--t-end", type=float, required=True, help="simulated seconds")
@@ -215,6 +223,8 @@ def main(argv=None):
     }
     if a.workload == "adex":
         result["spike_cutoff_mv"] = float((ADEX["V_T"] + 5 * ADEX["Delta_T"]) / mV)
+    elif a.workload == "adex_grid":
+        result["spike_cutoff_mv"] = float(ADEX_GRID["V_cut"] / mV)
     json.dump(result, sys.stdout, indent=1)
     sys.stdout.write("\n")
     return 0

@@ -56,6 +56,41 @@ GEN_COMMANDS = [
     ("generate_matrix", ["generate-matrix", BASENAME, "1", str(MC_POINTS), "0.0", "0.0", "True"]),
 ]
 MATRIX_FILE = BASENAME + "_1_0_0_0_.mat"
+# The wheel's model archive: build/examples/model_archive/<name>, each an XML that
+# `python -m miind.run` runs with its model and transform files.
+MODEL_ARCHIVE = ("build", "examples", "model_archive")
+
+# The AdEx of the archive's Adex example, as a script for MIIND's grid generator
+# (argv: cells in v, cells in w). No generator script ships with the example; the
+# values are read off its files: the drift of its transform file (mesh step 1e-5 s)
+# is Brette & Gerstner's AdEx (C = 281 pF, g_L = 30 nS, E_L = -70.6 mV,
+# V_T = -50.4 mV, Delta_T = 2 mV, a = 4 nS, tau_w = 144 ms) to within the cell
+# averaging; its .model file has threshold -40 mV and V_reset -70 mV; its reset
+# mapping shifts w by 31.25 strips of 3.2 pA = 100 pA; its grid is v in [-80, -35] mV
+# (400 cells), w in [-20, 300] pA (100 strips). generate() takes time in ms with
+# timescale 0.001, so a timestep of 0.01 is the example's 1e-5 s. Checked: this script
+# at 400 x 100 reproduces the example's reset mapping exactly and its transform file
+# to 1e-3 (L1 per cell) below v = -40.6 mV; they differ only past the threshold
+# (v > -37.4 mV), where odeint reports excess work and mass is reset anyway.
+ADEX_GRID_BASENAME = "adex"
+ADEX_GRID_SCRIPT = """import sys
+import numpy as np
+import miind.grid_generate as grid_generate
+
+
+def adex(y, t):
+    C, g_l, E_l, v_t, delta_t, a, tau_w = 281.0, 30.0, -70.6, -50.4, 2.0, 4.0, 144.0
+    v, w = y
+    return [(-g_l * (v - E_l) + g_l * delta_t * np.exp((v - v_t) / delta_t) - w) / C,
+            (a * (v - E_l) - w) / tau_w]
+
+
+# func, timestep (ms), timescale, tolerance, basename, threshold, reset, reset w shift,
+# v min, v max, w min, w max, cells in v, cells in w
+grid_generate.generate(adex, 0.01, 0.001, 1e-12, "adex", -40.0, -70.0, 100.0,
+                       -80.0, -35.0, -20.0, 300.0, int(sys.argv[1]), int(sys.argv[2]))
+"""
+
 # what `python -m miind.run` imports before it does any work
 RUN_IMPORTS = "import pylab, matplotlib.pyplot, miind.miind_api, miind.miindsim"
 
@@ -159,10 +194,7 @@ def _missing_system_libs(py):
                                     out.stderr)))
     # the import stops at the first missing library: also ask ldd for all of them
     try:
-        so_dir = subprocess.run(
-            [py, "-c", "import importlib.util as u, os; "
-                       "print(os.path.dirname(u.find_spec('miind').origin))"],
-            capture_output=True, text=True, timeout=120).stdout.strip()
+        so_dir = _package_dir(py)
         for so in ("miindsim.so", "miindgen.so"):
             path = os.path.join(so_dir, so)
             if os.path.exists(path) and shutil.which("ldd"):
@@ -172,6 +204,45 @@ def _missing_system_libs(py):
         pass
     last = (out.stderr.strip().splitlines() or ["?"])[-1]
     return False, sorted(set(missing)), last
+
+
+def _package_dir(py):
+    """Where the miind package is installed in the venv of interpreter py."""
+    return subprocess.run(
+        [py, "-c", "import importlib.util as u, os; "
+                   "print(os.path.dirname(u.find_spec('miind').origin))"],
+        capture_output=True, text=True, timeout=120).stdout.strip()
+
+
+def example_dir(venv_dir, name):
+    """A directory of MIIND's model archive as installed by its wheel, e.g. 'Adex'."""
+    path = os.path.join(_package_dir(venv_python(venv_dir)), *MODEL_ARCHIVE, name)
+    if not os.path.isdir(path):
+        raise MiindSideError("MIIND's example %s is not in its package (%s)" % (name, path))
+    return path
+
+
+def run_xml(venv_dir, workdir, xml_name, threads=1):
+    """`python -m miind.run xml_name` in workdir (how MIIND runs a simulation file);
+    returns (whole-process seconds, stdout)."""
+    return _timed([venv_python(venv_dir), "-m", "miind.run", xml_name], workdir,
+                  _env(workdir, threads), "miind.run " + xml_name)
+
+
+def generate_adex_grid(venv_dir, workdir, n_v, n_w, threads=1):
+    """MIIND's grid generator (miind.grid_generate.generate) on the AdEx of its
+    example, n_v cells in v by n_w in w over the example's ranges, in workdir;
+    returns the whole-process seconds."""
+    os.makedirs(workdir, exist_ok=True)
+    script = os.path.join(workdir, "generate_adex_grid.py")
+    with open(script, "w") as f:
+        f.write(ADEX_GRID_SCRIPT)
+    log("miind.grid_generate.generate: AdEx, %d x %d cells (v x w)" % (n_v, n_w))
+    seconds, _ = _timed([venv_python(venv_dir), script, str(n_v), str(n_w)], workdir,
+                        _env(workdir, threads), "grid_generate %dx%d" % (n_v, n_w))
+    if not os.path.exists(os.path.join(workdir, ADEX_GRID_BASENAME + "_0_0_0_0_.tmat")):
+        raise MiindSideError("MIIND's grid generator wrote no transform file in " + workdir)
+    return seconds
 
 
 def _apt_install(packages):
@@ -233,7 +304,7 @@ def _timed(cmd, cwd, env, label):
     return dt, r.stdout
 
 
-def _count_cells(model_path):
+def count_cells(model_path):
     """Number of cells in MIIND's mesh: quadrilaterals per <Strip> (8 numbers
     each) summed over strips of the .model file (the stationary cell included)."""
     n = 0
@@ -280,8 +351,6 @@ def generate(venv_dir, workdir, threads=1):
 
 def simulate(venv_dir, workdir, t_end=1.0, threads=1):
     """Write our XML and run `python -m miind.run lif.xml`; return (seconds, stdout, rate file)."""
-    py = venv_python(venv_dir)
-    env = _env(workdir, threads)
     xml = os.path.join(workdir, BASENAME + ".xml")
     with open(xml, "w") as f:
         f.write(SIM_XML.format(base=BASENAME, dt=NETWORK_DT, mat=MATRIX_FILE,
@@ -290,7 +359,7 @@ def simulate(venv_dir, workdir, t_end=1.0, threads=1):
     if os.path.exists(rate_file):
         os.remove(rate_file)
     log("python -m miind.run %s.xml  (t_end=%g)" % (BASENAME, t_end))
-    secs, out = _timed([py, "-m", "miind.run", BASENAME + ".xml"], workdir, env, "miind.run")
+    secs, out = run_xml(venv_dir, workdir, BASENAME + ".xml", threads)
     # miind.run prints exceptions and still exits 0: check its output
     if not os.path.exists(rate_file) or os.path.getsize(rate_file) == 0:
         tail = out.strip().splitlines()[-1:] or ["no output"]
@@ -329,7 +398,7 @@ def run_public_case(venv_dir, workdir, t_end=1.0, repeat=1, with_series=True, th
                                   "import miind.miindsim")[0] for _ in range(n_start)),
     }
     ts, rs = _read_rate(rate_file)
-    n_cells, mesh_dt = _count_cells(os.path.join(workdir, BASENAME + ".model"))
+    n_cells, mesh_dt = count_cells(os.path.join(workdir, BASENAME + ".model"))
     half = [r for t, r in zip(ts, rs) if t >= t_end / 2.0]
     res = {
         "case": "MIIND system test 24: LIF tau=10ms E_l=reset=-65mV theta=-50.2mV, "
