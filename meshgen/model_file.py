@@ -188,6 +188,14 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
         if not lo < hi:
             raise ConfigError(f"range of {name} must have lo < hi, got [{lo}, {hi}]", path=path,
                               key=f"mesh.ranges.{name}")
+    if not (model.spikes and model.resets):
+        # The grid's v range ends at the threshold and fired mass needs a reset mapping
+        # (meshgen.grid2d); a grid without them is not built yet.
+        raise ConfigError(f"the grid method needs a threshold and a reset; model "
+                          f"'{model.kind}' has {'no reset' if model.spikes else 'no threshold'} "
+                          "(for a model without spikes, set [model.spike] threshold and reset "
+                          "beyond the reach of its dynamics, as examples/grid2d/"
+                          "fitzhugh_nagumo.toml does)", path=path, key="model.spike")
     top = ranges[0][1]
     if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
         raise ConfigError(f"the range of {variables[0]} must end at the threshold "

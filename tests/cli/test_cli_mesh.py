@@ -271,3 +271,13 @@ def test_grid_efficacy_in_unknown_variable(mesh_of):
                                          "efficacies = { v = [1.0], u = [2.0] }"))
     assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.efficacies.u",
                  says=("no variable 'u'", "v, w"), output=output)
+
+
+def test_grid_model_without_threshold(mesh_of):
+    # Used to fail with a TypeError traceback (threshold None in meshgen/model_file.py).
+    model = edit(GRID_MODEL, 'kind = "adex"', 'kind = "fitzhugh_nagumo"')
+    model = edit(model, "{ v = [-80.0, -40.4], w = [-50.0, 300.0] }",
+                 "{ v = [-2.5, 2.5], w = [-0.8, 2.0] }")
+    result, path, output = mesh_of(model)
+    assert_error(result, EXIT_BAD_INPUT, file=path, key="model.spike",
+                 says=("needs a threshold and a reset", "no threshold"), output=output)
