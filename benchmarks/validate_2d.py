@@ -22,8 +22,8 @@ dynamics, see examples/grid2d/fitzhugh_nagumo.toml): the mean of v over the stea
 window against direct simulation, with the direct's standard error from batch means
 over time blocks.
 
-A markdown report goes to stdout and out/validate_2d.md, the figures as JSON to out/validate_2d.json,
-progress to stderr. All runs start from the same fixed state; the simulation files
+A markdown report goes to stdout and out/validate_2d.md, the figures as JSON to
+out/validate_2d.json, progress to stderr. All runs start from the same fixed state; the simulation files
 are written into a scratch directory (solver.grid_studies) and can be rerun by hand.
 """
 
@@ -35,7 +35,6 @@ import math
 import sys
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,7 @@ import numpy as np
 
 from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent, publish
 from meshgen.atomic_file import atomic_output
-from solver.grid_studies import Drive, run_direct, run_grid
+from solver.grid_studies import Drive, mesh_overrides, run_direct, run_grid
 
 EXAMPLES = REPO / "examples" / "grid2d"
 
@@ -125,12 +124,6 @@ def settings(model: Model) -> list[tuple[str, tuple[int, int], float]]:
     return runs
 
 
-def overrides(model_file: Path, resolution, dt) -> list[str]:
-    variables = list(tomllib.loads(model_file.read_text())["mesh"]["resolution"])
-    return [f"mesh.resolution.{variables[0]}={resolution[0]}",
-            f"mesh.resolution.{variables[1]}={resolution[1]}", f"mesh.dt={dt!r}"]
-
-
 def direct_reference(model: Model, rate: float, scratch: Path, quick: bool) -> dict:
     neurons = DIRECT_NEURONS // (10 if quick else 1)
     log(f"{model.label} {rate:g} Hz: direct, {neurons} neurons x {model.t_end:g} s")
@@ -158,7 +151,7 @@ def grid_figures(model: Model, rate: float, reference: dict, scratch: Path, ladd
     name = f"{resolution[0]}x{resolution[1]}_dt{dt:g}"
     log(f"{model.label} {rate:g} Hz: grid {resolution[0]} x {resolution[1]}, dt {dt:g} s")
     run = run_grid(drive(model, rate), scratch / name, model.t_end,
-                   overrides(EXAMPLES / model.model_file, resolution, dt))
+                   mesh_overrides(EXAMPLES / model.model_file, resolution, dt))
     a, b = model.steady
     steady = run.mean_rate(a, b)
     bins = run.binned_rate(BIN_WIDTH, TRANSIENT_STOP)
@@ -233,7 +226,8 @@ def fitzhugh_nagumo(model: Model, scratch: Path, quick: bool) -> dict:
         for ladder, resolution, dt in settings(model):
             log(f"{model.label} {rate:g} Hz: grid {resolution[0]} x {resolution[1]}, dt {dt:g} s")
             g = run_grid(drive(model, rate), where / f"{resolution[0]}x{resolution[1]}_{dt:g}",
-                         model.t_end, overrides(EXAMPLES / model.model_file, resolution, dt))
+                         model.t_end,
+                         mesh_overrides(EXAMPLES / model.model_file, resolution, dt))
             mean_v = g.mean_of("v", a, b)
             mid_step = mean_v + MID_STEP * rate * dt * model.efficacy
             grids.append({"ladder": ladder, "resolution": list(resolution), "dt": dt,

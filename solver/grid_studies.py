@@ -11,6 +11,7 @@ mesh settings are varied with `--set` style overrides (`mesh.resolution.v=200`).
 from __future__ import annotations
 
 import math
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,6 +90,13 @@ class PopulationRun:
         return counts / (sizes[:, None] * bin_width)
 
 
+def mesh_overrides(model_file: Path, resolution: tuple[int, int], dt: float) -> list[str]:
+    """`--set` overrides giving a grid model file another resolution and dt."""
+    names = list(tomllib.loads(Path(model_file).read_text())["mesh"]["resolution"])
+    return [f"mesh.resolution.{names[0]}={resolution[0]}",
+            f"mesh.resolution.{names[1]}={resolution[1]}", f"mesh.dt={dt!r}"]
+
+
 def _inline_table(values: dict[str, float]) -> str:
     return "{ " + ", ".join(f"{k} = {float(v)!r}" for k, v in values.items()) + " }"
 
@@ -128,11 +136,11 @@ def _read(output: Path, name: str) -> dict:
     return result
 
 
-def run_grid(drive: Drive, directory: Path, t_end: float, mesh_overrides=()) -> PopulationRun:
-    """Mesh the drive's model file (with `mesh_overrides`) and run it as a grid
-    population "grid"; files go into `directory`."""
+def run_grid(drive: Drive, directory: Path, t_end: float, overrides=()) -> PopulationRun:
+    """Mesh the drive's model file (with `overrides`, see mesh_overrides) and run it
+    as a grid population "grid"; files go into `directory`."""
     directory.mkdir(parents=True, exist_ok=True)
-    mesh = build_mesh(drive.model_file, directory / "mesh.h5", list(mesh_overrides))
+    mesh = build_mesh(drive.model_file, directory / "mesh.h5", list(overrides))
     simulation = directory / "grid_sim.toml"
     simulation.write_text(simulation_text(drive, t_end, "grid", mesh="mesh.h5"))
     summary = run_simulation(simulation, directory / "grid_out.h5")
