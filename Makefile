@@ -53,6 +53,7 @@ bench: install
 
 validate: install
 	$(PY) benchmarks/validate.py
+	$(PY) benchmarks/validate_2d.py
 
 clean:
 	rm -rf out .bench

@@ -265,3 +265,24 @@ def test_grid_efficacy_in_unknown_variable(mesh_of):
                                          "efficacies = { v = [1.0], u = [2.0] }"))
     assert_error(result, EXIT_BAD_INPUT, file=model, key="mesh.efficacies.u",
                  says=("no variable 'u'", "v, w"), output=output)
+
+
+def test_grid_model_without_threshold(mesh_of):
+    # Used to fail with a TypeError traceback (threshold None in meshgen/model_file.py);
+    # a model that never spikes now gets a grid whose top clamps instead of firing.
+    model = edit(GRID_MODEL, 'kind = "adex"', 'kind = "fitzhugh_nagumo"')
+    model = edit(model, "{ v = [-80.0, -40.4], w = [-50.0, 300.0] }",
+                 "{ v = [-2.5, 2.5], w = [-0.8, 2.0] }")
+    model = edit(model, "efficacies = [1.0]", "efficacies = [0.2]")
+    result, _, output = mesh_of(model)
+    assert_ok(result)
+    assert output.exists()
+
+
+def test_grid_model_that_only_counts_spikes(mesh_of):
+    model = edit(GRID_MODEL, 'kind = "adex"', 'kind = "morris_lecar"')
+    model = edit(model, "{ v = [-80.0, -40.4], w = [-50.0, 300.0] }",
+                 "{ v = [-80.0, 0.0], w = [0.0, 1.0] }")
+    result, path, output = mesh_of(model)
+    assert_error(result, EXIT_BAD_INPUT, file=path, key="model.spike.reset",
+                 says=("needs a reset with the threshold",), output=output)

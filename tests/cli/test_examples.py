@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,33 @@ def test_adex_pattern_examples_run(tmp_path, model):
     assert_ok(result)
     # Every pattern fires under its constant current (mean over 0.1-0.2 s).
     assert json.loads(result.stdout)["mean_rates"]["neuron"] > 0
+
+
+GRID2D = EXAMPLES / "grid2d"
+# (model file, its side-by-side simulation file): meshed coarsely and run briefly,
+# since only that they mesh and run is checked here (accuracy: tests/reference/
+# test_grid_accuracy.py and make validate).
+GRID2D_CASES = [("adex_validate_model.toml", "adex_validate_sim.toml"),
+                ("izhikevich.toml", "izhikevich_sim.toml"),
+                ("conductance_lif.toml", "conductance_lif_sim.toml"),
+                ("fitzhugh_nagumo.toml", "fitzhugh_nagumo_sim.toml")]
+
+
+@pytest.mark.parametrize("model, simulation", GRID2D_CASES)
+def test_grid2d_examples_run(tmp_path, model, simulation):
+    mesh = tmp_path / "mesh.h5"
+    settings = tomllib.loads((GRID2D / model).read_text())["mesh"]
+    jumping = (list(settings["efficacies"]) if isinstance(settings["efficacies"], dict)
+               else [list(settings["resolution"])[0]])
+    # Coarse across the jumps only: a jump shorter than a cell is refused.
+    coarse = [f"mesh.resolution.{name}=10" for name in settings["resolution"]
+              if name not in jumping]
+    assert_ok(invoke("mesh", GRID2D / model, "-o", mesh, "--quiet",
+                     *[word for item in coarse for word in ("--set", item)]))
+    output = tmp_path / "out.h5"
+    result = invoke("run", GRID2D / simulation, "-o", output, "--quiet",
+                    "--set", f"population.grid.mesh={mesh}",
+                    "--set", "population.direct.n_neurons=50",
+                    "--set", "simulation.t_end=0.02")
+    assert_ok(result)
+    assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
