@@ -17,8 +17,7 @@ LIF (jumps in g), each at two input rates, from the model files in examples/grid
    (at the base resolution); the coarsest setting of each ladder that meets the
    targets for both rates is the suggested default.
 
-FitzHugh-Nagumo (no threshold: the model file sets one far beyond the reach of its
-dynamics, see examples/grid2d/fitzhugh_nagumo.toml): the mean of v over the steady
+FitzHugh-Nagumo (no threshold: nothing fires, see examples/grid2d/fitzhugh_nagumo.toml): the mean of v over the steady
 window against direct simulation, with the direct's standard error from batch means
 over time blocks.
 
