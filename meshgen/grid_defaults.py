@@ -3,7 +3,8 @@
 `[mesh] resolution` and `dt` are optional for grids:
 
 * resolution: along a variable that has jumps, DEFAULT_CELLS_PER_EFFICACY cells per
-  smallest efficacy in it; along one without, DEFAULT_CELLS.
+  smallest efficacy in it; along one without, DEFAULT_CELLS, or DEFAULT_SPIKING_CELLS
+  along the spiking variable (v: its flux through the threshold is the rate).
 * dt: the grid method spreads each moved cell evenly over the cells it lands on, once
   a step, which is a numerical diffusion that grows as the steps get shorter (about
   dx^2 g (1 - g) / dt per unit time, g the fractional shift). So dt is chosen as long
@@ -38,6 +39,26 @@ rule gives 4.7e-4 s, rounded down to 2e-4 s. With the defaults (238 x 100 cells,
 2e-4 s) the rate is 5.083 Hz, +0.2%. (Other models, for orientation: Izhikevich
 regular spiking over v in [-80, 30], u in [-20, 20] gets 5e-5 s, conductance-based
 LIF 2e-4 s.)
+
+Then checked on the other models of benchmarks/validate_2d.py (each rate against
+20,000 direct neurons, examples/grid2d ranges), which moved three constants:
+
+    conductance LIF, jumps of 0.05 in g over [0, 0.8], 550 Hz (3.873 Hz direct):
+      v x g 100 x 96, 2e-4 s +5.2%;  220 x 160, 2e-4 s +2.3%;  220 x 160, 5e-4 s +1.0%
+      200 x 96, 5e-4 s +2.2%;  200 x 128, 5e-4 s +1.5%;  200 x 160, 5e-4 s +1.1%
+      (780 Hz, 22.03 Hz direct: 200 x 96 +1.7%, 200 x 160 +1.6%)
+    AdEx 238 x 200 at 5e-4 s: -0.3% (3000 Hz), +0.7% (2000 Hz)
+    Izhikevich, 1 mV jumps over v in [-85, 30]: 690 x 100 at 5e-5 s +0.2% / -0.5%
+      (3000 / 8000 Hz), at 1e-4 s +0.1% / -0.5%
+
+The conductance LIF needs 5e-4 s (0.1 of its 5 ms time scale; 2e-4 diffuses too
+much), 8 cells per efficacy of g and 200 cells along v. AdEx at 0.1 of its time
+scale gets 5e-4 s, still within 1%.
+
+With these defaults (left-out resolution and dt; examples/grid2d ranges):
+    AdEx 317 x 100, 5e-4 s: -0.4% (2000 Hz), -0.7% (3000 Hz)
+    Izhikevich 920 x 100, 1e-4 s: -0.0% (3000 Hz), -0.5% (8000 Hz)
+    conductance LIF 200 x 128, 5e-4 s: +1.5% (550 Hz), +1.6% (780 Hz)
 """
 
 from __future__ import annotations
@@ -50,14 +71,18 @@ from .errors import MeshError
 from .grid2d import Grid
 from .models import NeuronModel
 
-# Cells per smallest efficacy along a jump axis: 5 gave +1% against direct (see above);
-# 6 leaves a margin for models whose density is narrower than AdEx's.
-DEFAULT_CELLS_PER_EFFICACY = 6.0
+# Cells per smallest efficacy along a jump axis: 5 gave +1% on AdEx (see above); the
+# conductance LIF needs 8 along g.
+DEFAULT_CELLS_PER_EFFICACY = 8.0
 # Cells along a variable without jumps: 100 and 200 along AdEx's w agree within 0.5%.
 DEFAULT_CELLS = 100
-# dt as a fraction of the flow's typical time scale: 0.053 was good, 0.11 gave +3.8%,
-# and much shorter steps diffuse more (0.005 gave +5.9%).
-TIME_SCALE_FRACTION = 0.05
+# Cells along the spiking variable when it has no jumps (conductance LIF: +2.2% with
+# 200 x 96 against +5.2% with 100 x 96 ... see above).
+DEFAULT_SPIKING_CELLS = 200
+# dt as a fraction of the flow's typical time scale, before rounding down: AdEx was
+# good at 0.053, +3.8% at 0.11, and much shorter steps diffuse more (0.005: +5.9%); the
+# conductance LIF needs 0.1 (5e-4 s) where 0.04 (2e-4 s) gave +2.3%.
+TIME_SCALE_FRACTION = 0.1
 # Relative step of the finite differences of the drift for its Jacobian, in cells.
 JACOBIAN_STEP = 1e-3
 # A jump smaller than this many cells is refused: less cannot be told from diffusion.
@@ -66,11 +91,13 @@ MIN_CELLS_PER_EFFICACY = 1.0
 
 def automatic_resolution(ranges, variables, efficacies) -> tuple[int, ...]:
     """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
-    that have jumps (`efficacies`: (variable, size) pairs), DEFAULT_CELLS elsewhere."""
+    that have jumps (`efficacies`: (variable, size) pairs), DEFAULT_SPIKING_CELLS along
+    the first variable without them, DEFAULT_CELLS elsewhere."""
     counts = []
-    for name, (lo, hi) in zip(variables, ranges):
+    for index, (name, (lo, hi)) in enumerate(zip(variables, ranges)):
         sizes = [abs(h) for variable, h in efficacies if variable == name]
-        counts.append(cells_for_efficacy(hi - lo, min(sizes)) if sizes else DEFAULT_CELLS)
+        otherwise = DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS
+        counts.append(cells_for_efficacy(hi - lo, min(sizes)) if sizes else otherwise)
     return tuple(counts)
 
 

@@ -134,16 +134,16 @@ def test_old_grid_artifact_without_clamped_still_reads(mesh_of):
 
 
 def test_automatic_resolution_and_dt(mesh_of):
-    """Left out, resolution is 6 cells per smallest efficacy along a jump axis (39.6 mV /
-    (2 mV / 6) = 118.8 -> 119 cells along v) and 100 along w; dt: 0.05 of AdEx's
+    """Left out, resolution is 8 cells per smallest efficacy along a jump axis (39.6 mV /
+    (2 mV / 8) = 158.4 -> 159 cells along v) and 100 along w; dt: 0.1 of AdEx's
     membrane time scale C / g_L = 9.37 ms (its Jacobian's fast eigenvalue, 105.8 /s,
-    where the flow is slow), 4.7e-4 s, rounded down to 2e-4 s."""
+    where the flow is slow), 9.4e-4 s, rounded down to 5e-4 s."""
     text = edit(edit(edit(GRID_MODEL, "resolution = { v = 40, w = 12 }\n", ""), "dt = 1e-4\n",
                      ""), "efficacies = [1.0]", "efficacies = [2.0, 4.0]")
     summary = summary_of(mesh_of(text)[0])
-    assert summary["resolution"] == {"v": 119, "w": 100} and summary["n_cells"] == 11900
+    assert summary["resolution"] == {"v": 159, "w": 100} and summary["n_cells"] == 15900
     assert summary["automatic"] == ["resolution.v", "resolution.w", "dt"]
-    assert summary["dt"] == 2e-4
+    assert summary["dt"] == 5e-4
 
 
 def test_automatic_resolution_of_one_axis(mesh_of):
@@ -255,11 +255,11 @@ def test_jump_in_a_variable_the_model_lacks(mesh_of):
 
 
 @pytest.mark.parametrize("old, new, key, says", [
-    # 4 mV cells against 1 mV jumps: 39.6 mV / (1 mV / 6) = 237.6 -> 238 cells.
+    # 4 mV cells against 1 mV jumps: 39.6 mV / (1 mV / 8) = 316.8 -> 317 cells.
     ("v = 40, w = 12", "v = 10, w = 12", "mesh.resolution.v",
-     ("efficacy 1 in v", "0.25 cells", "resolution.v = 238")),
+     ("efficacy 1 in v", "0.25 cells", "resolution.v = 317")),
     ("efficacies = [1.0]", "efficacies = { v = [1.0], w = [-5.0] }", "mesh.resolution.w",
-     ("efficacy -5 in w", "resolution.w = 396")),
+     ("efficacy -5 in w", "resolution.w = 528")),
 ])
 def test_resolution_too_coarse_for_an_efficacy(mesh_of, old, new, key, says):
     result, model, output = mesh_of(edit(GRID_MODEL, old, new))
@@ -323,12 +323,12 @@ def test_run_with_a_dimension_the_mesh_has_no_jump_for(mesh_of, write, tmp_path)
 
 
 def test_the_example_meshes_with_its_documented_defaults(tmp_path):
-    """examples/grid2d/adex.toml leaves resolution and dt out: 238 x 100 cells and
-    2e-4 s, as its comments say, and its ranges keep the flow in (no warning)."""
+    """examples/grid2d/adex.toml leaves resolution and dt out: 317 x 100 cells and
+    5e-4 s, as its comments say, and its ranges keep the flow in (no warning)."""
     example = EXAMPLES / "grid2d" / "adex.toml"
     result = invoke("mesh", example, "-o", tmp_path / "mesh.h5", "--quiet")
     summary = summary_of(result)
-    assert summary["resolution"] == {"v": 238, "w": 100} and summary["dt"] == 2e-4
+    assert summary["resolution"] == {"v": 317, "w": 100} and summary["dt"] == 5e-4
     assert summary["warnings"] == [] and result.stderr == ""
-    assert "resolution = { v = 238, w = 100 }" in example.read_text()
-    assert "(here 2e-4 s)" in example.read_text()
+    assert "resolution = { v = 317, w = 100 }" in example.read_text()
+    assert "(here 5e-4 s)" in example.read_text()
