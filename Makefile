@@ -30,7 +30,13 @@ demo: install
 	$(MIIND) analyze $(DEMO)/lif_run.h5 --plot $(DEMO)/lif_rates.png --density $(DEMO)/lif_density.png --population lif
 	$(MIIND) run examples/lif/compare_methods.toml --quiet --set population.density.mesh=$(abspath $(DEMO))/lif_mesh.h5 -o $(DEMO)/compare.h5 > /dev/null
 	$(MIIND) analyze $(DEMO)/compare.h5 --compare density direct --bin 0.001013513513513514 --plot $(DEMO)/compare.png --raster $(DEMO)/raster.png
-	@echo "plots written to $(DEMO)/: lif_rates.png, lif_density.png, compare.png, raster.png" >&2
+	$(MIIND) mesh examples/grid2d/adex.toml -o $(DEMO)/adex_mesh.h5 --quiet > /dev/null
+	$(MIIND) run examples/grid2d/adex_sim.toml --quiet --set population.grid.mesh=$(abspath $(DEMO))/adex_mesh.h5 -o $(DEMO)/adex_run.h5
+	$(MIIND) analyze $(DEMO)/adex_run.h5 --compare grid direct --bin 0.005 --plot $(DEMO)/adex_compare.png --density $(DEMO)/adex_density.png --population grid --time 0.5 --log
+	$(MIIND) analyze $(DEMO)/adex_run.h5 --marginals $(DEMO)/adex_marginals.png --population grid --time 0.5
+	$(MIIND) analyze $(DEMO)/adex_run.h5 --movie $(DEMO)/adex.gif --population grid
+	@echo "plots written to $(DEMO)/: lif_rates.png, lif_density.png, compare.png, raster.png," \
+	  "adex_compare.png, adex_density.png, adex_marginals.png, adex.gif" >&2
 
 # AdEx firing patterns (Naud et al. 2008) under constant current: a trace plot each.
 PATTERNS := regular_spiking fast_spiking bursting adapting initial_bursting

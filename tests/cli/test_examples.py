@@ -49,7 +49,8 @@ GRID2D = EXAMPLES / "grid2d"
 # (model file, its side-by-side simulation file): meshed coarsely and run briefly,
 # since only that they mesh and run is checked here (accuracy: tests/reference/
 # test_grid_accuracy.py and make validate).
-GRID2D_CASES = [("adex_validate_model.toml", "adex_validate_sim.toml"),
+GRID2D_CASES = [("adex.toml", "adex_sim.toml"),
+                ("adex_validate_model.toml", "adex_validate_sim.toml"),
                 ("izhikevich.toml", "izhikevich_sim.toml"),
                 ("conductance_lif.toml", "conductance_lif_sim.toml"),
                 ("fitzhugh_nagumo.toml", "fitzhugh_nagumo_sim.toml")]
@@ -60,9 +61,9 @@ def test_grid2d_examples_run(tmp_path, model, simulation):
     mesh = tmp_path / "mesh.h5"
     settings = tomllib.loads((GRID2D / model).read_text())["mesh"]
     jumping = (list(settings["efficacies"]) if isinstance(settings["efficacies"], dict)
-               else [list(settings["resolution"])[0]])
+               else ["v"])
     # Coarse across the jumps only: a jump shorter than a cell is refused.
-    coarse = [f"mesh.resolution.{name}=10" for name in settings["resolution"]
+    coarse = [f"mesh.resolution.{name}=10" for name in settings.get("resolution", {})
               if name not in jumping]
     assert_ok(invoke("mesh", GRID2D / model, "-o", mesh, "--quiet",
                      *[word for item in coarse for word in ("--set", item)]))
