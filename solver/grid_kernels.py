@@ -87,6 +87,24 @@ def settle(new, mass, centres_v, centres_w):
     return in_mesh, sum_v, sum_w
 
 
+@njit(cache=True, fastmath=True)
+def moments(mass, centres_v, centres_w):
+    """The sums of mass, centres_v * mass and centres_w * mass (reordered as settle's)."""
+    in_mesh = 0.0
+    sum_v = 0.0
+    sum_w = 0.0
+    for i in range(mass.shape[0]):
+        in_mesh += mass[i]
+        sum_v += centres_v[i] * mass[i]
+        sum_w += centres_w[i] * mass[i]
+    return in_mesh, sum_v, sum_w
+
+
+@njit(cache=True)
+def _mean(total, weighted):
+    return weighted / total if total > 0.0 else np.nan
+
+
 @njit(cache=True)
 def add_fired(fire_ptr, fire_cells, fire_fractions, matrix, source, scale, fired):
     """fired[c] += scale * (fired fraction of `matrix` at c) * source[c]."""
@@ -114,13 +132,13 @@ def apply_matrix(matrices, j, source, scale, target):
 def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump, group_rates, dt,
                weights, mass, result, spare, fired):
     """The jump master equation over dt on `mass`, in place; the mass that crossed the
-    threshold is added per source cell to `fired`."""
+    threshold is added per source cell to `fired`. False when there was no input."""
     total_rate = 0.0
     for g in range(group_rates.shape[0]):
         if group_rates[g] > 0.0:
             total_rate += group_rates[g]
     if total_rate <= 0.0:
-        return
+        return False
     n_terms = poisson_weights(total_rate * dt, weights)
     last = n_terms - 1
     scale_into(mass, weights[last], result)
@@ -136,6 +154,7 @@ def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump, group
             apply_matrix(matrices, group_jump[g], result, share, spare)
         result, spare = spare, result
     scale_into(result, 1.0, mass)
+    return True
 
 
 @njit(cache=True)
@@ -146,16 +165,30 @@ def advance_grid(matrices, fire_ptr, fire_cells, fire_fractions, firing_cells, g
     """Advance `n_steps` steps from `first_step`; group_rates (groups, steps) in Hz,
     queue (refractory_steps + 1, n_cells) a ring of reset mass indexed by step and
     queued (refractory_steps + 1,) the mass in each of its slots. The motion is the
-    last matrix of `matrices` and of the fire lists."""
+    last matrix of `matrices` and of the fire lists.
+
+    The means are those of the mass in the mesh at mid-jump: the end of the step plus
+    half the shift the step's jumps gave the mean. A step applies all of its jumps
+    before the motion, so its end state lags the inputs by half a step (the mean of
+    a conductance g decaying with tau under jumps h at rate r comes out r h dt / 2 low
+    at the end of the step); the mid-jump state is the one of the scheme symmetric
+    in the jumps (half the jumps, motion, half the jumps), to first order in dt."""
     weights = np.zeros(MAX_POISSON_TERMS)
     result, spare, fired = work[0], work[1], work[2]
     slots = queue.shape[0]
     motion = fire_ptr.shape[0] - 2
+    start_mass, start_v, start_w = moments(mass, centres_v, centres_w)
     for step in range(first_step, first_step + n_steps):
         for cell in firing_cells:
             fired[cell] = 0.0
-        grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump,
-                   group_rates[:, step], dt, weights, mass, result, spare, fired)
+        shift_v = 0.0
+        shift_w = 0.0
+        if grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump,
+                      group_rates[:, step], dt, weights, mass, result, spare, fired):
+            jumped_mass, jumped_v, jumped_w = moments(mass, centres_v, centres_w)
+            if jumped_mass > 0.0 and start_mass > 0.0:
+                shift_v = jumped_v / jumped_mass - start_v / start_mass
+                shift_w = jumped_w / jumped_mass - start_w / start_mass
         add_fired(fire_ptr, fire_cells, fire_fractions, motion, mass, 1.0, fired)
         # What fired now comes back `slots - 1` steps later; the slot it comes back
         # from (`back`, the same one without refractoriness) receives the moved mass
@@ -180,5 +213,6 @@ def advance_grid(matrices, fire_ptr, fire_cells, fire_fractions, firing_cells, g
         queued[back] = 0.0
         rate[step] = spikes / dt
         total_mass[step] = in_mesh + exact_sum(queued)
-        mean_v[step] = sum_v / in_mesh if in_mesh > 0.0 else np.nan
-        mean_w[step] = sum_w / in_mesh if in_mesh > 0.0 else np.nan
+        mean_v[step] = _mean(in_mesh, sum_v) + 0.5 * shift_v
+        mean_w[step] = _mean(in_mesh, sum_w) + 0.5 * shift_w
+        start_mass, start_v, start_w = in_mesh, sum_v, sum_w

@@ -6,7 +6,9 @@
     /populations/<name>    attrs: method ("density" | "direct"), variables, unit,
                                   mesh, mesh_hash (density), n_neurons (direct)
         rate               (n,) [Hz]
-        mean/<variable>    (n,) population mean of each state variable
+        mean/<variable>    (n,) population mean of each state variable (grid populations:
+                           of the mass in the mesh, at mid-jump of each step, see
+                           solver.grid_kernels.advance_grid)
       density only:
         mass               (n,) total probability mass, refractory included [1]
         density/time       (k,) [s]

@@ -104,11 +104,9 @@ def test_fitzhugh_nagumo_mean_v(tmp_path):
     grid_mean, direct_mean = grid.mean_of("v", *STEADY), direct.mean_of("v", *STEADY)
     print(f"fhn: grid {grid_mean:.4f}, direct {direct_mean:.4f}")
     assert len(direct.spike_times) == 0  # no threshold: it never spikes
-    # Measured: grid -0.7678, direct -0.7411 (1000 neurons; -0.7406 +- 0.0006 with
-    # 10,000 in make validate): 0.027 apart on this coarse grid. Part of it (-0.05) is
-    # where the grid's mean is taken, after the motion and before the next jumps; the
-    # state half way through the jumps is at -0.7178, +0.023 (see MID_STEP in
-    # benchmarks/validate_2d.py). Either passes 0.04.
+    # Measured: grid -0.7178 (at mid-jump, solver/grid_kernels.py; the end-of-step
+    # state is 0.05 lower), direct -0.7411 (1000 neurons; -0.7406 +- 0.0006 with
+    # 10,000 in make validate): +0.023 on this coarse grid.
     assert abs(grid_mean - direct_mean) <= FHN_MEAN_TOLERANCE
 
 
