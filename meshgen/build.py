@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+import shapely
 
-from .artifact import write_grid_mesh, write_mesh
+from .artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
 from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
@@ -20,6 +21,8 @@ from .grid_defaults import (automatic_grid_dt, automatic_resolution, nonfinite_r
 from .model_file import read_model_file
 from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
+from .strips2d import (jump_of_cells, motion_of_cells, polygon_mesh, reset_of_cells,
+                       trace_strips)
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -49,6 +52,10 @@ class MeshSummary:
     jobs: int | None = None
     matrices: tuple[dict, ...] | None = None
     warnings: tuple[str, ...] | None = None
+    # 2D strips only: cells on strips, fill cells, mesh steps traced.
+    strip_cells: int | None = None
+    fill_cells: int | None = None
+    steps: int | None = None
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()
@@ -63,8 +70,8 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     jobs = resolve_jobs(jobs)
     check_writable(output)
     spec = read_model_file(model_path, overrides)
-    if spec.grid is not None:
-        return _build_grid(spec, output, progress, started, jobs)
+    if spec.grid is not None or spec.strips2d is not None:
+        return _build_2d(spec, output, progress, started, jobs)
     model, settings = spec.model, spec.mesh
     drift = model.drift
     reset = model.reset[model.variables[0]]
@@ -110,13 +117,15 @@ MOTION_PROGRESS = 100
 RESET_OUTSIDE_WARNING = 0.5
 
 
-def _build_grid(spec, output, progress: Progress | None, started: float,
-                jobs: int) -> MeshSummary:
-    """A grid mesh: motion, jumps and reset matrices; the summary adds the per-matrix
-    accounting (meshgen.grid_accounting), the cells whose moved polygon was
-    degenerate, which settings were chosen automatically (meshgen.grid_defaults) and
-    the warnings."""
-    model, settings = spec.model, spec.grid
+def _build_2d(spec, output, progress: Progress | None, started: float,
+              jobs: int) -> MeshSummary:
+    """A 2D mesh, grid or strips: motion, jumps and reset matrices; the summary adds
+    the per-matrix accounting (meshgen.grid_accounting), the cells whose moved
+    polygon was degenerate, which settings were chosen automatically
+    (meshgen.grid_defaults) and the warnings."""
+    model = spec.model
+    strips = spec.strips2d is not None
+    settings = spec.strips2d if strips else spec.grid
     variables = tuple(model.variables)
     automatic = []
     resolution = list(settings.resolution)
@@ -146,43 +155,87 @@ def _build_grid(spec, output, progress: Progress | None, started: float,
     if dt is None:
         dt = automatic_grid_dt(model, grid)
         automatic.append("dt")
-
     total_steps = MOTION_PROGRESS + len(settings.efficacies) + 1
     _report(progress, 0, total_steps)
-
-    def motion_progress(done, total):
-        _report(progress, MOTION_PROGRESS * done // total, total_steps)
-
     try:
-        motion = motion_matrix(model, grid, dt, model.threshold, progress=motion_progress,
-                               jobs=jobs)
+        if strips:
+            built = _strip_matrices(model, grid, dt, settings, progress, total_steps)
+        else:
+            built = _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs)
     except MeshError as error:
         raise MeshError(error.message, path=spec.path, key=error.key) from None
-    entry, found = motion_accounting(grid, motion, "mesh.ranges")
+    motion, jumps, reset, centres, extra = built
+    entry, found = motion_accounting(grid, motion, "mesh.ranges", centres)
     matrices, warnings = [entry], warnings + found
-    jumps = []
-    for index, (variable, efficacy) in enumerate(settings.efficacies):
-        jump = jump_matrix(grid, variable, efficacy, top_fires=model.threshold is not None)
-        jumps.append((variable, efficacy, jump))
+    for variable, efficacy, jump in jumps:
         entry, found = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
         matrices.append(entry)
         warnings += found
-        _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
-    reset = reset_mapping(model, grid)
-    digest = write_grid_mesh(output, document=spec.document, model=model.definition(),
-                             grid=grid, dt=dt, threshold=model.threshold,
-                             motion=motion, jumps=jumps, reset=reset)
+    if strips:
+        mesh = extra["mesh"]
+        digest = write_strip2d_mesh(output, document=spec.document, model=model.definition(),
+                                    mesh=mesh, threshold=model.threshold, motion=motion,
+                                    jumps=jumps, reset=reset)
+        n_cells, n_strips = mesh.n_cells, mesh.n_strips
+        warnings += extra["warnings"]
+    else:
+        digest = write_grid_mesh(output, document=spec.document, model=model.definition(),
+                                 grid=grid, dt=dt, threshold=model.threshold,
+                                 motion=motion, jumps=jumps, reset=reset)
+        n_cells, n_strips = grid.n_cells, 0
     _report(progress, total_steps, total_steps)
     return MeshSummary(
-        output=str(output), input_hash=digest, n_cells=grid.n_cells, n_strips=0,
+        output=str(output), input_hash=digest, n_cells=n_cells, n_strips=n_strips,
         dt=dt, jump_interval=1, step=dt,
         efficacies=tuple(h for _, h in settings.efficacies),
         min_column_sum=min(m["min_column_sum"] for m in matrices),
         max_column_sum=max(m["max_column_sum"] for m in matrices),
         largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started,
-        method="grid", resolution=dict(zip(variables, grid.resolution)),
-        automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)), jobs=jobs,
-        matrices=tuple(matrices), warnings=tuple(warnings))
+        method="strips" if strips else "grid", resolution=dict(zip(variables, grid.resolution)),
+        automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)),
+        jobs=None if strips else jobs, matrices=tuple(matrices), warnings=tuple(warnings),
+        strip_cells=extra.get("strip_cells"), fill_cells=extra.get("fill_cells"),
+        steps=extra.get("steps"))
+
+
+def _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs):
+    def motion_progress(done, total):
+        _report(progress, MOTION_PROGRESS * done // total, total_steps)
+
+    motion = motion_matrix(model, grid, dt, model.threshold, progress=motion_progress,
+                           jobs=jobs)
+    jumps = []
+    for index, (variable, efficacy) in enumerate(settings.efficacies):
+        jump = jump_matrix(grid, variable, efficacy, top_fires=model.threshold is not None)
+        jumps.append((variable, efficacy, jump))
+        _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
+    return motion, jumps, reset_mapping(model, grid), None, {}
+
+
+def _strip_matrices(model, grid, dt, settings, progress, total_steps):
+    """The 2D strip mesh (meshgen.strips2d) and its matrices; tracing counts for
+    two thirds of the motion's progress."""
+    def tracing_progress(done, total):
+        _report(progress, (2 * MOTION_PROGRESS // 3) * done // total, total_steps)
+
+    tracing = trace_strips(model, grid, dt, settings.max_cells, progress=tracing_progress)
+    motion = motion_of_cells(model, tracing)
+    _report(progress, MOTION_PROGRESS, total_steps)
+    jumps = []
+    for index, (variable, efficacy) in enumerate(settings.efficacies):
+        jumps.append((variable, efficacy,
+                      jump_of_cells(model, tracing, grid.axis(variable), efficacy)))
+        _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
+    mesh = polygon_mesh(tracing)
+    centre = shapely.get_coordinates(shapely.centroid(tracing.cells))
+    warnings = []
+    if tracing.truncated:
+        warnings.append(f"strip tracing stopped after {tracing.steps} steps with "
+                        f"{tracing.n_strip_cells} strip cells (mesh.max_cells = "
+                        f"{settings.max_cells}); fill cells cover the rest")
+    extra = {"mesh": mesh, "warnings": warnings, "strip_cells": tracing.n_strip_cells,
+             "fill_cells": mesh.n_cells - tracing.n_strip_cells, "steps": tracing.steps}
+    return motion, jumps, reset_of_cells(model, tracing), (centre[:, 0], centre[:, 1]), extra
 
 
 def _reset_warnings(model, grid: Grid) -> list[str]:

@@ -414,28 +414,37 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
     """Per cell, the fraction of its area whose trajectories reach the threshold
-    within dt: its overlap with the region right of the curve the threshold line
-    comes from (the line's points integrated dt backward). The line is sampled as
-    densely as the cells' edges, over the grid's w range widened by `reach` (the
-    farthest any point moves along w in dt, in cells) so every crossing is covered."""
+    within dt: its overlap with `crossing_region`, sampled as densely as the cells'
+    edges."""
     nv, nw = grid.resolution
-    per_cell = edge_points + 1
+    region, first_column = crossing_region(model, grid, dt, substeps, threshold,
+                                           edge_points + 1, reach)
+    first = int(np.clip(first_column, 0, nv - 1))
+    inside = areas_in_cells(edges_of_geometries(np.array([region])), nv, nw, first)
+    return np.clip(inside.ravel(), 0.0, 1.0)
+
+
+def crossing_region(model, grid, dt, substeps, threshold, points_per_cell, reach):
+    """The region (grid units) whose trajectories reach the threshold within dt: right
+    of the curve the threshold line comes from (the line's points integrated dt
+    backward), closed far right of the grid. The line is sampled `points_per_cell`
+    times per cell over the grid's w range widened by `reach` (the farthest any point
+    moves along w in dt, in cells) so every crossing is covered. Returns the region
+    and the lowest v (grid units) it reaches."""
+    nv, nw = grid.resolution
     pad = math.ceil(reach) + 1
-    s = np.arange(-pad * per_cell, (nw + pad) * per_cell + 1) / per_cell
+    s = np.arange(-pad * points_per_cell, (nw + pad) * points_per_cell + 1) / points_per_cell
     theta = float(grid.to_units(0, threshold))
     back_u, back_s = _flow_in_units(model, grid, np.full_like(s, theta), s, -dt, substeps,
                                     threshold)
     _check_finite(grid, np.full_like(s, theta), s, back_u, back_s, -dt)
-    # Right of the curve, closed far to the right of the grid: a polygon of cell areas.
     right = max(float(nv), theta) + 1.0
     ring = np.concatenate([np.stack([back_u, back_s], -1),
                            [[right, back_s[-1]], [right, back_s[0]], [back_u[0], back_s[0]]]])
     region = shapely.polygons(ring)
     if not shapely.is_valid(region):
         region = shapely.make_valid(region, method="structure", keep_collapsed=False)
-    first = int(np.clip(np.floor(back_u.min()), 0, nv - 1))
-    inside = areas_in_cells(edges_of_geometries(np.array([region])), nv, nw, first)
-    return np.clip(inside.ravel(), 0.0, 1.0)
+    return region, float(np.floor(back_u.min()))
 
 
 def _check_finite(grid, u, s, moved_u, moved_s, dt):

@@ -27,18 +27,20 @@ MOTION_CLAMP_WARNING = 1e-3
 JUMP_CLAMP_WARNING = 0.1
 
 
-def motion_accounting(grid: Grid, motion: GridTransition, widen_key: str) -> tuple[dict, list]:
+def motion_accounting(grid: Grid, motion: GridTransition, widen_key: str,
+                      centres: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict, list]:
     """(summary entry, warnings) of the motion matrix; the side of each clamping
-    column is the grid boundary nearest its cell."""
+    column is the grid boundary nearest its cell. `centres`: the cells' centres in
+    grid units, for meshes whose cells are not the grid's (2D strips)."""
     entry = _entry("motion", motion)
     clamping = np.flatnonzero(motion.clamped > DROP_FRACTION)
-    sides = _nearest_sides(grid, clamping)
+    sides = _nearest_sides(grid, clamping, centres)
     entry["clamped_sides"] = {side: int(np.sum(sides == side)) for side in np.unique(sides)}
     entry["degenerate_cells"] = int(len(motion.degenerate))
     warnings = []
     heavy = motion.clamped > MOTION_CLAMP_WARNING
     if heavy.any():
-        worst = _nearest_sides(grid, np.flatnonzero(heavy))
+        worst = _nearest_sides(grid, np.flatnonzero(heavy), centres)
         sides, counts = np.unique(worst, return_counts=True)
         where = ", ".join(f"{side} ({count} cells)" for side, count in zip(sides, counts))
         variables = sorted({side.split()[0] for side in sides})
@@ -56,9 +58,10 @@ def jump_accounting(grid: Grid, variable: str, efficacy: float, jump: GridTransi
     side = f"{variable} {'high' if efficacy > 0 else 'low'}"
     entry["clamped_sides"] = {side: clamping} if clamping else {}
     warnings = []
-    if clamping > JUMP_CLAMP_WARNING * grid.n_cells:
+    n_cells = len(jump.fired)
+    if clamping > JUMP_CLAMP_WARNING * n_cells:
         warnings.append(f"the jump of {efficacy:g} in {variable} leaves the grid from "
-                        f"{clamping / grid.n_cells:.0%} of the cells, clamped at the {side} "
+                        f"{clamping / n_cells:.0%} of the cells, clamped at the {side} "
                         f"edge: widen {widen_key}.{variable}")
     return entry, warnings
 
@@ -71,11 +74,14 @@ def _entry(name: str, transition: GridTransition) -> dict:
             "max_clamped": float(transition.clamped.max())}
 
 
-def _nearest_sides(grid: Grid, cells: np.ndarray) -> np.ndarray:
+def _nearest_sides(grid: Grid, cells: np.ndarray, centres=None) -> np.ndarray:
     """'v low', 'v high', 'w low' or 'w high': the grid edge nearest each cell."""
     if len(cells) == 0:
         return np.array([], dtype=object)
-    i_v, i_w = grid.unravel(cells)
+    if centres is None:
+        i_v, i_w = grid.unravel(cells)
+    else:
+        i_v, i_w = centres[0][cells] - 0.5, centres[1][cells] - 0.5
     (n_v, n_w), (name_v, name_w) = grid.resolution, grid.variables
     distance = np.stack([i_v, n_v - 1 - i_v, i_w, n_w - 1 - i_w])
     names = np.array([f"{name_v} low", f"{name_v} high", f"{name_w} low", f"{name_w} high"],

@@ -13,6 +13,8 @@
                        resolution = { v = N_v, w = N_w } (optional, per variable),
                        dt (s, optional), efficacies = [...] (jumps in v) or
                        { v = [...], w = [...] }; defaults: meshgen.grid_defaults
+    [mesh] (2D strips) method = "strips" on a two-variable model: the same keys as a
+                       grid; resolution is the target cell size (meshgen.strips2d)
 """
 
 from __future__ import annotations
@@ -112,6 +114,7 @@ class ModelFile:
     model: NeuronModel
     mesh: MeshSettings | None  # strips (1D)
     grid: GridSettings | None = None  # [mesh] method = "grid" (2D)
+    strips2d: GridSettings | None = None  # method = "strips" on a 2D model
 
 
 def read_model(path: str | Path, overrides: list[str] = ()) -> NeuronModel:
@@ -143,10 +146,12 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     if mesh["method"] == "grid":
         return ModelFile(path=path, document=document, model=model, mesh=None,
                          grid=_grid_settings(model, mesh, path))
+    if model.dimension == 2:
+        return ModelFile(path=path, document=document, model=model, mesh=None,
+                         strips2d=_grid_settings(model, mesh, path))
     if model.dimension != 1:
-        raise ConfigError(f"model has {model.dimension} variables; strips mesh "
-                          "one-dimensional models only (use [mesh] method = \"grid\")",
-                          path=path, key="model.variables")
+        raise ConfigError(f"model has {model.dimension} variables; strips mesh models of "
+                          "one or two variables", path=path, key="model.variables")
     if mesh["v_range"] is None:
         raise ConfigError("missing required key", path=path, key="mesh.v_range")
     if isinstance(mesh["efficacies"], dict):
@@ -176,6 +181,8 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
 
 
 def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
+    """The settings of a 2D mesh, grid or strips (resolution: the target cells per
+    variable, see meshgen.strips2d)."""
     variables = list(model.variables)
     if model.dimension != 2:
         raise ConfigError(f"the grid method needs a model with two variables, this one has "

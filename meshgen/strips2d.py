@@ -1,0 +1,667 @@
+"""The strip method in two dimensions: cells that follow the flow.
+
+Tracing (`trace_strips`). Work in cell units (the range box is [0, n_v] x [0, n_w],
+one target cell is a unit square, see meshgen.grid2d.Grid.to_units). The inflow
+boundary (the parts of the box's edge where the flow points in) is cut into seeds
+SEED_SPACING apart. All seeds are integrated together, one mesh step dt at a time:
+the front of step k is where the inflow boundary has been carried in k steps, and
+the region between fronts k and k + 1 is cut into cells by the trajectories, so a
+cell's mass is, one step later, exactly in the cell above it: deterministic motion
+moves mass one cell on, with no numerical diffusion.
+
+The front is kept near the target size as it goes, without hand-drawn fix-ups:
+
+* split: where the next front would stretch a gap past SPLIT_LENGTH cells, a new
+  trajectory starts from the gap's middle (a point on the current front, so the
+  cells below still tile exactly);
+* merge: where trajectories crowd together (AdEx's trajectories all converge on
+  the slow manifold), a point is dropped from the front: its gap's two cells go on
+  as one, whose lower edge keeps the dropped point;
+* ends: a trajectory that leaves the box (through the threshold, or another side)
+  ends its strips there (cells are clipped to the box); a cell that would be
+  twisted, turned over or smaller than MIN_CELL_AREA ends its strip and cuts the
+  front in two; so do stationary points, where the front shrinks to nothing.
+
+Whatever part of the box no strip reaches (around stationary points, along the
+separatrices near saddles, past the last step traced) is covered by fill cells: the
+target grid's cells clipped to the uncovered region. Every cell is a polygon.
+
+Matrices (`strip_matrices`), in meshgen.grid2d's form, so the grid solver runs them:
+
+* motion: a strip cell goes whole to the next cell of its strip. Any other cell
+  (a strip's last, a fill cell) moves as on a grid: its outline is carried dt by
+  the flow and its mass shared by the moved polygon's overlaps with the cells;
+  the part of it that reaches the threshold within dt fires (grid2d.crossing_region).
+* jumps: every cell translated by the efficacy and overlapped with the cells
+  (one STRtree query, vectorised intersections); past the threshold fires.
+* reset: the mass fired from a cell re-enters in the cell holding the reset of
+  (threshold, w where it crossed).
+
+Mass a moved or translated cell carries onto no cell (outside the box on a side
+other than the threshold) stays on the cells it does overlap, in proportion, and is
+reported as `clamped`; a cell moved or translated wholly outside goes to the
+nearest cell.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import shapely
+from scipy import sparse
+
+from .errors import MeshError
+from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _flow_in_units, _normalise_columns,
+                     crossing_region)
+from .models import NeuronModel
+from .polygon_mesh import PolygonMesh
+
+# Seeds per cell along the inflow boundary.
+SEED_SPACING = 1.0
+# A gap of the front longer than this (cells) after a step gets a trajectory from its
+# middle; at most MAX_SPLITS halvings per gap per step, never below MIN_GAP.
+SPLIT_LENGTH = 1.5
+MAX_SPLITS = 8
+MIN_GAP = 1e-3
+# A point whose gaps to both neighbours, and between them, are shorter than this
+# (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap does not split again.
+MERGE_LENGTH = 0.5
+# Cells smaller than this (cells^2) end their strip: the front has shrunk onto a
+# stationary point or a line the flow converges to.
+MIN_CELL_AREA = 0.3
+# Second-pass seeds sit this far (cells) either side of a repelling branch.
+BRANCH_OFFSET = 1.0
+# A second-pass cell may overlap first-pass cells by this share of its area (the
+# chords of neighbouring trajectories), no more.
+AVOID_TOLERANCE = 0.05
+# Fill pieces smaller than this (cells^2) are rounding where strip cells meet.
+MIN_FILL_AREA = 1e-6
+# Overlaps below this fraction of a cell are rounding where outlines share an edge.
+NEGLIGIBLE_OVERLAP = 1e-9
+# Outline points of a moved cell: edges are cut to this length (cells) first.
+MOVED_EDGE_LENGTH = 0.25
+# Steps traced at most; what is left is covered by fill cells.
+MAX_STEPS = 100_000
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class _Front:
+    """One connected piece of the front: points in order along it (the box to their
+    left as the flow sees it), which of them go on (`tracked`; the others were merged
+    and are only corners of the next cells' lower edges), and for the gap that starts
+    at each tracked point the cell below it (-1: none, or the gap changed)."""
+
+    points: np.ndarray  # (m, 2)
+    tracked: np.ndarray  # (m,) bool
+    below: np.ndarray  # (m,) int64
+    moved: np.ndarray = field(default=None)  # (m, 2) after dt; NaN where not computed
+
+    def __post_init__(self):
+        if self.moved is None:
+            self.moved = np.full_like(self.points, np.nan)
+
+
+
+@dataclass(frozen=True)
+class Tracing:
+    """The strip cells (polygons in cell units, in strip order), the strips, the
+    fill cells and what the tracing met."""
+
+    grid: Grid
+    dt: float
+    cells: np.ndarray  # shapely polygons: strip cells, then fill cells
+    strip_first: np.ndarray
+    n_strip_cells: int
+    steps: int
+    truncated: bool  # MAX_STEPS or max_cells reached with fronts left
+
+
+def trace_strips(model: NeuronModel, grid: Grid, dt: float, max_cells: int,
+                 substeps: int = DEFAULT_SUBSTEPS, max_steps: int = MAX_STEPS,
+                 progress: Progress | None = None) -> Tracing:
+    """Trace the strip cells of `model` over `grid`'s ranges (target size: one grid
+    cell) with mesh step `dt`, then fill what they leave uncovered."""
+    if not (dt > 0 and math.isfinite(dt)):
+        raise MeshError(f"dt must be positive and finite, got {dt!r}")
+    nv, nw = grid.resolution
+    threshold = model.threshold
+
+    def flow(points):
+        u, s = _flow_in_units(model, grid, points[:, 0], points[:, 1], dt, substeps, threshold)
+        moved = np.stack([u, s], axis=1)
+        bad = ~np.all(np.isfinite(moved), axis=1)
+        if bad.any():
+            v = grid.from_units(0, points[bad, 0])
+            w = grid.from_units(1, points[bad, 1])
+            raise MeshError(f"the flow diverges within one step dt = {dt:g} s from "
+                            f"{grid.variables[0]} in [{v.min():.4g}, {v.max():.4g}], "
+                            f"{grid.variables[1]} in [{w.min():.4g}, {w.max():.4g}] "
+                            "(non-finite state); use a smaller dt or narrow the ranges",
+                            key="mesh.dt")
+        return moved
+
+    rings, successor = [], []  # per strip cell: outline (k, 2), next cell or -1
+    steps = _trace(_inflow_fronts(model, grid), flow, nv, nw, rings, successor, max_steps,
+                   max_cells, progress)
+    # Second pass: trajectories leaving a repelling branch of the v-nullcline, in the
+    # parts of the box the first pass did not reach.
+    covered = shapely.STRtree(_polygons(rings))
+    fronts = _branch_fronts(model, grid)
+    more = _trace(fronts, flow, nv, nw, rings, successor, max_steps, max_cells, progress,
+                  avoid=covered)
+    truncated = steps >= max_steps or more >= max_steps or len(rings) >= max_cells
+    cells, strip_first, n_strip = _strip_order(rings, successor, nv, nw)
+    fill = _fill_cells(cells, nv, nw)
+    return Tracing(grid=grid, dt=dt, cells=np.concatenate([cells, fill]),
+                   strip_first=strip_first, n_strip_cells=n_strip, steps=steps + more,
+                   truncated=truncated)
+
+
+def _trace(fronts, flow, nv, nw, rings, successor, max_steps, max_cells, progress,
+           avoid=None) -> int:
+    """Carry `fronts` step by step until none is left, appending the cells; returns the
+    steps taken. Cells overlapping `avoid` (cells traced before) end their strip."""
+    step = 0
+    while fronts and step < max_steps and len(rings) < max_cells:
+        _move_fronts(fronts, flow)
+        _split_gaps(fronts, flow)
+        fronts = _cut_cells(fronts, nv, nw, rings, successor, avoid)
+        _merge_points(fronts)
+        step += 1
+        if progress is not None and step % 100 == 0:
+            progress(min(len(rings), max_cells), max_cells)
+    return step
+
+
+def _branch_fronts(model, grid) -> list[_Front]:
+    """Fronts BRANCH_OFFSET cells either side of each repelling branch of the
+    v-nullcline (where dv/dt turns from negative to positive as v grows); the flow leaves such a branch on both sides, so no trajectory
+    from the boundary reaches the region next to it."""
+    nv, nw = grid.resolution
+    rows = np.arange(nw + 1, dtype=float)
+    x = np.arange(nv + 1, dtype=float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dv, _ = model.drift(grid.from_units(0, x)[None, :], grid.from_units(1, rows)[:, None])
+    dv = np.broadcast_to(dv, (len(rows), len(x)))
+    fronts = []
+    turns = (dv[:, :-1] < 0) & (dv[:, 1:] > 0)
+    # One branch per row at most is followed: the first from the left.
+    has = turns.any(axis=1)
+    column = np.argmax(turns, axis=1)
+    left, right = dv[rows.astype(int), column], dv[rows.astype(int), column + 1]
+    root = column + left / (left - right)
+    for side, order in ((-1.0, 1), (1.0, -1)):
+        seeds = np.stack([root + side * BRANCH_OFFSET, rows], axis=1)[has][::order]
+        ok = (seeds[:, 0] >= 0) & (seeds[:, 0] <= nv)
+        # Runs of consecutive usable seeds.
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
+        for a, b in zip(edges[::2], edges[1::2]):
+            if b - a >= 2:
+                fronts.append(_Front(points=seeds[a:b].copy(), tracked=np.ones(b - a, bool),
+                                     below=np.full(b - a, -1, dtype=np.int64)))
+    return fronts
+
+
+def _inflow_fronts(model, grid) -> list[_Front]:
+    """The runs of boundary seeds where the flow points into the box, going round it
+    counter-clockwise (so the box lies left of each run)."""
+    nv, nw = grid.resolution
+    corners = np.array([[0.0, 0.0], [nv, 0.0], [nv, nw], [0.0, nw]])
+    seeds, normals = [], []
+    for side in range(4):
+        start, end = corners[side], corners[(side + 1) % 4]
+        count = max(1, math.ceil(np.hypot(*(end - start)) / SEED_SPACING))
+        t = np.arange(count)[:, None] / count
+        seeds.append(start + t * (end - start))
+        direction = (end - start) / np.hypot(*(end - start))
+        normals.append(np.tile([-direction[1], direction[0]], (count, 1)))
+    seeds, normals = np.concatenate(seeds), np.concatenate(normals)
+    # At a corner the flow must point into the box across both sides.
+    previous = np.roll(normals, 1, axis=0)
+    corner = np.any(normals != previous, axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        dv, dw = model.drift(grid.from_units(0, seeds[:, 0]), grid.from_units(1, seeds[:, 1]))
+    velocity = np.stack([np.broadcast_to(dv, len(seeds)) / grid.widths[0],
+                         np.broadcast_to(dw, len(seeds)) / grid.widths[1]], axis=1)
+    inward = np.sum(velocity * normals, axis=1)
+    inward_previous = np.sum(velocity * previous, axis=1)
+    inflow = np.where(corner, (inward > 0) & (inward_previous >= 0) |
+                      (inward >= 0) & (inward_previous > 0), inward > 0)
+    inflow &= np.all(np.isfinite(velocity), axis=1)
+    if inflow.all():
+        # The flow enters everywhere: one closed front, its first seed repeated at the end.
+        runs = [np.append(np.arange(len(seeds)), 0)]
+    else:
+        # Runs of inflow seeds, cyclically, starting after an outflow seed.
+        first = int(np.flatnonzero(~inflow)[0])
+        order = np.roll(np.arange(len(seeds)), -first)
+        flags = inflow[order]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+        runs = [order[a:b] for a, b in zip(edges[::2], edges[1::2])]
+    fronts = []
+    for run in runs:
+        if len(run) < 2:
+            continue
+        points = seeds[run]
+        fronts.append(_Front(points=points, tracked=np.ones(len(run), dtype=bool),
+                             below=np.full(len(run), -1, dtype=np.int64)))
+    return fronts
+
+
+def _move_fronts(fronts: list[_Front], flow) -> None:
+    """Carry every tracked point of every front one step (all at once)."""
+    pending = [np.flatnonzero(f.tracked & np.isnan(f.moved[:, 0])) for f in fronts]
+    points = np.concatenate([f.points[p] for f, p in zip(fronts, pending)])
+    if len(points) == 0:
+        return
+    moved = flow(points)
+    start = 0
+    for front, which in zip(fronts, pending):
+        front.moved[which] = moved[start:start + len(which)]
+        start += len(which)
+
+
+def _split_gaps(fronts: list[_Front], flow) -> None:
+    """Give every gap that the step stretches past SPLIT_LENGTH a trajectory from its
+    middle (a merged point of the gap if it has one, else the midpoint), up to
+    MAX_SPLITS rounds."""
+    for _ in range(MAX_SPLITS):
+        changed = False
+        for front in fronts:
+            track = np.flatnonzero(front.tracked)
+            a, b = track[:-1], track[1:]
+            stretched = np.hypot(*(front.moved[b] - front.moved[a]).T) > SPLIT_LENGTH
+            wide = np.hypot(*(front.points[b] - front.points[a]).T) > MIN_GAP
+            gaps = np.flatnonzero(stretched & (wide | (b - a > 1)))
+            if len(gaps) == 0:
+                continue
+            changed = True
+            inner = gaps[b[gaps] - a[gaps] > 1]
+            revived = (a[inner] + b[inner]) // 2
+            front.tracked[revived] = True
+            front.below[a[inner]] = -1
+
+            fresh = gaps[b[gaps] - a[gaps] == 1]
+            if len(fresh):
+                middle = 0.5 * (front.points[a[fresh]] + front.points[b[fresh]])
+                at = b[fresh]
+                front.below[a[fresh]] = -1
+                front.points = np.insert(front.points, at, middle, axis=0)
+                front.moved = np.insert(front.moved, at, np.nan, axis=0)
+                front.tracked = np.insert(front.tracked, at, True)
+                front.below = np.insert(front.below, at, -1)
+        if not changed:
+            return
+        _move_fronts(fronts, flow)
+
+
+def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: list,
+               avoid=None) -> list[_Front]:
+    """The cells between each front and its moved self (appended to `rings`, linked in
+    `successor`); returns the next fronts: the moved tracked points, cut where a
+    point left the box or a cell was unusable."""
+    pieces = []
+    for front in fronts:
+        track = np.flatnonzero(front.tracked)
+        a, b = track[:-1], track[1:]
+        outlines = [np.concatenate([front.points[i:j + 1], front.moved[[j, i]]])
+                    for i, j in zip(a, b)]
+        usable = _usable(outlines, avoid)
+        moved = front.moved[track]
+        inside = ((moved[:, 0] >= 0) & (moved[:, 0] <= nv) & (moved[:, 1] >= 0) &
+                  (moved[:, 1] <= nw))
+        next_below = np.full(len(track), -1, dtype=np.int64)
+
+        for gap, (i, j) in enumerate(zip(a, b)):
+            if not usable[gap]:
+                continue
+            cell = len(rings)
+            rings.append(outlines[gap])
+            successor.append(-1)
+            if j == i + 1 and front.below[i] >= 0:
+                successor[front.below[i]] = cell
+            next_below[gap] = cell
+        # The next front: the moved tracked points, cut at points that left the box
+        # and at gaps without a cell.
+        keep_gap = usable & inside[:-1] & inside[1:]
+        start = 0
+        for gap in list(np.flatnonzero(~keep_gap)) + [len(track) - 1]:
+            members = np.arange(start, gap + 1)
+            members = members[inside[members]]
+            if len(members) >= 2 and np.all(np.diff(members) == 1):
+                pieces.append(_Front(points=moved[members].copy(),
+                                     tracked=np.ones(len(members), dtype=bool),
+                                     below=next_below[members].copy()))
+            start = gap + 1
+    for piece in pieces:
+        piece.below[-1] = -1
+    return pieces
+
+
+def _usable(outlines: list[np.ndarray], avoid=None) -> np.ndarray:
+    """Which outlines make cells: simple, counter-clockwise, at least MIN_CELL_AREA,
+    not overlapping the cells of `avoid` (an STRtree) by more than AVOID_TOLERANCE."""
+    if not outlines:
+        return np.zeros(0, dtype=bool)
+    sizes = np.array([len(o) for o in outlines])
+    coords = np.concatenate(outlines)
+    ids = np.repeat(np.arange(len(outlines)), sizes)
+    x, y = coords[:, 0], coords[:, 1]
+    nxt = np.arange(len(coords)) + 1
+    ends = np.cumsum(sizes) - 1
+    nxt[ends] = ends - sizes + 1
+    area = 0.5 * np.bincount(ids, weights=x * y[nxt] - x[nxt] * y, minlength=len(outlines))
+    usable = area >= MIN_CELL_AREA
+    if usable.any():
+        which = np.flatnonzero(usable)
+        polygons = _polygons([outlines[i] for i in which])
+        valid = shapely.is_valid(polygons)
+        if avoid is not None:
+            valid &= _overlap_with(polygons, avoid) <= AVOID_TOLERANCE * area[which]
+        usable[which] = valid
+    return usable
+
+
+def _merge_points(fronts: list[_Front]) -> None:
+    """Drop from the front the interior points that crowd their neighbours (see
+    MERGE_LENGTH), keeping them as corners of the next cells' lower edges."""
+    for front in fronts:
+        m = len(front.points)
+        if m < 3:
+            continue
+        gaps = np.hypot(*np.diff(front.points, axis=0).T)
+        kept = 0
+        for c in range(1, m - 1):
+            if (gaps[c - 1] < MERGE_LENGTH and gaps[c] < MERGE_LENGTH and
+                    np.hypot(*(front.points[c + 1] - front.points[kept])) < MERGE_LENGTH):
+                front.tracked[c] = False
+                front.below[kept] = -1
+                front.below[c] = -1
+            else:
+                kept = c
+
+
+def _strip_order(rings, successor, nv, nw):
+    """Cells numbered strip by strip (each strip: a chain of successors), clipped to
+    the box; returns the polygons, the first cell of each strip and their count."""
+    n = len(rings)
+    successor = np.asarray(successor, dtype=np.int64)
+    has_predecessor = np.zeros(n, dtype=bool)
+    has_predecessor[successor[successor >= 0]] = True
+    order, strip_first = [], []
+    for start in np.flatnonzero(~has_predecessor):
+        strip_first.append(len(order))
+        cell = int(start)
+        while cell >= 0:
+            order.append(cell)
+            cell = int(successor[cell])
+    if len(order) != n:
+        raise MeshError("strip tracing produced a cycle of cells (a bug)")
+    polygons = _polygons([rings[i] for i in order])
+    box = shapely.box(0.0, 0.0, nv, nw)
+    outside = ~shapely.contains_properly(box, polygons) if n else np.zeros(0, bool)
+    if outside.any():
+        clipped = shapely.intersection(polygons[outside], box)
+        # A clipped cell keeps its largest piece (it is a strip's last cell; the rest
+        # is rounding at a corner) so strips stay chains.
+        polygons[outside] = [_largest_polygon(g) for g in clipped]
+    keep = ~shapely.is_empty(polygons) & (shapely.area(polygons) > 0)
+    if not keep.all():
+        # Cells wholly outside the box: drop them, renumbering the strips.
+        index = np.cumsum(keep) - 1
+        starts = np.asarray(strip_first, dtype=np.int64)
+        bounds = np.append(starts, n)
+        strip_first = [int(index[first:last][keep[first:last]][0])
+                       for first, last in zip(bounds[:-1], bounds[1:]) if keep[first:last].any()]
+        polygons = polygons[keep]
+    return polygons, np.asarray(strip_first, dtype=np.int64), len(polygons)
+
+
+def _polygons(outlines: list[np.ndarray]) -> np.ndarray:
+    """Shapely polygons of outlines with any number of corners, all at once."""
+    if not outlines:
+        return np.zeros(0, dtype=object)
+    sizes = np.array([len(o) for o in outlines])
+    ids = np.repeat(np.arange(len(outlines)), sizes)
+    return shapely.polygons(shapely.linearrings(np.concatenate(outlines), indices=ids))
+
+
+def _largest_polygon(geometry):
+    parts = [g for g in shapely.get_parts(geometry) if isinstance(g, shapely.Polygon)]
+    if not parts:
+        return shapely.Polygon()
+    return max(parts, key=lambda g: g.area)
+
+
+def _fill_cells(strip_cells: np.ndarray, nv: int, nw: int) -> np.ndarray:
+    """Grid cells clipped to the part of the box no strip cell covers. Squares the
+    strip cells' overlaps cover to NEGLIGIBLE_OVERLAP are left out, squares they miss
+    are kept whole; only the rest needs a (small) union."""
+    iv, iw = np.meshgrid(np.arange(nv), np.arange(nw))
+    squares = shapely.box(iv.ravel(), iw.ravel(), iv.ravel() + 1.0, iw.ravel() + 1.0)
+    tree = shapely.STRtree(strip_cells)
+    square, cell = tree.query(squares, predicate="intersects")
+    covered = _overlap_with(squares, tree)
+    pieces = [squares[covered <= NEGLIGIBLE_OVERLAP]]
+    partial = np.flatnonzero((covered > NEGLIGIBLE_OVERLAP) & (covered < 1.0 - MIN_FILL_AREA))
+    order = np.argsort(square, kind="stable")
+    starts = np.searchsorted(square[order], partial)
+    ends = np.searchsorted(square[order], partial, side="right")
+    rest = [shapely.difference(squares[k], shapely.union_all(strip_cells[cell[order[a:b]]]))
+            for k, a, b in zip(partial, starts, ends)]
+    pieces.append(shapely.get_parts(np.array(rest, dtype=object)) if rest else
+                  np.zeros(0, dtype=object))
+    pieces = np.concatenate(pieces)
+    pieces = pieces[shapely.get_type_id(pieces) == 3]  # polygons, not touching lines
+    pieces = pieces[shapely.area(pieces) >= MIN_FILL_AREA]
+    return shapely.orient_polygons(pieces)
+
+
+def _overlap_with(cells: np.ndarray, others: shapely.STRtree) -> np.ndarray:
+    """Per cell, the area it shares with the geometries of `others` (summed: overlaps
+    among them count twice)."""
+    if len(cells) == 0:
+        return np.zeros(0)
+    index, other = others.query(cells, predicate="intersects")
+    shared = shapely.area(shapely.intersection(cells[index], others.geometries[other]))
+    return np.bincount(index, weights=shared, minlength=len(cells))
+
+
+# --- matrices --------------------------------------------------------------------------------
+
+def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAULT_SUBSTEPS
+                    ) -> GridTransition:
+    """One mesh step: strip cells to the next cell of their strip, every other cell by
+    the overlaps of its moved outline (see the module doc)."""
+    grid, cells, dt = tracing.grid, tracing.cells, tracing.dt
+    n = len(cells)
+    nv, nw = grid.resolution
+    threshold = model.threshold
+    nexts = np.full(n, -1, dtype=np.int64)
+    bounds = np.append(tracing.strip_first, tracing.n_strip_cells)
+    for first, last in zip(bounds[:-1], bounds[1:]):
+        nexts[first:last - 1] = np.arange(first + 1, last)
+    chained = np.flatnonzero(nexts >= 0)
+    loose = np.flatnonzero(nexts < 0)
+    area = shapely.area(cells)
+
+    fired = np.zeros(n)
+    crossing = None
+    if threshold is not None:
+        crossing, _ = crossing_region(model, grid, dt, substeps, threshold, 4,
+                                      _reach(model, grid, dt))
+        fired[loose] = np.clip(shapely.area(shapely.intersection(cells[loose], crossing))
+                               / area[loose], 0.0, 1.0)
+    outlines = shapely.segmentize(cells[loose], MOVED_EDGE_LENGTH)
+    coords, owner = shapely.get_coordinates(shapely.get_exterior_ring(outlines),
+                                            return_index=True)
+    u, s = _flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, substeps, threshold)
+    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
+        raise MeshError(f"the flow diverges within one step dt = {dt:g} s inside the ranges; "
+                        "use a smaller dt or narrow the ranges", key="mesh.dt")
+    moved = shapely.polygons(shapely.linearrings(np.stack([u, s], axis=1), indices=owner))
+    twisted = ~shapely.is_valid(moved)
+    degenerate = loose[twisted]
+    if twisted.any():
+        moved[twisted] = shapely.make_valid(moved[twisted], method="structure",
+                                            keep_collapsed=False)
+    below = shapely.box(-1e9, -1e9, nv, 1e9) if threshold is not None else None
+    rows, cols, values, clamped = _share_overlaps(moved, loose, cells, 1.0 - fired[loose],
+                                                  below, n)
+    matrix = sparse.csc_matrix((np.concatenate([np.ones(len(chained)), values]),
+                                (np.concatenate([nexts[chained], rows]),
+                                 np.concatenate([chained, cols]))), shape=(n, n))
+    matrix, fired = _normalise_columns(matrix, fired, "strip motion matrix")
+    return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
+                          degenerate=degenerate)
+
+
+def jump_of_cells(model: NeuronModel, tracing: Tracing, axis: int, efficacy: float
+                  ) -> GridTransition:
+    """A jump of every neuron by `efficacy` along variable `axis`: each cell translated
+    and overlapped with the cells; past the threshold (axis 0) fires."""
+    efficacy = float(efficacy)
+    if not math.isfinite(efficacy) or efficacy == 0.0:
+        raise MeshError(f"efficacy must be finite and non-zero, got {efficacy!r}")
+    grid, cells = tracing.grid, tracing.cells
+    n = len(cells)
+    nv = grid.resolution[0]
+    shift = np.zeros(2)
+    shift[axis] = efficacy / grid.widths[axis]
+    moved = shapely.transform(cells, lambda xy: xy + shift)
+    area = shapely.area(cells)
+    fired = np.zeros(n)
+    below = None
+    if axis == 0 and model.threshold is not None:
+        beyond = shapely.bounds(moved)[:, 2] > nv
+        past = shapely.area(shapely.intersection(moved[beyond], shapely.box(nv, -1e9, 1e9, 1e9)))
+        fired[beyond] = np.clip(past / area[beyond], 0.0, 1.0)
+        below = shapely.box(-1e9, -1e9, nv, 1e9)
+    rows, cols, values, clamped = _share_overlaps(moved, np.arange(n), cells, 1.0 - fired,
+                                                  below, n)
+    matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
+    matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
+                                                      f"{grid.variables[axis]})")
+    return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
+                          degenerate=np.zeros(0, np.int64))
+
+
+def _share_overlaps(moved, sources, cells, share, below, n):
+    """Entries (rows, cols, values) giving each source cell's `share` to the cells its
+    moved polygon overlaps (only the part left of the threshold, `below`), in
+    proportion to the overlaps; and per cell the fraction clamped (moved area on
+    no cell)."""
+    tree = shapely.STRtree(cells)
+    if below is not None:
+        reach = shapely.bounds(moved)[:, 2] > below.bounds[2]
+        moved = moved.copy()
+        moved[reach] = shapely.intersection(moved[reach], below)
+    moved_area = shapely.area(moved)
+    index, target = tree.query(moved, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(moved[index], cells[target]))
+    keep = pieces > NEGLIGIBLE_OVERLAP * moved_area[index]
+    index, target, pieces = index[keep], target[keep], pieces[keep]
+    covered = np.bincount(index, weights=pieces, minlength=len(moved))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        outside = np.where(moved_area > 0, 1.0 - covered / moved_area, 0.0)
+    lost = np.flatnonzero((covered <= 0) & (share > 0))
+    if len(lost):
+        # Wholly outside the cells: to the cell nearest its centre, clamped.
+        centre = shapely.centroid(moved[lost])
+        centre[shapely.is_empty(centre)] = shapely.centroid(cells[sources[lost]])[
+            shapely.is_empty(centre)]
+        nearest = tree.query_nearest(centre, all_matches=False)[1]
+        index = np.concatenate([index, lost])
+        target = np.concatenate([target, nearest])
+        pieces = np.concatenate([pieces, np.ones(len(lost))])
+        covered[lost] = 1.0
+        outside[lost] = 1.0
+    values = share[index] * pieces / covered[index]
+    clamped = np.zeros(n)
+    clamped[sources] = np.clip(outside, 0.0, 1.0) * share
+    return target, sources[index], values, clamped
+
+
+def _reach(model, grid, dt) -> float:
+    """The farthest a point on the threshold moves along w in dt (cells), for the
+    crossing region's sampling."""
+    s = np.linspace(0.0, grid.resolution[1], 64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _, dw = model.drift(np.full_like(s, model.threshold), grid.from_units(1, s))
+    speed = np.abs(np.broadcast_to(dw, s.shape)) / grid.widths[1]
+    return float(np.nan_to_num(speed.max(), nan=0.0, posinf=1e6) * dt)
+
+
+def reset_of_cells(model: NeuronModel, tracing: Tracing) -> sparse.csc_matrix:
+    """Column j: where mass fired from cell j re-enters: the cell holding the reset of
+    (threshold, w), w where cell j crosses the threshold (the w of its part that
+    reaches it in one step, or its centre's)."""
+    grid, cells = tracing.grid, tracing.cells
+    n = len(cells)
+    if model.threshold is None:
+        return sparse.csc_matrix((n, n))
+    if not model.resets:
+        raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
+                        "there is no reset mapping")
+    crossing, _ = crossing_region(model, grid, tracing.dt, DEFAULT_SUBSTEPS, model.threshold,
+                                  4, _reach(model, grid, tracing.dt))
+    touching = shapely.intersects(cells, crossing)
+    part = cells.copy()
+    part[touching] = shapely.intersection(cells[touching], crossing)
+    part[shapely.area(part) <= 0] = cells[shapely.area(part) <= 0]
+    w = grid.from_units(1, shapely.get_coordinates(shapely.centroid(part))[:, 1])
+    new_v, new_w = model.reset_state(np.full(n, model.threshold), w)
+    new_v, new_w = np.broadcast_to(new_v, (n,)), np.broadcast_to(new_w, (n,))
+    if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):
+        raise MeshError("the reset rule gives non-finite values on the mesh")
+    target = locate_cells(cells, grid.to_units(0, new_v), grid.to_units(1, new_w))
+    matrix = sparse.csc_matrix((np.ones(n), (target, np.arange(n))), shape=(n, n))
+    matrix, _ = _normalise_columns(matrix, np.zeros(n), "strip reset mapping")
+    return matrix
+
+
+def locate_cells(cells: np.ndarray, u: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The cell holding each point (cell units); the nearest cell for points on none."""
+    points = shapely.points(np.asarray(u, float), np.asarray(s, float))
+    tree = shapely.STRtree(cells)
+    index, target = tree.query(points, predicate="intersects")
+    found = np.full(len(points), -1, dtype=np.int64)
+    found[index[::-1]] = target[::-1]  # the lowest-numbered cell holding it
+    missing = np.flatnonzero(found < 0)
+    if len(missing):
+        found[missing] = tree.query_nearest(points[missing], all_matches=False)[1]
+    return found
+
+
+def polygon_mesh(tracing: Tracing) -> PolygonMesh:
+    """The cells in model units, outlines padded to one length (meshgen.polygon_mesh)."""
+    grid = tracing.grid
+    rings = shapely.get_exterior_ring(tracing.cells)
+    coords, owner = shapely.get_coordinates(rings, return_index=True)
+    counts = np.bincount(owner, minlength=len(rings))
+    # Rings are closed: drop each one's repeated first point.
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    keep = np.ones(len(coords), dtype=bool)
+    keep[starts + counts - 1] = False
+    coords, owner, counts = coords[keep], owner[keep], counts - 1
+    width = int(counts.max())
+    position = np.arange(len(coords)) - np.repeat(np.cumsum(counts) - counts, counts)
+    vertices = np.empty((len(rings), width, 2))
+    vertices[owner, position] = coords
+    last = np.cumsum(counts) - 1
+    for k in range(width):
+        short = counts <= k
+        vertices[short, k] = coords[last[short]]
+    vertices[..., 0] = grid.from_units(0, vertices[..., 0])
+    vertices[..., 1] = grid.from_units(1, vertices[..., 1])
+    centre = shapely.get_coordinates(shapely.centroid(tracing.cells))
+    centres = np.stack([grid.from_units(0, centre[:, 0]), grid.from_units(1, centre[:, 1])], 1)
+    return PolygonMesh(variables=grid.variables, ranges=np.array(grid.ranges, dtype=float),
+                       resolution=tuple(grid.resolution), dt=tracing.dt,
+                       cell_vertices=vertices, centres=centres,
+                       strip_first=tracing.strip_first, n_strip_cells=tracing.n_strip_cells)
