@@ -54,12 +54,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from scipy import sparse
 
 from meshgen import __version__
 from meshgen.artifact import StripArtifact
 from meshgen.atomic_file import atomic_output
 from meshgen.grid2d import Grid
-from scipy import sparse
 
 FORMAT = "miind-output"
 FORMAT_VERSION = 1
@@ -180,9 +180,10 @@ def extent_bin_shares(lower: np.ndarray, upper: np.ndarray, edges: np.ndarray) -
     first = np.clip(np.searchsorted(edges, lower, side="right") - 1, 0, n_bins - 1)
     last = np.clip(np.searchsorted(edges, upper, side="left") - 1, first, n_bins - 1)
     counts = last - first + 1
+    # One entry per (cell, bin it overlaps): bins first, first + 1, ..., last of each.
     cell = np.repeat(np.arange(len(lower)), counts)
-    bins = np.repeat(first, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts)
-                                                                             - counts, counts))
+    entry_of_first = np.repeat(np.cumsum(counts) - counts, counts)
+    bins = np.repeat(first, counts) + np.arange(counts.sum()) - entry_of_first
     overlap = np.minimum(upper[cell], edges[bins + 1]) - np.maximum(lower[cell], edges[bins])
     share = np.where(upper[cell] > lower[cell], np.maximum(overlap, 0.0), 1.0)
     share /= np.bincount(cell, weights=share, minlength=len(lower))[cell]
