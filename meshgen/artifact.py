@@ -32,6 +32,21 @@ fraction of its mass (it is part of the matrix, so column sums are unchanged).
 meshgen.grid2d.motion_matrix). Both were added after the first grid files: a file
 without them reads with `clamped` and `degenerate` None.
 
+2D strip meshes (two-variable models, the strip method, see meshgen.strips2d and
+meshgen.polygon_mesh) carry mesh_kind = "strips2d" and the grid layout above under
+/strips2d instead of /grid, with ranges the range box and resolution the target cells
+per variable the mesh was built for (their product is not the number of cells: the
+cells are listed)::
+
+    /strips2d         attrs: n_strip_cells (cells [0, n_strip_cells) lie on strips)
+      cell_vertices   (n_cells, k, 2) [model units] each cell's corners (v, w),
+                      counter-clockwise; a cell of fewer than k corners repeats its last
+      centres         (n_cells, 2) [model units] each cell's area centroid (v, w)
+      strip_first     (n_strips,) int64, the first cell of each strip (increasing from 0)
+
+The matrices under /strips2d/motion, jumps and reset are square in n_cells, in the
+order of the listed cells.
+
 Everything is validated on load (shapes, index ranges, non-negative fractions, column
 sums of 1), never inside kernels.
 """
@@ -40,7 +55,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import h5py
@@ -152,6 +168,22 @@ class GridArtifact:
         return None
 
 
+@dataclass(frozen=True)
+class StripArtifact(GridArtifact):
+    """A 2D strip mesh (meshgen.polygon_mesh.PolygonMesh): a GridArtifact, so the
+    grid solver runs it, whose cells are listed polygons instead of being implied by
+    ranges and resolution."""
+
+    cell_vertices: np.ndarray = field(kw_only=True)  # (n_cells, k, 2)
+    centres: np.ndarray = field(kw_only=True)  # (n_cells, 2)
+    strip_first: np.ndarray = field(kw_only=True)  # (n_strips,)
+    n_strip_cells: int = field(kw_only=True)
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.centres)
+
+
 def input_hash(document: dict) -> str:
     canonical = json.dumps({"format_version": FORMAT_VERSION, "input": document},
                            sort_keys=True, separators=(",", ":"))
@@ -205,6 +237,33 @@ def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: 
     """Write a grid artifact atomically; `motion` is a grid2d.GridTransition, `jumps`
     (variable, efficacy, GridTransition) triples, `reset` a CSC matrix. Returns the
     input hash."""
+    with _grid_like_file(path, "grid", document, model, grid.variables, grid.ranges,
+                         grid.resolution, dt, threshold, motion, jumps, reset) as (_, digest):
+        pass
+    return digest
+
+
+def write_strip2d_mesh(path: str | Path, *, document: dict, model: dict, mesh, threshold: float,
+                       motion, jumps, reset) -> str:
+    """Write a 2D strip artifact atomically; `mesh` is a polygon_mesh.PolygonMesh, the
+    matrices as for write_grid_mesh, over the mesh's cells. Returns the input hash."""
+    with _grid_like_file(path, "strips2d", document, model, mesh.variables, mesh.ranges,
+                         mesh.resolution, mesh.dt, threshold, motion, jumps,
+                         reset) as (group, digest):
+        group.attrs["n_strip_cells"] = int(mesh.n_strip_cells)
+        _dataset(group, "cell_vertices", np.asarray(mesh.cell_vertices, dtype=float),
+                 "model units")
+        _dataset(group, "centres", np.asarray(mesh.centres, dtype=float), "model units")
+        _dataset(group, "strip_first", np.asarray(mesh.strip_first, dtype=np.int64), "1")
+    return digest
+
+
+@contextmanager
+def _grid_like_file(path, kind, document, model, variables, ranges, resolution, dt,
+                    threshold, motion, jumps, reset):
+    """The stamped file of a grid or 2D strip artifact, with the group named `kind`
+    holding the attrs and matrices both kinds share; yields (group, input hash) for
+    the kind's own datasets, then moves the file into place."""
     digest = input_hash(document)
     units = model.get("units", {})
     with atomic_output(path) as temporary:
@@ -213,14 +272,14 @@ def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: 
                             "created_by": f"miind-cli {__version__}", "input_hash": digest,
                             "model": json.dumps(model), "model_file": json.dumps(document),
                             "dimension": 2, "variables": json.dumps(model["variables"]),
-                            "mesh_kind": "grid"})
-            group = f.create_group("grid")
-            group.attrs.update({"variables": json.dumps(list(grid.variables)),
+                            "mesh_kind": kind})
+            group = f.create_group(kind)
+            group.attrs.update({"variables": json.dumps(list(variables)),
                                 "units": json.dumps(units), "dt": dt,
                                 "threshold": np.nan if threshold is None else threshold,
                                 "refractory": model["spike"]["refractory"]})
-            _dataset(group, "ranges", np.array(grid.ranges), "model units")
-            _dataset(group, "resolution", np.array(grid.resolution, dtype=np.int64), "1")
+            _dataset(group, "ranges", np.array(ranges, dtype=float), "model units")
+            _dataset(group, "resolution", np.array(resolution, dtype=np.int64), "1")
             group["dt"] = dt
             group["dt"].attrs["units"] = "s"
             moving = group.create_group("motion")
@@ -233,7 +292,7 @@ def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: 
                                     "units": units.get(variable, "")})
                 _write_csc(entry, jump.matrix, jump.fired, jump.clamped)
             _write_csc(group.create_group("reset"), reset, None)
-    return digest
+            yield group, digest
 
 
 def _write_csc(group, matrix, fired, clamped=None):
@@ -254,22 +313,24 @@ def _dataset(group, name, values, units):
 
 
 def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:
-    """The artifact at `path`: a MeshArtifact (strips, 1D) or a GridArtifact (2D)."""
+    """The artifact at `path`: a MeshArtifact (strips, 1D), a GridArtifact (2D grid) or
+    a StripArtifact (2D strips, a kind of GridArtifact)."""
     path = str(path)
+    readers = {"strips": (_read_v1, validate_mesh), "grid": (_read_grid, validate_grid),
+               "strips2d": (_read_strips2d, validate_strips2d)}
     with open_stamped(path, FORMAT, FORMAT_VERSION, "mesh artifact",
                       "`miind mesh` on its model file") as f:
         kind = str(f.attrs.get("mesh_kind", "strips"))
-        if kind not in ("strips", "grid"):
-            raise ArtifactError(f"unknown mesh_kind {kind!r} (this version reads 'strips' "
-                                "and 'grid'); re-run `miind mesh` on its model file", path=path)
+        if kind not in readers:
+            raise ArtifactError(f"unknown mesh_kind {kind!r} (this version reads "
+                                f"{', '.join(map(repr, readers))}); re-run `miind mesh` on "
+                                "its model file", path=path)
+        read, validate = readers[kind]
         try:
-            artifact = _read_grid(f, path) if kind == "grid" else _read_v1(f, path)
+            artifact = read(f, path)
         except KeyError as exc:
             raise ArtifactError(f"mesh artifact is incomplete: missing {exc}", path=path) from None
-    if kind == "grid":
-        validate_grid(artifact)
-    else:
-        validate_mesh(artifact)
+    validate(artifact)
     return artifact
 
 
@@ -280,18 +341,58 @@ def _read_csc(group, **attrs) -> GridMatrix:
                       data=group["data"][()], fired=fired, **optional, **attrs)
 
 
-def _read_grid(f, path) -> GridArtifact:
-    group = f["grid"]
+def _grid_fields(f, path, kind: str) -> dict:
+    """The GridArtifact fields of the group `kind` of a grid or 2D strip artifact."""
+    group = f[kind]
     jumps = tuple(_read_csc(group["jumps"][key], efficacy=float(group["jumps"][key].attrs["efficacy"]),
                             dimension=str(group["jumps"][key].attrs["dimension"]))
                   for key in sorted(group["jumps"], key=int))
-    return GridArtifact(
+    return dict(
         path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
         variables=tuple(json.loads(group.attrs["variables"])),
         units=json.loads(group.attrs["units"]), ranges=group["ranges"][()],
         resolution=group["resolution"][()], dt=float(group.attrs["dt"]),
         threshold=float(group.attrs["threshold"]), refractory=float(group.attrs["refractory"]),
         motion=_read_csc(group["motion"]), jumps=jumps, reset=_read_csc(group["reset"]))
+
+
+def _read_grid(f, path) -> GridArtifact:
+    return GridArtifact(**_grid_fields(f, path, "grid"))
+
+
+def _read_strips2d(f, path) -> StripArtifact:
+    group = f["strips2d"]
+    return StripArtifact(**_grid_fields(f, path, "strips2d"),
+                         cell_vertices=group["cell_vertices"][()], centres=group["centres"][()],
+                         strip_first=group["strip_first"][()],
+                         n_strip_cells=int(group.attrs["n_strip_cells"]))
+
+
+def validate_strips2d(artifact: StripArtifact) -> None:
+    """The listed cells and strips, then everything validate_grid checks (its matrices
+    are square in the number of listed cells)."""
+    def bad(message):
+        raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
+
+    centres, vertices = artifact.centres, artifact.cell_vertices
+    if centres.ndim != 2 or centres.shape[1:] != (2,) or len(centres) < 1 or \
+            not np.all(np.isfinite(centres)):
+        bad(f"cell centres have shape {centres.shape} (expected (n_cells, 2)) or are not finite")
+    n = artifact.n_cells
+    if vertices.ndim != 3 or vertices.shape[0] != n or vertices.shape[1] < 3 or \
+            vertices.shape[2] != 2 or not np.all(np.isfinite(vertices)):
+        bad(f"cell vertices have shape {vertices.shape} (expected ({n}, k >= 3, 2)) or are "
+            "not finite")
+    first, on_strips = artifact.strip_first, artifact.n_strip_cells
+    if not 0 <= on_strips <= n:
+        bad(f"n_strip_cells = {on_strips} is not between 0 and the {n} cells")
+    if first.ndim != 1 or not np.issubdtype(first.dtype, np.integer):
+        bad("strip_first is not a list of cell indices")
+    if len(first) == 0 and on_strips:
+        bad(f"n_strip_cells = {on_strips} but there are no strips")
+    if len(first) and (first[0] != 0 or np.any(np.diff(first) <= 0) or first[-1] >= on_strips):
+        bad(f"strip_first is not increasing from 0 below n_strip_cells = {on_strips}")
+    validate_grid(artifact)
 
 
 def validate_grid(artifact: GridArtifact) -> None:

@@ -166,8 +166,10 @@ def _read_density(group) -> dict:
     density = group["density"]
     common = dict(mass=group["mass"][()], density_time=density["time"][()],
                   density_mass=density["mass"][()])
-    grid = group.attrs.get("mesh_kind", "strips") == "grid"
-    if not grid and "cell_vertices" not in density:
+    kind = group.attrs.get("mesh_kind", "strips")
+    grid = kind == "grid"
+    # 2D strip meshes (mesh_kind "strips2d") list their cells as polygons.
+    if not grid and kind != "strips2d" and "cell_vertices" not in density:
         return dict(common, lower=density["lower"][()], upper=density["upper"][()])
     variables = json.loads(density.attrs["variables"])
     # Outputs written before the units attribute: v has the population's unit.
@@ -175,7 +177,7 @@ def _read_density(group) -> dict:
     units = [stated.get(v, str(group.attrs["unit"]) if j == 0 else "")
              for j, v in enumerate(variables)]
     cells = (polygon_cells(variables, units, density["cell_vertices"][()])
-             if "cell_vertices" in density else
+             if not grid else
              grid_cells(variables, units, density.attrs["ranges"], density.attrs["resolution"]))
     marginals = None
     if "marginals" in density:

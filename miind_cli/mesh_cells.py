@@ -5,11 +5,13 @@ Two representations, so a figure never asks which mesh it came from:
 * a regular grid: the cell edges along each axis, cells numbered v fastest
   (meshgen.grid2d), drawn as one pcolormesh;
 * polygons: every cell's corners, (n_cells, n_corners, 2) in (v, w), drawn as a
-  PolyCollection (the cells of strip meshes are arbitrary quadrilaterals).
+  PolyCollection (the cells of 2D strip meshes are arbitrary polygons; one of fewer
+  corners repeats its last, which changes neither its outline nor its area).
 
 Built from an output's density group (analysis) or from a mesh artifact
 (`artifact_cells`): a GridArtifact, or any artifact with a `cell_vertices` array
-(n_cells, 4, 2) and `variables`, `units`, `model` like a GridArtifact.
+(n_cells, k, 2) (a StripArtifact) and `variables`, `units`, `model` like a
+GridArtifact.
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ class PopulationResult:
     upper: np.ndarray | None = None
     mesh_path: str | None = None
     mesh_hash: str | None = None
-    grid: object | None = None  # grid populations: the meshgen.grid2d.Grid
+    grid: object | None = None  # 2D populations: the meshgen.grid2d.Grid (strips: the range box)
     spike_times: np.ndarray | None = None  # direct only
     spike_ids: np.ndarray | None = None
     n_neurons: int | None = None

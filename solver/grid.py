@@ -1,4 +1,6 @@
-"""Density populations on 2D grid meshes (meshgen.grid2d): their arrays and state.
+"""Density populations on 2D grid meshes (meshgen.grid2d) and 2D strip meshes
+(meshgen.strips2d, whose artifacts hold the same matrices over listed polygon cells):
+their arrays and state.
 
 Coupled to the rest of a simulation like direct populations, through rate tables
 filled between chunks (solver.assembly); the step itself is solver.grid_kernels,
@@ -13,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from meshgen.artifact import GridArtifact, GridMatrix
+from meshgen.artifact import GridArtifact, GridMatrix, StripArtifact
 from meshgen.grid2d import Grid
 
 from . import grid_kernels
@@ -70,8 +72,10 @@ class GridPopulation:
     def __post_init__(self):
         a = self.artifact
         n = a.n_cells
+        # A strip mesh's grid is its range box only; its cells are listed.
         self.grid = Grid(a.variables, tuple(map(tuple, a.ranges)), tuple(a.resolution))
-        self.centres = self.grid.cell_centres()
+        self.centres = (tuple(np.ascontiguousarray(a.centres[:, k]) for k in (0, 1))
+                        if isinstance(a, StripArtifact) else self.grid.cell_centres())
         refractory_steps = int(round(a.refractory / self.dt))
         self.mass = np.zeros(n)
         self.queue = np.zeros((refractory_steps + 1, n))
@@ -87,8 +91,12 @@ class GridPopulation:
         self.mass[:] = 0.0
         self.queue[:] = 0.0
         self.queued[:] = 0.0
-        self.mass[self.grid.locate(state[self.grid.variables[0]],
-                                   state[self.grid.variables[1]])] = 1.0
+        v, w = state[self.grid.variables[0]], state[self.grid.variables[1]]
+        if isinstance(self.artifact, StripArtifact):
+            self.mass[polygon_holding(self.artifact.cell_vertices, self.centres, self.grid,
+                                      v, w)] = 1.0
+        else:
+            self.mass[self.grid.locate(v, w)] = 1.0
 
     def advance(self, first_step: int, n_steps: int, group_rates: np.ndarray) -> None:
         reset = self.artifact.reset
@@ -97,6 +105,28 @@ class GridPopulation:
             np.ascontiguousarray(group_rates), first_step, n_steps, self.dt, self.mass,
             self.queue, self.queued, self.centres[0], self.centres[1], self.rate,
             self.total_mass, self.mean[0], self.mean[1], self.work)
+
+
+def polygon_holding(vertices: np.ndarray, centres, box: Grid, v: float, w: float) -> int:
+    """The first cell whose polygon (vertices (n_cells, k, 2)) holds (v, w); if none
+    does (outside the mesh, or in a crack between cells), the cell whose centre is
+    nearest, distances measured in units of the range box so both variables count."""
+    start = vertices
+    end = np.roll(vertices, -1, axis=1)
+    # Crossing number of a ray towards +v: an edge counts if it straddles w (half
+    # open, so a point on an edge shared by two cells lies in exactly one of them,
+    # the same one Grid.locate gives on a grid) and crosses the ray right of v.
+    # A repeated (padding) corner makes an edge that straddles nothing.
+    straddles = (start[..., 1] > w) != (end[..., 1] > w)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = start[..., 0] + (w - start[..., 1]) * (end[..., 0] - start[..., 0]) / \
+            (end[..., 1] - start[..., 1])
+    inside = np.count_nonzero(straddles & (v < crossing), axis=1) % 2 == 1
+    if inside.any():
+        return int(np.argmax(inside))
+    (v_lo, v_hi), (w_lo, w_hi) = box.ranges
+    distance = np.hypot((centres[0] - v) / (v_hi - v_lo), (centres[1] - w) / (w_hi - w_lo))
+    return int(np.argmin(distance))
 
 
 def _kernel_arrays(artifact: GridArtifact, n: int) -> tuple:

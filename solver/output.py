@@ -25,9 +25,15 @@
                        variable, per bin, over the bin width [1/unit of the variable];
                        sum * width = the snapshot's in-mesh mass (refractory excluded)
         density/marginals/<variable>_edges   (n_bins + 1,) bin edges [unit]
-      2D meshes with cells of any shape (not written yet; plots read it): the same
-        density attrs and marginals, and density/cell_vertices (n_cells, 4, 2): each
-        cell's corners (v, w) in order around it, in place of ranges and resolution
+      2D strip density (attr mesh_kind = "strips2d", meshgen.strips2d): the same
+        density attrs and marginals, with density/mass in the mesh's cell order and
+        density/cell_vertices (n_cells, k, 2) [model units] in place of ranges and
+        resolution: each cell's corners (v, w) counter-clockwise; a cell of fewer than
+        k corners repeats its last one (which adds nothing to its area or outline).
+        Marginal bins: the mesh's range box split into its target cells per variable;
+        each cell's mass is spread over the bins its extent [min, max] along the
+        variable overlaps, uniformly (an approximation of the polygon's own profile
+        that keeps sum * width = the in-mesh mass exactly)
       direct only:
         samples/node_ids   (r,) recorded neurons; samples/<variable> (n, r)
         synchrony/neuron_mean_v, neuron_var_v  (N,) each neuron's time mean and
@@ -48,9 +54,12 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from scipy import sparse
 
 from meshgen import __version__
+from meshgen.artifact import StripArtifact
 from meshgen.atomic_file import atomic_output
+from meshgen.grid2d import Grid
 
 FORMAT = "miind-output"
 FORMAT_VERSION = 1
@@ -93,24 +102,32 @@ def write_output(path: str | Path, simulation, results) -> None:
                 _dataset(inputs.create_group(source.name), "rate", results.input_rates[i], "Hz")
 
 
-def _write_density(group, result, grid_artifact=None) -> None:
+def _write_density(group, result, artifact_2d=None) -> None:
+    """`artifact_2d`: the mesh artifact of a 2D population (grid or strips), else None."""
     group.attrs.update({"mesh": result.mesh_path, "mesh_hash": result.mesh_hash})
     _dataset(group, "mass", result.mass, "1")
     density = group.create_group("density")
     _dataset(density, "time", np.array(result.snapshot_times), "s")
-    n_cells = result.grid.n_cells if result.grid is not None else len(result.lower)
+    n_cells = artifact_2d.n_cells if artifact_2d is not None else len(result.lower)
     stacked = (np.array(result.snapshots) if result.snapshots else np.zeros((0, n_cells)))
     _dataset(density, "mass", stacked, "1", compress=True)
-    if result.grid is not None:
-        group.attrs["mesh_kind"] = "grid"
-        density.attrs.update({"variables": json.dumps(list(result.grid.variables)),
-                              "ranges": np.array(result.grid.ranges),
-                              "resolution": np.array(result.grid.resolution)})
-        _write_spike_lines(density, grid_artifact)
-        _write_grid_marginals(density, result.grid, stacked, grid_artifact.units)
+    if artifact_2d is None:
+        _dataset(density, "lower", result.lower, result.unit)
+        _dataset(density, "upper", result.upper, result.unit)
         return
-    _dataset(density, "lower", result.lower, result.unit)
-    _dataset(density, "upper", result.upper, result.unit)
+    box = Grid(artifact_2d.variables, tuple(map(tuple, artifact_2d.ranges)),
+               tuple(artifact_2d.resolution))
+    density.attrs["variables"] = json.dumps(list(box.variables))
+    _write_spike_lines(density, artifact_2d)
+    if isinstance(artifact_2d, StripArtifact):
+        group.attrs["mesh_kind"] = "strips2d"
+        _dataset(density, "cell_vertices", artifact_2d.cell_vertices, "model units")
+        _write_polygon_marginals(density, box, artifact_2d.cell_vertices, stacked,
+                                 artifact_2d.units)
+        return
+    group.attrs["mesh_kind"] = "grid"
+    density.attrs.update({"ranges": np.array(box.ranges), "resolution": np.array(box.resolution)})
+    _write_grid_marginals(density, box, stacked, artifact_2d.units)
 
 
 def spike_lines(artifact) -> tuple[float, float]:
@@ -135,11 +152,48 @@ def _write_grid_marginals(density, grid, stacked: np.ndarray, units: dict) -> No
     planes = stacked.reshape(len(stacked), n_w, n_v)
     marginals = density.create_group("marginals")
     for axis, (variable, edges, width) in enumerate(zip(grid.variables, grid.edges, grid.widths)):
-        unit = units.get(variable, "")
         # planes is (k, w, v): v's marginal sums over axis 1, w's over axis 2.
         summed = planes.sum(axis=1 if axis == 0 else 2)
-        _dataset(marginals, variable, summed / width, f"1/{unit}" if unit else "1", compress=True)
-        _dataset(marginals, f"{variable}_edges", edges, unit or "1")
+        _write_marginal(marginals, variable, summed / width, edges, units.get(variable, ""))
+
+
+def _write_polygon_marginals(density, box: Grid, vertices: np.ndarray, stacked: np.ndarray,
+                             units: dict) -> None:
+    """density/marginals of snapshots `stacked` (k, n_cells) on polygon cells
+    `vertices` (n_cells, k, 2), over the bins of the range box `box`."""
+    marginals = density.create_group("marginals")
+    for axis, (variable, edges, width) in enumerate(zip(box.variables, box.edges, box.widths)):
+        spread = extent_bin_shares(vertices[..., axis].min(axis=1),
+                                   vertices[..., axis].max(axis=1), edges)
+        summed = np.asarray((spread.T @ stacked.T).T)
+        _write_marginal(marginals, variable, summed / width, edges, units.get(variable, ""))
+
+
+def extent_bin_shares(lower: np.ndarray, upper: np.ndarray, edges: np.ndarray) -> sparse.csr_matrix:
+    """(n_cells, n_bins): the share of each cell's mass in each bin when its mass is
+    spread uniformly over its extent [lower, upper], clipped to the bins (what lies
+    outside goes to the end bins, so every row sums to 1); a cell of no extent
+    puts all of it in the bin holding it."""
+    n_bins = len(edges) - 1
+    lower = np.clip(lower, edges[0], edges[-1])
+    upper = np.clip(upper, edges[0], edges[-1])
+    first = np.clip(np.searchsorted(edges, lower, side="right") - 1, 0, n_bins - 1)
+    last = np.clip(np.searchsorted(edges, upper, side="left") - 1, first, n_bins - 1)
+    counts = last - first + 1
+    # One entry per (cell, bin it overlaps): bins first, first + 1, ..., last of each.
+    cell = np.repeat(np.arange(len(lower)), counts)
+    entry_of_first = np.repeat(np.cumsum(counts) - counts, counts)
+    bins = np.repeat(first, counts) + np.arange(counts.sum()) - entry_of_first
+    overlap = np.minimum(upper[cell], edges[bins + 1]) - np.maximum(lower[cell], edges[bins])
+    share = np.where(upper[cell] > lower[cell], np.maximum(overlap, 0.0), 1.0)
+    share /= np.bincount(cell, weights=share, minlength=len(lower))[cell]
+    return sparse.csr_matrix((share, (cell, bins)), shape=(len(lower), n_bins))
+
+
+def _write_marginal(marginals, variable: str, values: np.ndarray, edges: np.ndarray,
+                    unit: str) -> None:
+    _dataset(marginals, variable, values, f"1/{unit}" if unit else "1", compress=True)
+    _dataset(marginals, f"{variable}_edges", edges, unit or "1")
 
 
 def _write_direct(group, spikes, result, simulation) -> None:
