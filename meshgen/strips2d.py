@@ -19,7 +19,7 @@ The front is kept near the target size as it goes, without hand-drawn fix-ups:
   as one, whose lower edge keeps the dropped point;
 * ends: a trajectory that leaves the box (through the threshold, or another side)
   ends its strips there (cells are clipped to the box); a cell that would be
-  twisted, turned over or smaller than MIN_CELL_AREA ends its strip and cuts the
+  twisted, turned over, narrower than MIN_CELL_WIDTH or not moving ends its strip and cuts the
   front in two; so do stationary points, where the front shrinks to nothing.
 
 Whatever part of the box no strip reaches (around stationary points, along the
@@ -69,15 +69,20 @@ MIN_GAP = 1e-3
 # A point whose gaps to both neighbours, and between them, are shorter than this
 # (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap does not split again.
 MERGE_LENGTH = 0.5
-# Cells smaller than this (cells^2) end their strip: the front has shrunk onto a
-# stationary point or a line the flow converges to.
-MIN_CELL_AREA = 0.3
+# Cells narrower than this across the flow (cells) end their strip: the front has
+# shrunk onto a line the flow converges to. Cells shorter than MIN_STEP_LENGTH along
+# it end it too: the flow stops there (a stationary point).
+MIN_CELL_WIDTH = 0.3
+MIN_STEP_LENGTH = 1e-3
 # Second-pass seeds sit this far (cells) either side of a repelling branch.
 BRANCH_OFFSET = 1.0
 # A second-pass cell may overlap first-pass cells by this share of its area (the
 # chords of neighbouring trajectories), no more.
 AVOID_TOLERANCE = 0.05
-# Fill pieces smaller than this (cells^2) are rounding where strip cells meet.
+# Rounding (cells) allowed at the box's edges: a front point this close to the top of v
+# has reached it, one this far outside another edge is still on it.
+EDGE_TOLERANCE = 1e-9
+# Fill pieces and clipped strip cells smaller than this (cells^2) are rounding.
 MIN_FILL_AREA = 1e-6
 # Overlaps below this fraction of a cell are rounding where outlines share an edge.
 NEGLIGIBLE_OVERLAP = 1e-9
@@ -194,7 +199,8 @@ def _branch_fronts(model, grid) -> list[_Front]:
     has = turns.any(axis=1)
     column = np.argmax(turns, axis=1)
     left, right = dv[rows.astype(int), column], dv[rows.astype(int), column + 1]
-    root = column + left / (left - right)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = column + left / (left - right)
     for side, order in ((-1.0, 1), (1.0, -1)):
         seeds = np.stack([root + side * BRANCH_OFFSET, rows], axis=1)[has][::order]
         ok = (seeds[:, 0] >= 0) & (seeds[:, 0] <= nv)
@@ -313,8 +319,11 @@ def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: l
                     for i, j in zip(a, b)]
         usable = _usable(outlines, avoid)
         moved = front.moved[track]
-        inside = ((moved[:, 0] >= 0) & (moved[:, 0] <= nv) & (moved[:, 1] >= 0) &
-                  (moved[:, 1] <= nw))
+        # A point on the top of v (the threshold, to rounding) has left: the cell after
+        # it would lie past it. On the other edges points may run along them.
+        edge = EDGE_TOLERANCE
+        inside = ((moved[:, 0] >= -edge) & (moved[:, 0] < nv - edge) &
+                  (moved[:, 1] >= -edge) & (moved[:, 1] <= nw + edge))
         next_below = np.full(len(track), -1, dtype=np.int64)
 
         for gap, (i, j) in enumerate(zip(a, b)):
@@ -344,7 +353,8 @@ def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: l
 
 
 def _usable(outlines: list[np.ndarray], avoid=None) -> np.ndarray:
-    """Which outlines make cells: simple, counter-clockwise, at least MIN_CELL_AREA,
+    """Which outlines make cells: simple, counter-clockwise, at least MIN_CELL_WIDTH
+    across and MIN_STEP_LENGTH along the flow,
     not overlapping the cells of `avoid` (an STRtree) by more than AVOID_TOLERANCE."""
     if not outlines:
         return np.zeros(0, dtype=bool)
@@ -356,7 +366,13 @@ def _usable(outlines: list[np.ndarray], avoid=None) -> np.ndarray:
     ends = np.cumsum(sizes) - 1
     nxt[ends] = ends - sizes + 1
     area = 0.5 * np.bincount(ids, weights=x * y[nxt] - x[nxt] * y, minlength=len(outlines))
-    usable = area >= MIN_CELL_AREA
+    # Width across the flow: the area over the mean length of the two trajectory sides
+    # (each outline ends with the moved ends of its gap, j then i).
+    first, last = ends - sizes + 1, ends
+    along = 0.5 * (np.hypot(*(coords[last] - coords[first]).T) +
+                   np.hypot(*(coords[last - 1] - coords[last - 2]).T))
+    width = area / np.maximum(along, 1e-300)
+    usable = (width >= MIN_CELL_WIDTH) & (along >= MIN_STEP_LENGTH)
     if usable.any():
         which = np.flatnonzero(usable)
         polygons = _polygons([outlines[i] for i in which])
@@ -410,7 +426,7 @@ def _strip_order(rings, successor, nv, nw):
         # A clipped cell keeps its largest piece (it is a strip's last cell; the rest
         # is rounding at a corner) so strips stay chains.
         polygons[outside] = [_largest_polygon(g) for g in clipped]
-    keep = ~shapely.is_empty(polygons) & (shapely.area(polygons) > 0)
+    keep = ~shapely.is_empty(polygons) & (shapely.area(polygons) >= MIN_FILL_AREA)
     if not keep.all():
         # Cells wholly outside the box: drop them, renumbering the strips.
         index = np.cumsum(keep) - 1
@@ -497,9 +513,8 @@ def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAUL
                                       _reach(model, grid, dt))
         fired[loose] = np.clip(shapely.area(shapely.intersection(cells[loose], crossing))
                                / area[loose], 0.0, 1.0)
-    outlines = shapely.segmentize(cells[loose], MOVED_EDGE_LENGTH)
-    coords, owner = shapely.get_coordinates(shapely.get_exterior_ring(outlines),
-                                            return_index=True)
+    outlines = shapely.segmentize(shapely.get_exterior_ring(cells[loose]), MOVED_EDGE_LENGTH)
+    coords, owner = shapely.get_coordinates(outlines, return_index=True)
     u, s = _flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, substeps, threshold)
     if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
         raise MeshError(f"the flow diverges within one step dt = {dt:g} s inside the ranges; "

@@ -1,0 +1,117 @@
+"""2D strip meshes (meshgen.strips2d): geometry, matrices and a run, on a flow whose
+strips are known exactly and on AdEx."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from meshgen.grid2d import Grid
+from meshgen.model_file import read_model_file
+from meshgen.strips2d import (jump_of_cells, motion_of_cells, polygon_mesh, reset_of_cells,
+                              trace_strips)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+# v moves at 100 /s, w stands still: with dt = 1 ms and cells of 0.1 in v, every
+# neuron moves exactly one cell per step along horizontal strips.
+UNIFORM = """  # also used by tests/cli/test_cli_mesh_strips2d.py
+[model]
+kind = "custom"
+variables = ["v", "w"]
+equations = ["dv/dt = 100.0 + 0.0 * v", "dw/dt = 0.0 * w"]
+[model.spike]
+threshold = 1.0
+reset = { v = 0.0, w = "w" }
+refractory = 0.0
+[mesh]
+method = "strips"
+ranges = { v = [0.0, 1.0], w = [0.0, 1.0] }
+resolution = { v = 10, w = 5 }
+dt = 1e-3
+efficacies = [0.1]
+"""
+
+
+def _tracing(path: Path):
+    spec = read_model_file(path)
+    settings = spec.strips2d
+    grid = Grid(tuple(spec.model.variables), settings.ranges,
+                tuple(int(n) for n in settings.resolution))
+    return spec.model, trace_strips(spec.model, grid, settings.dt, settings.max_cells)
+
+
+@pytest.fixture
+def uniform(tmp_path):
+    path = tmp_path / "uniform.toml"
+    path.write_text(UNIFORM)
+    return path
+
+
+def test_uniform_flow_gives_one_strip_per_row_of_unit_cells(uniform):
+    model, tracing = _tracing(uniform)
+    # Seeds on the left edge (the only inflow) one cell apart: 5 strips of 10 cells.
+    assert tracing.n_strip_cells == 50 and len(tracing.cells) == 50
+    assert list(np.diff(np.append(tracing.strip_first, 50))) == [10] * 5
+    np.testing.assert_allclose(shapely.area(tracing.cells), 1.0, rtol=1e-9)
+    assert shapely.union_all(tracing.cells).area == pytest.approx(50.0, rel=1e-12)
+
+
+def test_uniform_flow_moves_and_jumps_one_cell_exactly(uniform):
+    model, tracing = _tracing(uniform)
+    motion = motion_of_cells(model, tracing)
+    last = np.append(tracing.strip_first[1:], 50) - 1
+    for cell in range(50):
+        column = motion.matrix[:, cell].toarray().ravel()
+        if cell in last:
+            # The last cell of a strip reaches the threshold within the step.
+            assert motion.fired[cell] == pytest.approx(1.0, abs=1e-9)
+        else:
+            assert motion.fired[cell] == 0.0
+            assert column[cell + 1] == 1.0 and column.sum() == 1.0
+    jump = jump_of_cells(model, tracing, 0, 0.1)
+    dense = jump.matrix.toarray()
+    for cell in range(50):
+        if cell in last:
+            assert jump.fired[cell] == pytest.approx(1.0, abs=1e-9)
+        else:
+            assert dense[cell + 1, cell] == pytest.approx(1.0, abs=1e-9)
+    reset = reset_of_cells(model, tracing).toarray()
+    first = tracing.strip_first
+    # Fired mass re-enters at v = 0 in the first cell of its own row.
+    for cell in last:
+        row = np.searchsorted(first, cell, side="right") - 1
+        assert reset[first[row], cell] == 1.0
+
+
+def test_adex_strips_tile_the_box(tmp_path):
+    path = tmp_path / "adex.toml"
+    path.write_text((EXAMPLES / "strips2d" / "adex.toml").read_text())
+    model, tracing = _tracing(path)
+    nv, nw = tracing.grid.resolution
+    cells = tracing.cells
+    area = shapely.area(cells)
+    assert shapely.is_valid(cells).all()
+    # Strips and fill cells cover the range box once: their areas add up to it and
+    # overlaps (chords of neighbouring trajectories) stay below 0.1% of it.
+    assert area.sum() == pytest.approx(nv * nw, rel=2e-3)
+    assert shapely.union_all(cells).area == pytest.approx(nv * nw, rel=1e-6)
+    # The strips (from the inflow boundary and the repelling branch of the
+    # v-nullcline) cover most of it.
+    assert area[:tracing.n_strip_cells].sum() > 0.7 * nv * nw
+    motion = motion_of_cells(model, tracing)
+    sums = np.asarray(motion.matrix.sum(axis=0)).ravel() + motion.fired
+    np.testing.assert_allclose(sums, 1.0, atol=1e-12)
+    # Inside a strip the mass moves one cell on, whole.
+    bounds = np.append(tracing.strip_first, tracing.n_strip_cells)
+    inner = np.concatenate([np.arange(a, b - 1) for a, b in zip(bounds[:-1], bounds[1:])])
+    assert len(inner) > 0.5 * tracing.n_strip_cells
+    diagonal = motion.matrix[inner + 1, inner].A1
+    np.testing.assert_array_equal(diagonal, 1.0)
+    # Only cells next to the threshold fire.
+    mesh = polygon_mesh(tracing)
+    firing = motion.fired > 0
+    assert mesh.centres[firing, 0].min() > -50.0
