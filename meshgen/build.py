@@ -21,8 +21,8 @@ from .grid_defaults import (automatic_grid_dt, automatic_resolution, nonfinite_r
 from .model_file import read_model_file
 from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
-from .strips2d import (jump_of_cells, motion_of_cells, polygon_mesh, reset_of_cells,
-                       trace_strips)
+from .strips2d import (automatic_strip_dt, jump_of_cells, motion_of_cells, polygon_mesh,
+                       reset_of_cells, trace_strips)
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -154,6 +154,8 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     dt = settings.dt
     if dt is None:
         dt = automatic_grid_dt(model, grid)
+        if strips:
+            dt = automatic_strip_dt(dt)
         automatic.append("dt")
     total_steps = MOTION_PROGRESS + len(settings.efficacies) + 1
     _report(progress, 0, total_steps)
