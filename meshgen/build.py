@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-import shapely
 
 from .artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
 from .atomic_file import check_writable
@@ -221,15 +220,15 @@ def _strip_matrices(model, grid, dt, settings, progress, total_steps):
         _report(progress, (2 * MOTION_PROGRESS // 3) * done // total, total_steps)
 
     tracing = trace_strips(model, grid, dt, settings.max_cells, progress=tracing_progress)
-    motion = motion_of_cells(model, tracing)
+    motion = motion_of_cells(tracing)
     _report(progress, MOTION_PROGRESS, total_steps)
     jumps = []
     for index, (variable, efficacy) in enumerate(settings.efficacies):
         jumps.append((variable, efficacy,
-                      jump_of_cells(model, tracing, grid.axis(variable), efficacy)))
+                      jump_of_cells(tracing, grid.axis(variable), efficacy)))
         _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
     mesh = polygon_mesh(tracing)
-    centre = shapely.get_coordinates(shapely.centroid(tracing.cells))
+    centres = (grid.to_units(0, mesh.centres[:, 0]), grid.to_units(1, mesh.centres[:, 1]))
     warnings = []
     if tracing.truncated:
         warnings.append(f"strip tracing stopped after {tracing.steps} steps with "
@@ -237,7 +236,7 @@ def _strip_matrices(model, grid, dt, settings, progress, total_steps):
                         f"{settings.max_cells}); fill cells cover the rest")
     extra = {"mesh": mesh, "warnings": warnings, "strip_cells": tracing.n_strip_cells,
              "fill_cells": mesh.n_cells - tracing.n_strip_cells, "steps": tracing.steps}
-    return motion, jumps, reset_of_cells(model, tracing), (centre[:, 0], centre[:, 1]), extra
+    return motion, jumps, reset_of_cells(tracing), centres, extra
 
 
 def _reset_warnings(model, grid: Grid) -> list[str]:

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import numpy as np
@@ -54,8 +55,8 @@ import shapely
 from scipy import sparse
 
 from .errors import MeshError
-from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _flow_in_units, _normalise_columns,
-                     crossing_region)
+from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _check_finite, _flow_in_units,
+                     _normalise_columns, crossing_region)
 from .models import NeuronModel
 from .polygon_mesh import PolygonMesh
 
@@ -127,15 +128,36 @@ class _Front:
 @dataclass(frozen=True)
 class Tracing:
     """The strip cells (polygons in cell units, in strip order), the strips, the
-    fill cells and what the tracing met."""
+    fill cells and what the tracing met; with what the matrices share, computed once."""
 
+    model: NeuronModel
     grid: Grid
     dt: float
+    substeps: int
     cells: np.ndarray  # shapely polygons: strip cells, then fill cells
     strip_first: np.ndarray
     n_strip_cells: int
     steps: int
     truncated: bool  # MAX_STEPS or max_cells reached with fronts left
+
+    @cached_property
+    def tree(self) -> shapely.STRtree:
+        return shapely.STRtree(self.cells)
+
+    @cached_property
+    def areas(self) -> np.ndarray:
+        return shapely.area(self.cells)
+
+    @cached_property
+    def crossing(self):
+        """The region whose trajectories reach the threshold within dt
+        (grid2d.crossing_region), or None for a model without a threshold."""
+        if self.model.threshold is None:
+            return None
+        region, _ = crossing_region(self.model, self.grid, self.dt, self.substeps,
+                                    self.model.threshold, 4, _reach(self.model, self.grid,
+                                                                    self.dt))
+        return region
 
 
 def trace_strips(model: NeuronModel, grid: Grid, dt: float, max_cells: int,
@@ -150,17 +172,8 @@ def trace_strips(model: NeuronModel, grid: Grid, dt: float, max_cells: int,
 
     def flow(points):
         u, s = _flow_in_units(model, grid, points[:, 0], points[:, 1], dt, substeps, threshold)
-        moved = np.stack([u, s], axis=1)
-        bad = ~np.all(np.isfinite(moved), axis=1)
-        if bad.any():
-            v = grid.from_units(0, points[bad, 0])
-            w = grid.from_units(1, points[bad, 1])
-            raise MeshError(f"the flow diverges within one step dt = {dt:g} s from "
-                            f"{grid.variables[0]} in [{v.min():.4g}, {v.max():.4g}], "
-                            f"{grid.variables[1]} in [{w.min():.4g}, {w.max():.4g}] "
-                            "(non-finite state); use a smaller dt or narrow the ranges",
-                            key="mesh.dt")
-        return moved
+        _check_finite(grid, points[:, 0], points[:, 1], u, s, dt)
+        return np.stack([u, s], axis=1)
 
     rings, successor = [], []  # per strip cell: outline (k, 2), next cell or -1
     steps = _trace(_inflow_fronts(model, grid), flow, nv, nw, rings, successor, max_steps,
@@ -174,7 +187,8 @@ def trace_strips(model: NeuronModel, grid: Grid, dt: float, max_cells: int,
     truncated = steps >= max_steps or more >= max_steps or len(rings) >= max_cells
     cells, strip_first, n_strip = _strip_order(rings, successor, nv, nw)
     fill = _fill_cells(cells, nv, nw)
-    return Tracing(grid=grid, dt=dt, cells=np.concatenate([cells, fill]),
+    return Tracing(model=model, grid=grid, dt=dt, substeps=substeps,
+                   cells=np.concatenate([cells, fill]),
                    strip_first=strip_first, n_strip_cells=n_strip, steps=steps + more,
                    truncated=truncated)
 
@@ -355,12 +369,11 @@ def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: l
             members = np.arange(start, gap + 1)
             members = members[inside[members]]
             if len(members) >= 2 and np.all(np.diff(members) == 1):
+                below = next_below[members].copy()
+                below[-1] = -1  # the last point starts no gap
                 pieces.append(_Front(points=moved[members].copy(),
-                                     tracked=np.ones(len(members), dtype=bool),
-                                     below=next_below[members].copy()))
+                                     tracked=np.ones(len(members), dtype=bool), below=below))
             start = gap + 1
-    for piece in pieces:
-        piece.below[-1] = -1
     return pieces
 
 
@@ -472,9 +485,9 @@ def _fill_cells(strip_cells: np.ndarray, nv: int, nw: int) -> np.ndarray:
     are kept whole; only the rest needs a (small) union."""
     iv, iw = np.meshgrid(np.arange(nv), np.arange(nw))
     squares = shapely.box(iv.ravel(), iw.ravel(), iv.ravel() + 1.0, iw.ravel() + 1.0)
-    tree = shapely.STRtree(strip_cells)
-    square, cell = tree.query(squares, predicate="intersects")
-    covered = _overlap_with(squares, tree)
+    square, cell = shapely.STRtree(strip_cells).query(squares, predicate="intersects")
+    shared = shapely.area(shapely.intersection(squares[square], strip_cells[cell]))
+    covered = np.bincount(square, weights=shared, minlength=len(squares))
     pieces = [squares[covered <= NEGLIGIBLE_OVERLAP]]
     partial = np.flatnonzero((covered > NEGLIGIBLE_OVERLAP) & (covered < 1.0 - MIN_FILL_AREA))
     order = np.argsort(square, kind="stable")
@@ -502,13 +515,12 @@ def _overlap_with(cells: np.ndarray, others: shapely.STRtree) -> np.ndarray:
 
 # --- matrices --------------------------------------------------------------------------------
 
-def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAULT_SUBSTEPS
-                    ) -> GridTransition:
+def motion_of_cells(tracing: Tracing) -> GridTransition:
     """One mesh step: strip cells to the next cell of their strip, every other cell by
     the overlaps of its moved outline (see the module doc)."""
-    grid, cells, dt = tracing.grid, tracing.cells, tracing.dt
+    model, grid, cells, dt = tracing.model, tracing.grid, tracing.cells, tracing.dt
     n = len(cells)
-    nv, nw = grid.resolution
+    nv = grid.resolution[0]
     threshold = model.threshold
     nexts = np.full(n, -1, dtype=np.int64)
     bounds = np.append(tracing.strip_first, tracing.n_strip_cells)
@@ -516,21 +528,16 @@ def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAUL
         nexts[first:last - 1] = np.arange(first + 1, last)
     chained = np.flatnonzero(nexts >= 0)
     loose = np.flatnonzero(nexts < 0)
-    area = shapely.area(cells)
 
     fired = np.zeros(n)
-    crossing = None
-    if threshold is not None:
-        crossing, _ = crossing_region(model, grid, dt, substeps, threshold, 4,
-                                      _reach(model, grid, dt))
-        fired[loose] = np.clip(shapely.area(shapely.intersection(cells[loose], crossing))
-                               / area[loose], 0.0, 1.0)
+    if tracing.crossing is not None:
+        inside = shapely.area(shapely.intersection(cells[loose], tracing.crossing))
+        fired[loose] = np.clip(inside / tracing.areas[loose], 0.0, 1.0)
     outlines = shapely.segmentize(shapely.get_exterior_ring(cells[loose]), MOVED_EDGE_LENGTH)
     coords, owner = shapely.get_coordinates(outlines, return_index=True)
-    u, s = _flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, substeps, threshold)
-    if not (np.all(np.isfinite(u)) and np.all(np.isfinite(s))):
-        raise MeshError(f"the flow diverges within one step dt = {dt:g} s inside the ranges; "
-                        "use a smaller dt or narrow the ranges", key="mesh.dt")
+    u, s = _flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, tracing.substeps,
+                          threshold)
+    _check_finite(grid, coords[:, 0], coords[:, 1], u, s, dt)
     moved = shapely.polygons(shapely.linearrings(np.stack([u, s], axis=1), indices=owner))
     twisted = ~shapely.is_valid(moved)
     degenerate = loose[twisted]
@@ -538,8 +545,8 @@ def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAUL
         moved[twisted] = shapely.make_valid(moved[twisted], method="structure",
                                             keep_collapsed=False)
     below = shapely.box(-1e9, -1e9, nv, 1e9) if threshold is not None else None
-    rows, cols, values, clamped = _share_overlaps(moved, loose, cells, 1.0 - fired[loose],
-                                                  below, n)
+    rows, cols, values, clamped = _share_overlaps(moved, loose, tracing, 1.0 - fired[loose],
+                                                  below)
     matrix = sparse.csc_matrix((np.concatenate([np.ones(len(chained)), values]),
                                 (np.concatenate([nexts[chained], rows]),
                                  np.concatenate([chained, cols]))), shape=(n, n))
@@ -548,8 +555,7 @@ def motion_of_cells(model: NeuronModel, tracing: Tracing, substeps: int = DEFAUL
                           degenerate=degenerate)
 
 
-def jump_of_cells(model: NeuronModel, tracing: Tracing, axis: int, efficacy: float
-                  ) -> GridTransition:
+def jump_of_cells(tracing: Tracing, axis: int, efficacy: float) -> GridTransition:
     """A jump of every neuron by `efficacy` along variable `axis`: each cell translated
     and overlapped with the cells; past the threshold (axis 0) fires."""
     efficacy = float(efficacy)
@@ -561,16 +567,16 @@ def jump_of_cells(model: NeuronModel, tracing: Tracing, axis: int, efficacy: flo
     shift = np.zeros(2)
     shift[axis] = efficacy / grid.widths[axis]
     moved = shapely.transform(cells, lambda xy: xy + shift)
-    area = shapely.area(cells)
+    area = tracing.areas
     fired = np.zeros(n)
     below = None
-    if axis == 0 and model.threshold is not None:
+    if axis == 0 and tracing.model.threshold is not None:
         beyond = shapely.bounds(moved)[:, 2] > nv
         past = shapely.area(shapely.intersection(moved[beyond], shapely.box(nv, -1e9, 1e9, 1e9)))
         fired[beyond] = np.clip(past / area[beyond], 0.0, 1.0)
         below = shapely.box(-1e9, -1e9, nv, 1e9)
-    rows, cols, values, clamped = _share_overlaps(moved, np.arange(n), cells, 1.0 - fired,
-                                                  below, n)
+    rows, cols, values, clamped = _share_overlaps(moved, np.arange(n), tracing, 1.0 - fired,
+                                                  below)
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
                                                       f"{grid.variables[axis]})")
@@ -578,12 +584,12 @@ def jump_of_cells(model: NeuronModel, tracing: Tracing, axis: int, efficacy: flo
                           degenerate=np.zeros(0, np.int64))
 
 
-def _share_overlaps(moved, sources, cells, share, below, n):
+def _share_overlaps(moved, sources, tracing: Tracing, share, below):
     """Entries (rows, cols, values) giving each source cell's `share` to the cells its
     moved polygon overlaps (only the part left of the threshold, `below`), in
     proportion to the overlaps; and per cell the fraction clamped (moved area on
     no cell)."""
-    tree = shapely.STRtree(cells)
+    tree, cells, n = tracing.tree, tracing.cells, len(tracing.cells)
     if below is not None:
         reach = shapely.bounds(moved)[:, 2] > below.bounds[2]
         moved = moved.copy()
@@ -624,38 +630,36 @@ def _reach(model, grid, dt) -> float:
     return float(np.nan_to_num(speed.max(), nan=0.0, posinf=1e6) * dt)
 
 
-def reset_of_cells(model: NeuronModel, tracing: Tracing) -> sparse.csc_matrix:
+def reset_of_cells(tracing: Tracing) -> sparse.csc_matrix:
     """Column j: where mass fired from cell j re-enters: the cell holding the reset of
     (threshold, w), w where cell j crosses the threshold (the w of its part that
     reaches it in one step, or its centre's)."""
-    grid, cells = tracing.grid, tracing.cells
+    model, grid, cells = tracing.model, tracing.grid, tracing.cells
     n = len(cells)
     if model.threshold is None:
         return sparse.csc_matrix((n, n))
     if not model.resets:
         raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
                         "there is no reset mapping")
-    crossing, _ = crossing_region(model, grid, tracing.dt, DEFAULT_SUBSTEPS, model.threshold,
-                                  4, _reach(model, grid, tracing.dt))
-    touching = shapely.intersects(cells, crossing)
+    touching = shapely.intersects(cells, tracing.crossing)
     part = cells.copy()
-    part[touching] = shapely.intersection(cells[touching], crossing)
+    part[touching] = shapely.intersection(cells[touching], tracing.crossing)
     part[shapely.area(part) <= 0] = cells[shapely.area(part) <= 0]
     w = grid.from_units(1, shapely.get_coordinates(shapely.centroid(part))[:, 1])
     new_v, new_w = model.reset_state(np.full(n, model.threshold), w)
     new_v, new_w = np.broadcast_to(new_v, (n,)), np.broadcast_to(new_w, (n,))
     if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):
         raise MeshError("the reset rule gives non-finite values on the mesh")
-    target = locate_cells(cells, grid.to_units(0, new_v), grid.to_units(1, new_w))
+    target = locate_cells(tracing.tree, grid.to_units(0, new_v), grid.to_units(1, new_w))
     matrix = sparse.csc_matrix((np.ones(n), (target, np.arange(n))), shape=(n, n))
     matrix, _ = _normalise_columns(matrix, np.zeros(n), "strip reset mapping")
     return matrix
 
 
-def locate_cells(cells: np.ndarray, u: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """The cell holding each point (cell units); the nearest cell for points on none."""
+def locate_cells(tree: shapely.STRtree, u: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """The cell (of the cells in `tree`) holding each point (cell units); the nearest
+    cell for points on none."""
     points = shapely.points(np.asarray(u, float), np.asarray(s, float))
-    tree = shapely.STRtree(cells)
     index, target = tree.query(points, predicate="intersects")
     found = np.full(len(points), -1, dtype=np.int64)
     found[index[::-1]] = target[::-1]  # the lowest-numbered cell holding it
@@ -675,15 +679,11 @@ def polygon_mesh(tracing: Tracing) -> PolygonMesh:
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     keep = np.ones(len(coords), dtype=bool)
     keep[starts + counts - 1] = False
-    coords, owner, counts = coords[keep], owner[keep], counts - 1
-    width = int(counts.max())
-    position = np.arange(len(coords)) - np.repeat(np.cumsum(counts) - counts, counts)
-    vertices = np.empty((len(rings), width, 2))
-    vertices[owner, position] = coords
-    last = np.cumsum(counts) - 1
-    for k in range(width):
-        short = counts <= k
-        vertices[short, k] = coords[last[short]]
+    coords, counts = coords[keep], counts - 1
+    first = np.cumsum(counts) - counts
+    # Corner k of each cell, or its last corner where it has fewer than k + 1.
+    corner = np.minimum(np.arange(counts.max())[None, :], (counts - 1)[:, None])
+    vertices = coords[first[:, None] + corner]
     vertices[..., 0] = grid.from_units(0, vertices[..., 0])
     vertices[..., 1] = grid.from_units(1, vertices[..., 1])
     centre = shapely.get_coordinates(shapely.centroid(tracing.cells))

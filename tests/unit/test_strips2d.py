@@ -41,7 +41,7 @@ def _tracing(path: Path):
     settings = spec.strips2d
     grid = Grid(tuple(spec.model.variables), settings.ranges,
                 tuple(int(n) for n in settings.resolution))
-    return spec.model, trace_strips(spec.model, grid, settings.dt, settings.max_cells)
+    return trace_strips(spec.model, grid, settings.dt, settings.max_cells)
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def uniform(tmp_path):
 
 
 def test_uniform_flow_gives_one_strip_per_row_of_unit_cells(uniform):
-    model, tracing = _tracing(uniform)
+    tracing = _tracing(uniform)
     # Seeds on the left edge (the only inflow) one cell apart: 5 strips of 10 cells.
     assert tracing.n_strip_cells == 50 and len(tracing.cells) == 50
     assert list(np.diff(np.append(tracing.strip_first, 50))) == [10] * 5
@@ -61,8 +61,8 @@ def test_uniform_flow_gives_one_strip_per_row_of_unit_cells(uniform):
 
 
 def test_uniform_flow_moves_and_jumps_one_cell_exactly(uniform):
-    model, tracing = _tracing(uniform)
-    motion = motion_of_cells(model, tracing)
+    tracing = _tracing(uniform)
+    motion = motion_of_cells(tracing)
     last = np.append(tracing.strip_first[1:], 50) - 1
     for cell in range(50):
         column = motion.matrix[:, cell].toarray().ravel()
@@ -72,14 +72,14 @@ def test_uniform_flow_moves_and_jumps_one_cell_exactly(uniform):
         else:
             assert motion.fired[cell] == 0.0
             assert column[cell + 1] == 1.0 and column.sum() == 1.0
-    jump = jump_of_cells(model, tracing, 0, 0.1)
+    jump = jump_of_cells(tracing, 0, 0.1)
     dense = jump.matrix.toarray()
     for cell in range(50):
         if cell in last:
             assert jump.fired[cell] == pytest.approx(1.0, abs=1e-9)
         else:
             assert dense[cell + 1, cell] == pytest.approx(1.0, abs=1e-9)
-    reset = reset_of_cells(model, tracing).toarray()
+    reset = reset_of_cells(tracing).toarray()
     first = tracing.strip_first
     # Fired mass re-enters at v = 0 in the first cell of its own row.
     for cell in last:
@@ -90,7 +90,7 @@ def test_uniform_flow_moves_and_jumps_one_cell_exactly(uniform):
 def test_adex_strips_tile_the_box(tmp_path):
     path = tmp_path / "adex.toml"
     path.write_text((EXAMPLES / "strips2d" / "adex.toml").read_text())
-    model, tracing = _tracing(path)
+    tracing = _tracing(path)
     nv, nw = tracing.grid.resolution
     cells = tracing.cells
     area = shapely.area(cells)
@@ -102,7 +102,7 @@ def test_adex_strips_tile_the_box(tmp_path):
     # The strips (from the inflow boundary and the repelling branch of the
     # v-nullcline) cover most of it.
     assert area[:tracing.n_strip_cells].sum() > 0.7 * nv * nw
-    motion = motion_of_cells(model, tracing)
+    motion = motion_of_cells(tracing)
     sums = np.asarray(motion.matrix.sum(axis=0)).ravel() + motion.fired
     np.testing.assert_allclose(sums, 1.0, atol=1e-12)
     # Inside a strip the mass moves one cell on, whole.
