@@ -39,9 +39,10 @@ CONDUCTANCE_LOW = _drive("conductance_lif.toml", "g", 0.05, 550.0, {"v": -65.0, 
 FHN = _drive("fitzhugh_nagumo.toml", "v", 0.1, 2000.0, {"v": -1.2, "w": -0.62}, 5e-5)
 
 
-def _grid(drive, tmp_path, resolution, dt):
-    return run_grid(drive, tmp_path / f"grid{resolution[0]}x{resolution[1]}", T_END,
-                    mesh_overrides(drive.model_file, resolution, dt))
+def _grid(drive, tmp_path, resolution, dt, method="grid"):
+    """A run on the model file's 2D mesh at `resolution` and `dt`, by `method`."""
+    return run_grid(drive, tmp_path / f"{method}{resolution[0]}x{resolution[1]}", T_END,
+                    mesh_overrides(drive.model_file, resolution, dt) + [f"mesh.method={method}"])
 
 
 def _direct(drive, tmp_path, n_neurons=DIRECT_NEURONS):
@@ -61,28 +62,32 @@ def _transient_error(grid, direct):
     return float(np.sqrt(np.mean(difference ** 2)) / reference.max())
 
 
-# Per case: the drive, a coarse grid (resolution, dt) and tolerances on the steady rate
-# (relative) and the transient (RMS / peak). Measured here (4000 direct neurons, seed 7;
+# Per case: the drive, a coarse grid (resolution, dt), tolerances on the steady rate
+# (relative) and the transient (RMS / peak), and the mesh method. Measured here (4000 direct neurons, seed 7;
 # standard errors from 20 neuron groups) and, for the same grids, by make validate
 # (20,000 neurons, 1 s):
 RATE_CASES = {
     # grid 20.973 Hz, direct 20.864 +- 0.043 Hz: +0.52% (validate: +0.52%); transient
     # 1.8%. The issue's targets hold with room on this coarse grid.
-    "adex": (ADEX, (100, 50), 1e-4, 0.02, 0.05),
+    "adex": (ADEX, (100, 50), 1e-4, 0.02, 0.05, "grid"),
+    # The 2D strip method (meshgen.strips2d) on the same case: strips 20.5985 Hz, direct
+    # 20.8642 +- 0.0426 Hz (-1.27%), transient 1.48%; 1 s against 20,000 direct
+    # neurons: -1.56% here, -0.05% on 200 x 100 target cells.
+    "adex_strips": (ADEX, (100, 50), 1e-4, 0.03, 0.05, "strips"),
     # grid 19.197 Hz, direct 19.154 +- 0.028 Hz: +0.22%; transient 5.1%: the coarse grid
     # smears the bursts after the synchronous start (finer grids meet 5%, make
     # validate); 7% bounds it with the direct's own per-bin noise (~0.6% of the peak).
-    "izhikevich": (IZHIKEVICH, (115, 44), 2.5e-4, 0.02, 0.07),
+    "izhikevich": (IZHIKEVICH, (115, 44), 2.5e-4, 0.02, 0.07, "grid"),
     # grid 22.441 Hz, direct 21.975 +- 0.079 Hz: +2.1% (the grid's diffusion raises
     # the rate); transient 3.75%. 4% = the error and 5 standard errors.
-    "conductance_lif": (CONDUCTANCE, (110, 80), 5e-4, 0.04, 0.05),
+    "conductance_lif": (CONDUCTANCE, (110, 80), 5e-4, 0.04, 0.05, "grid"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(RATE_CASES))
 def test_rate_and_transient_against_direct(tmp_path, case):
-    drive, resolution, dt, rate_tolerance, transient_tolerance = RATE_CASES[case]
-    grid = _grid(drive, tmp_path, resolution, dt)
+    drive, resolution, dt, rate_tolerance, transient_tolerance, method = RATE_CASES[case]
+    grid = _grid(drive, tmp_path, resolution, dt, method)
     direct = _direct(drive, tmp_path)
     rate, standard_error = _steady(direct)
     error = grid.mean_rate(*STEADY) / rate - 1
@@ -121,19 +126,3 @@ def test_refinement_moves_the_rate_towards_direct(tmp_path):
     assert rates[0] > rates[1] > rates[2]
     assert abs(rates[2] / direct - 1) <= 0.05
 
-
-def test_adex_strips_rate_and_transient_against_direct(tmp_path):
-    """The 2D strip method (meshgen.strips2d) on the same AdEx case as the grid."""
-    overrides = mesh_overrides(ADEX.model_file, (100, 50), 1e-4) + ["mesh.method=strips"]
-    strips = run_grid(ADEX, tmp_path / "strips", T_END, overrides)
-    direct = _direct(ADEX, tmp_path)
-    rate, standard_error = _steady(direct)
-    error = strips.mean_rate(*STEADY) / rate - 1
-    transient = _transient_error(strips, direct)
-    print(f"adex strips: {strips.mean_rate(*STEADY):.4f} Hz, direct {rate:.4f} +- "
-          f"{standard_error:.4f} Hz, error {100 * error:+.2f}%, transient RMS/peak "
-          f"{100 * transient:.2f}%")
-    # Measured: strips 20.5985 Hz, direct 20.8642 +- 0.0426 Hz (-1.27%), transient 1.48%;
-    # 1 s against 20,000 direct neurons: -1.56% here, -0.05% on 200 x 100 target cells.
-    assert abs(error) <= 0.03
-    assert transient <= 0.05
