@@ -203,9 +203,9 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
             raise ConfigError(f"range of {name} must have lo < hi, got [{lo}, {hi}]", path=path,
                               key=f"mesh.ranges.{name}")
     if model.spikes and not model.resets:
-        # The grid's v range ends at the threshold, where mass fires and needs a reset
+        # A 2D mesh's v range ends at the threshold, where mass fires and needs a reset
         # mapping; crossings that are only counted have nowhere to go.
-        raise ConfigError(f"the grid method needs a reset with the threshold; model "
+        raise ConfigError(f"the {mesh['method']} method needs a reset with the threshold; model "
                           f"'{model.kind}' only counts its spikes (set [model.spike] reset, "
                           "or leave the threshold out)", path=path, key="model.spike.reset")
     _check_threshold_and_reset(model, ranges, path)

@@ -279,10 +279,12 @@ def test_grid_model_without_threshold(mesh_of):
     assert output.exists()
 
 
-def test_grid_model_that_only_counts_spikes(mesh_of):
+@pytest.mark.parametrize("method", ["grid", "strips"])
+def test_2d_model_that_only_counts_spikes(mesh_of, method):
     model = edit(GRID_MODEL, 'kind = "adex"', 'kind = "morris_lecar"')
     model = edit(model, "{ v = [-80.0, -40.4], w = [-50.0, 300.0] }",
                  "{ v = [-80.0, 0.0], w = [0.0, 1.0] }")
+    model = edit(model, 'method = "grid"', f'method = "{method}"')
     result, path, output = mesh_of(model)
     assert_error(result, EXIT_BAD_INPUT, file=path, key="model.spike.reset",
-                 says=("needs a reset with the threshold",), output=output)
+                 says=(f"the {method} method needs a reset with the threshold",), output=output)
