@@ -46,7 +46,7 @@ nearest cell.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
 
@@ -115,13 +115,24 @@ class _Front:
     at each tracked point the cell below it (-1: none, or the gap changed)."""
 
     points: np.ndarray  # (m, 2)
-    tracked: np.ndarray  # (m,) bool
-    below: np.ndarray  # (m,) int64
-    moved: np.ndarray = field(default=None)  # (m, 2) after dt; NaN where not computed
+    tracked: np.ndarray = None  # (m,) bool; default all
+    below: np.ndarray = None  # (m,) int64; default none
+    moved: np.ndarray = None  # (m, 2) after dt; NaN where not computed
 
     def __post_init__(self):
+        m = len(self.points)
+        if self.tracked is None:
+            self.tracked = np.ones(m, dtype=bool)
+        if self.below is None:
+            self.below = np.full(m, -1, dtype=np.int64)
         if self.moved is None:
             self.moved = np.full_like(self.points, np.nan)
+
+
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of at least two consecutive True entries."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
+    return [(a, b) for a, b in zip(edges[::2], edges[1::2]) if b - a >= 2]
 
 
 
@@ -211,8 +222,9 @@ def _trace(fronts, flow, nv, nw, rings, successor, max_steps, max_cells, progres
 
 def _branch_fronts(model, grid) -> list[_Front]:
     """Fronts BRANCH_OFFSET cells either side of each repelling branch of the
-    v-nullcline (where dv/dt turns from negative to positive as v grows); the flow leaves such a branch on both sides, so no trajectory
-    from the boundary reaches the region next to it."""
+    v-nullcline (where dv/dt turns from negative to positive as v grows); the flow
+    leaves such a branch on both sides, so no trajectory from the boundary reaches
+    the region next to it."""
     nv, nw = grid.resolution
     rows = np.arange(nw + 1, dtype=float)
     x = np.arange(nv + 1, dtype=float)
@@ -224,18 +236,16 @@ def _branch_fronts(model, grid) -> list[_Front]:
     # One branch per row at most is followed: the first from the left.
     has = turns.any(axis=1)
     column = np.argmax(turns, axis=1)
-    left, right = dv[rows.astype(int), column], dv[rows.astype(int), column + 1]
+    row = np.arange(len(rows))
+    left, right = dv[row, column], dv[row, column + 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         root = column + left / (left - right)
+    # Left of the branch the flow goes to lower v: the front runs up the rows so the
+    # box lies to its left as the flow sees it; right of it, down.
     for side, order in ((-1.0, 1), (1.0, -1)):
-        seeds = np.stack([root + side * BRANCH_OFFSET, rows], axis=1)[has][::order]
-        ok = (seeds[:, 0] >= 0) & (seeds[:, 0] <= nv)
-        # Runs of consecutive usable seeds.
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], ok.astype(int), [0]])))
-        for a, b in zip(edges[::2], edges[1::2]):
-            if b - a >= 2:
-                fronts.append(_Front(points=seeds[a:b].copy(), tracked=np.ones(b - a, bool),
-                                     below=np.full(b - a, -1, dtype=np.int64)))
+        seeds = np.stack([root + side * BRANCH_OFFSET, rows], axis=1)[::order]
+        usable = has[::order] & (seeds[:, 0] >= 0) & (seeds[:, 0] <= nv)
+        fronts += [_Front(points=seeds[a:b].copy()) for a, b in _runs(usable)]
     return fronts
 
 
@@ -272,17 +282,8 @@ def _inflow_fronts(model, grid) -> list[_Front]:
         # Runs of inflow seeds, cyclically, starting after an outflow seed.
         first = int(np.flatnonzero(~inflow)[0])
         order = np.roll(np.arange(len(seeds)), -first)
-        flags = inflow[order]
-        edges = np.flatnonzero(np.diff(np.concatenate([[0], flags.astype(int), [0]])))
-        runs = [order[a:b] for a, b in zip(edges[::2], edges[1::2])]
-    fronts = []
-    for run in runs:
-        if len(run) < 2:
-            continue
-        points = seeds[run]
-        fronts.append(_Front(points=points, tracked=np.ones(len(run), dtype=bool),
-                             below=np.full(len(run), -1, dtype=np.int64)))
-    return fronts
+        runs = [order[a:b] for a, b in _runs(inflow[order])]
+    return [_Front(points=seeds[run]) for run in runs]
 
 
 def _move_fronts(fronts: list[_Front], flow) -> None:
@@ -371,8 +372,7 @@ def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: l
             if len(members) >= 2 and np.all(np.diff(members) == 1):
                 below = next_below[members].copy()
                 below[-1] = -1  # the last point starts no gap
-                pieces.append(_Front(points=moved[members].copy(),
-                                     tracked=np.ones(len(members), dtype=bool), below=below))
+                pieces.append(_Front(points=moved[members].copy(), below=below))
             start = gap + 1
     return pieces
 
