@@ -62,14 +62,17 @@ from .polygon_mesh import PolygonMesh
 
 # Seeds per cell along the inflow boundary.
 SEED_SPACING = 1.0
-# A gap of the front longer than this (cells) after a step gets a trajectory from its
+# A gap of the front wider than this across the flow (cells) after a step gets a trajectory from its
 # middle; at most MAX_SPLITS halvings per gap per step, never below MIN_GAP.
 SPLIT_LENGTH = 1.5
 MAX_SPLITS = 8
 MIN_GAP = 1e-3
-# A point whose gaps to both neighbours, and between them, are shorter than this
-# (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap does not split again.
+# A point whose gaps to both neighbours, and between them, are narrower than this
+# across the flow (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap does not split again.
 MERGE_LENGTH = 0.5
+# A merged gap may be no longer than this (cells) along the front: a front sheared
+# along the flow is narrow across it, and merging it would make cells that long.
+MERGED_LENGTH = 2 * SPLIT_LENGTH
 # Cells narrower than this across the flow (cells) end their strip: the front has
 # shrunk onto a line the flow converges to. Cells shorter than MIN_STEP_LENGTH along
 # it end it too: the flow stops there (a stationary point).
@@ -118,15 +121,30 @@ class _Front:
     tracked: np.ndarray = None  # (m,) bool; default all
     below: np.ndarray = None  # (m,) int64; default none
     moved: np.ndarray = None  # (m, 2) after dt; NaN where not computed
+    heading: np.ndarray = None  # (m, 2) the step that brought each point here; NaN: none
 
     def __post_init__(self):
         m = len(self.points)
+        if self.heading is None:
+            self.heading = np.full_like(self.points, np.nan)
         if self.tracked is None:
             self.tracked = np.ones(m, dtype=bool)
         if self.below is None:
             self.below = np.full(m, -1, dtype=np.int64)
         if self.moved is None:
             self.moved = np.full_like(self.points, np.nan)
+
+
+def _across_flow(gap: np.ndarray, heading: np.ndarray) -> np.ndarray:
+    """The length of each `gap` vector (n, 2) across the flow's direction `heading`
+    (n, 2); its whole length where the direction is unknown or the flow stops.
+    Fronts that shear (trajectories at different speeds, as right of Izhikevich's
+    repelling branch) grow along the flow without the cells between them widening."""
+    length = np.hypot(*gap.T)
+    speed = np.hypot(*heading.T)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        across = np.abs(gap[:, 0] * heading[:, 1] - gap[:, 1] * heading[:, 0]) / speed
+    return np.where(speed > MIN_STEP_LENGTH, across, length)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
@@ -232,7 +250,8 @@ def _branch_fronts(model, grid) -> list[_Front]:
         dv, _ = model.drift(grid.from_units(0, x)[None, :], grid.from_units(1, rows)[:, None])
     dv = np.broadcast_to(dv, (len(rows), len(x)))
     fronts = []
-    turns = (dv[:, :-1] < 0) & (dv[:, 1:] > 0)
+    # A grid vertex may lie on the branch (dv exactly 0; Izhikevich's parabola does).
+    turns = (dv[:, :-1] < 0) & (dv[:, 1:] >= 0)
     # One branch per row at most is followed: the first from the left.
     has = turns.any(axis=1)
     column = np.argmax(turns, axis=1)
@@ -308,7 +327,8 @@ def _split_gaps(fronts: list[_Front], flow) -> None:
         for front in fronts:
             track = np.flatnonzero(front.tracked)
             a, b = track[:-1], track[1:]
-            stretched = np.hypot(*(front.moved[b] - front.moved[a]).T) > SPLIT_LENGTH
+            heading = 0.5 * (front.moved[a] - front.points[a] + front.moved[b] - front.points[b])
+            stretched = _across_flow(front.moved[b] - front.moved[a], heading) > SPLIT_LENGTH
             wide = np.hypot(*(front.points[b] - front.points[a]).T) > MIN_GAP
             gaps = np.flatnonzero(stretched & (wide | (b - a > 1)))
             if len(gaps) == 0:
@@ -328,6 +348,7 @@ def _split_gaps(fronts: list[_Front], flow) -> None:
                 front.moved = np.insert(front.moved, at, np.nan, axis=0)
                 front.tracked = np.insert(front.tracked, at, True)
                 front.below = np.insert(front.below, at, -1)
+                front.heading = np.insert(front.heading, at, np.nan, axis=0)
         if not changed:
             return
         _move_fronts(fronts, flow)
@@ -372,7 +393,8 @@ def _cut_cells(fronts: list[_Front], nv: int, nw: int, rings: list, successor: l
             if len(members) >= 2 and np.all(np.diff(members) == 1):
                 below = next_below[members].copy()
                 below[-1] = -1  # the last point starts no gap
-                pieces.append(_Front(points=moved[members].copy(), below=below))
+                pieces.append(_Front(points=moved[members].copy(), below=below,
+                                     heading=moved[members] - front.points[track[members]]))
             start = gap + 1
     return pieces
 
@@ -409,22 +431,27 @@ def _usable(outlines: list[np.ndarray], avoid=None) -> np.ndarray:
 
 
 def _merge_points(fronts: list[_Front]) -> None:
-    """Drop from the front the interior points that crowd their neighbours (see
-    MERGE_LENGTH), keeping them as corners of the next cells' lower edges."""
+    """Drop from the front the interior points that crowd their neighbours across the
+    flow (see MERGE_LENGTH), keeping them as corners of the next cells' lower edges."""
     for front in fronts:
         m = len(front.points)
         if m < 3:
             continue
-        gaps = np.hypot(*np.diff(front.points, axis=0).T)
+        points, heading = front.points, front.heading
+        gap_heading = 0.5 * (heading[:-1] + heading[1:])
+        across = _across_flow(np.diff(points, axis=0), gap_heading)
         kept = 0
         for c in range(1, m - 1):
-            if (gaps[c - 1] < MERGE_LENGTH and gaps[c] < MERGE_LENGTH and
-                    np.hypot(*(front.points[c + 1] - front.points[kept])) < MERGE_LENGTH):
-                front.tracked[c] = False
-                front.below[kept] = -1
-                front.below[c] = -1
-            else:
-                kept = c
+            if across[c - 1] < MERGE_LENGTH and across[c] < MERGE_LENGTH:
+                merged = points[c + 1] - points[kept]
+                if (float(np.hypot(*merged)) < MERGED_LENGTH and
+                        _across_flow(merged[None], 0.5 * (heading[kept] + heading[c + 1])[None])[0]
+                        < MERGE_LENGTH):
+                    front.tracked[c] = False
+                    front.below[kept] = -1
+                    front.below[c] = -1
+                    continue
+            kept = c
 
 
 def _strip_order(rings, successor, nv, nw):
