@@ -15,11 +15,14 @@ LIF (jumps in g), each at two input rates, from the model files in examples/grid
    (reported) stays well below the target;
 3. both along a refinement ladder: the resolution (at the base dt) and the mesh dt
    (at the base resolution); the coarsest setting of each ladder that meets the
-   targets for both rates is the suggested default.
+   targets for both rates is the suggested default;
+4. the same figures for the strip method (`method = "strips"`, meshgen/strips2d.py)
+   on the same model files, along a ladder of mesh dt on one target resolution: a
+   strip cell is one step of the flow long, so the step sets its error.
 
-FitzHugh-Nagumo (no threshold: nothing fires, see examples/grid2d/fitzhugh_nagumo.toml): the mean of v over the steady
-window against direct simulation, with the direct's standard error from batch means
-over time blocks.
+FitzHugh-Nagumo (no threshold: nothing fires, see examples/grid2d/fitzhugh_nagumo.toml):
+the mean of v over the steady window against direct simulation, by both methods, with
+the direct's standard error from batch means over time blocks.
 
 A markdown report goes to stdout and out/validate_2d.md, the figures as JSON to
 out/validate_2d.json, progress to stderr. All runs start from the same fixed state; the simulation files
@@ -82,6 +85,9 @@ class Model:
     dts: tuple[float, ...]
     base_resolution: tuple[int, int]
     base_dt: float
+    # The strip method: its target resolution and dt ladder, coarse to fine.
+    strips_resolution: tuple[int, int]
+    strips_dts: tuple[float, ...]
     integration_step: float | None = None
 
 
@@ -89,19 +95,20 @@ MODELS = (
     # AdEx: tau_w = 144 ms, the adaptation settles by ~0.5 s.
     Model("AdEx", "adex_validate_model.toml", "v", 1.0, {"v": -70.6, "w": 0.0}, (2000.0, 3000.0),
           1.0, (0.5, 1.0), ((100, 50), (200, 100), (400, 200)), (2e-4, 1e-4, 5e-5),
-          (200, 100), 1e-4),
+          (200, 100), 1e-4, (200, 100), (2e-4, 1e-4)),
     # Izhikevich RS: 1/a = 50 ms for u.
     Model("Izhikevich", "izhikevich.toml", "v", 1.0, {"v": -70.0, "u": -14.0}, (3000.0, 8000.0),
           1.0, (0.5, 1.0), ((115, 44), (230, 88), (345, 132), (460, 176)),
-          (1e-3, 5e-4, 2.5e-4, 1.25e-4), (230, 88), 5e-4),
+          (1e-3, 5e-4, 2.5e-4, 1.25e-4), (230, 88), 5e-4, (230, 88), (1e-4, 5e-5)),
     # Conductance LIF: tau 20 ms, tau_g 5 ms; steady after ~0.1 s.
     Model("conductance LIF", "conductance_lif.toml", "g", 0.05, {"v": -65.0, "g": 0.0},
           (550.0, 780.0), 1.0, (0.3, 1.0), ((110, 80), (220, 160), (440, 320)),
-          (1e-3, 5e-4, 2.5e-4), (220, 160), 5e-4),
+          (1e-3, 5e-4, 2.5e-4), (220, 160), 5e-4, (220, 160), (2e-4, 1e-4)),
 )
 FHN = Model("FitzHugh-Nagumo", "fitzhugh_nagumo.toml", "v", 0.1, {"v": -1.2, "w": -0.62},
             (1000.0, 2000.0), 1.0, (0.3, 1.0), ((100, 56), (200, 112), (400, 224)),
-            (1e-3, 5e-4, 2.5e-4), (400, 224), 5e-4, integration_step=5e-5)
+            (1e-3, 5e-4, 2.5e-4), (400, 224), 5e-4, (400, 224), (5e-4, 2e-4, 1e-4),
+            integration_step=5e-5)
 
 
 def drive(model: Model, rate: float) -> Drive:
@@ -114,6 +121,18 @@ def settings(model: Model) -> list[tuple[str, tuple[int, int], float]]:
     runs = [("resolution", r, model.base_dt) for r in model.resolutions]
     runs += [("dt", model.base_resolution, dt) for dt in model.dts if dt != model.base_dt]
     return runs
+
+
+def strip_settings(model: Model) -> list[tuple[str, tuple[int, int], float]]:
+    """(ladder, target resolution, dt) of every strip run."""
+    return [("strips dt", model.strips_resolution, dt) for dt in model.strips_dts]
+
+
+def _mesh(model: Model, method: str, resolution, dt) -> tuple[str, list[str]]:
+    """A run's directory name and the overrides giving the model file its mesh."""
+    overrides = mesh_overrides(EXAMPLES / model.model_file, resolution, dt)
+    name = f"{method}_{resolution[0]}x{resolution[1]}_dt{dt:g}"
+    return name, overrides + [f"mesh.method={method}"]
 
 
 def direct_reference(model: Model, rate: float, scratch: Path, quick: bool) -> dict:
@@ -139,11 +158,10 @@ def direct_reference(model: Model, rate: float, scratch: Path, quick: bool) -> d
 
 
 def grid_figures(model: Model, rate: float, reference: dict, scratch: Path, ladder, resolution,
-                 dt) -> dict:
-    name = f"{resolution[0]}x{resolution[1]}_dt{dt:g}"
-    log(f"{model.label} {rate:g} Hz: grid {resolution[0]} x {resolution[1]}, dt {dt:g} s")
-    run = run_grid(drive(model, rate), scratch / name, model.t_end,
-                   mesh_overrides(EXAMPLES / model.model_file, resolution, dt))
+                 dt, method: str = "grid") -> dict:
+    name, overrides = _mesh(model, method, resolution, dt)
+    log(f"{model.label} {rate:g} Hz: {method} {resolution[0]} x {resolution[1]}, dt {dt:g} s")
+    run = run_grid(drive(model, rate), scratch / name, model.t_end, overrides)
     a, b = model.steady
     steady = run.mean_rate(a, b)
     bins = run.binned_rate(BIN_WIDTH, TRANSIENT_STOP)
@@ -152,7 +170,8 @@ def grid_figures(model: Model, rate: float, reference: dict, scratch: Path, ladd
     noise = float(np.sqrt(np.mean(reference["transient_se_hz"] ** 2)))
     peak = reference["peak_hz"]
     error = steady / reference["rate_hz"] - 1
-    return {"ladder": ladder, "resolution": list(resolution), "n_cells": run.mesh.n_cells,
+    return {"ladder": ladder, "method": method, "resolution": list(resolution),
+            "n_cells": run.mesh.n_cells, "strip_cells": run.mesh.strip_cells,
             "dt": dt, "rate_hz": steady, "error": error,
             "error_in_se": (steady - reference["rate_hz"]) / reference["standard_error_hz"],
             "transient_rms_over_peak": rms / peak,
@@ -168,11 +187,23 @@ def spiking_model(model: Model, scratch: Path, quick: bool) -> dict:
         where = scratch / f"{model.model_file.split('.')[0]}_{rate:g}"
         reference = direct_reference(model, rate, where, quick)
         grids = [grid_figures(model, rate, reference, where, *s) for s in settings(model)]
-        per_rate.append({"input_hz": rate, "direct": reference, "grid": grids})
+        strips = [grid_figures(model, rate, reference, where, *s, method="strips")
+                  for s in strip_settings(model)]
+        per_rate.append({"input_hz": rate, "direct": reference, "grid": grids, "strips": strips})
     return {"label": model.label, "model_file": f"examples/grid2d/{model.model_file}",
             "efficacy": model.efficacy, "dimension": model.dimension, "initial": model.initial,
             "steady_window_s": list(model.steady), "rates": per_rate,
-            "coarsest": coarsest(per_rate, model)}
+            "coarsest": coarsest(per_rate, model), "strips_coarsest": strips_coarsest(per_rate)}
+
+
+def strips_coarsest(per_rate: list[dict]) -> dict:
+    """The largest strip dt that meets the targets at every input rate."""
+    for entry in sorted(per_rate[0].get("strips", []), key=lambda g: -g["dt"]):
+        same = [h for r in per_rate for h in r["strips"] if h["dt"] == entry["dt"]]
+        if all(h["meets"] for h in same):
+            return {"resolution": entry["resolution"], "dt": entry["dt"],
+                    "n_cells": entry["n_cells"]}
+    return {}
 
 
 def coarsest(per_rate: list[dict], model: Model) -> dict:
@@ -214,24 +245,27 @@ def fitzhugh_nagumo(model: Model, scratch: Path, quick: bool) -> dict:
                   "standard_error": float(blocks.std(ddof=1) / math.sqrt(FHN_TIME_BLOCKS)),
                   "wall_seconds": run.wall_seconds,
                   "spikes": int(len(run.spike_times))}  # no threshold: 0
-        grids = []
-        for ladder, resolution, dt in settings(model):
-            log(f"{model.label} {rate:g} Hz: grid {resolution[0]} x {resolution[1]}, dt {dt:g} s")
-            g = run_grid(drive(model, rate), where / f"{resolution[0]}x{resolution[1]}_{dt:g}",
-                         model.t_end,
-                         mesh_overrides(EXAMPLES / model.model_file, resolution, dt))
-            # The grid's output means are taken at mid-jump (solver/grid_kernels.py).
-            mean_v = g.mean_of("v", a, b)
-            grids.append({"ladder": ladder, "resolution": list(resolution), "dt": dt,
-                          "n_cells": g.mesh.n_cells, "mean_v": mean_v,
-                          "difference": mean_v - direct["mean_v"],
-                          "fired_hz": g.mean_rate(a, b), "run_seconds": g.wall_seconds,
-                          "meets": bool(abs(mean_v - direct["mean_v"]) <= FHN_MEAN_TARGET)})
-        per_rate.append({"input_hz": rate, "direct": direct, "grid": grids})
+        grids, strips = [], []
+        for method, runs, into in (("grid", settings(model), grids),
+                                   ("strips", strip_settings(model), strips)):
+            for ladder, resolution, dt in runs:
+                name, overrides = _mesh(model, method, resolution, dt)
+                log(f"{model.label} {rate:g} Hz: {method} {resolution[0]} x {resolution[1]}, "
+                    f"dt {dt:g} s")
+                g = run_grid(drive(model, rate), where / name, model.t_end, overrides)
+                # The output means are taken at mid-jump (solver/grid_kernels.py).
+                mean_v = g.mean_of("v", a, b)
+                into.append({"ladder": ladder, "method": method, "resolution": list(resolution),
+                             "dt": dt, "n_cells": g.mesh.n_cells,
+                             "strip_cells": g.mesh.strip_cells, "mean_v": mean_v,
+                             "difference": mean_v - direct["mean_v"],
+                             "fired_hz": g.mean_rate(a, b), "run_seconds": g.wall_seconds,
+                             "meets": bool(abs(mean_v - direct["mean_v"]) <= FHN_MEAN_TARGET)})
+        per_rate.append({"input_hz": rate, "direct": direct, "grid": grids, "strips": strips})
     return {"label": model.label, "model_file": f"examples/grid2d/{model.model_file}",
             "efficacy": model.efficacy, "initial": model.initial,
             "steady_window_s": list(model.steady), "rates": per_rate,
-            "coarsest": coarsest(per_rate, model)}
+            "coarsest": coarsest(per_rate, model), "strips_coarsest": strips_coarsest(per_rate)}
 
 
 # ---------------------------------------------------------------- report
@@ -243,8 +277,20 @@ def _setting(entry) -> str:
     return f"{r[0]} x {r[1]} ({entry['n_cells']:,} cells), dt {1e3 * entry['dt']:g} ms"
 
 
+def _runs(per_rate: dict) -> list[dict]:
+    """The grid runs, then the strip runs (absent from reports before strips)."""
+    return per_rate["grid"] + per_rate.get("strips", [])
+
+
+def _cells(run: dict) -> str:
+    if run.get("method") == "strips":
+        fill = run["n_cells"] - run["strip_cells"]
+        return f"{run['n_cells']:,} ({run['strip_cells']:,} + {fill:,})"
+    return f"{run['n_cells']:,}"
+
+
 def report(machine: dict, spiking: list[dict], fhn: dict, total: float) -> str:
-    out = ["# Validation: 2D grid populations against direct simulation", "",
+    out = ["# Validation: 2D grid and strip populations against direct simulation", "",
            machine_line(machine), "",
            f"Targets: steady rate within {percent(STEADY_TARGET, 0, False)} of a direct "
            f"simulation; transient (0-{1e3 * TRANSIENT_STOP:g} ms, {1e3 * BIN_WIDTH:g} ms bins) "
@@ -261,18 +307,21 @@ def report(machine: dict, spiking: list[dict], fhn: dict, total: float) -> str:
                     f"reference {d['transient_neurons']:,} neurons, peak {d['peak_hz']:.1f} Hz, "
                     f"its noise {percent(d['transient_noise_over_peak'], 2, False)} of the peak.",
                     ""]
-            rows = [[g["ladder"], f"{g['resolution'][0]} x {g['resolution'][1]}",
-                     f"{g['n_cells']:,}", f"{1e3 * g['dt']:g}", f"{g['rate_hz']:.4f}",
+            rows = [[g.get("method", "grid"), g["ladder"],
+                     f"{g['resolution'][0]} x {g['resolution'][1]}",
+                     _cells(g), f"{1e3 * g['dt']:g}", f"{g['rate_hz']:.4f}",
                      percent(g["error"]), f"{g['error_in_se']:+.1f}",
                      percent(g["transient_rms_over_peak"], 2, False),
                      percent(g["transient_beyond_noise_over_peak"], 2, False),
-                     f"{g['run_seconds']:.1f}", "yes" if g["meets"] else "no"] for g in r["grid"]]
-            out += [md_table(["ladder", "resolution", "cells", "dt (ms)", "grid rate (Hz)",
+                     f"{g['run_seconds']:.1f}", "yes" if g["meets"] else "no"]
+                    for g in _runs(r)]
+            out += [md_table(["method", "ladder", "resolution", "cells", "dt (ms)", "rate (Hz)",
                               "error", "error / SE", "transient RMS / peak",
                               "beyond direct noise", "sim s", "meets both"], rows), ""]
         out += [f"Coarsest meeting both targets at both rates: resolution ladder "
                 f"{_setting(m['coarsest'].get('resolution'))}; dt ladder "
-                f"{_setting(m['coarsest'].get('dt'))}.", ""]
+                f"{_setting(m['coarsest'].get('dt'))}; strips "
+                f"{_setting(m.get('strips_coarsest'))}.", ""]
     out += [f"## {fhn['label']} ({fhn['model_file']}: jumps of {fhn['efficacy']:g} in v, "
             f"from {fhn['initial']}): mean of v over {fhn['steady_window_s'][0]:g}-"
             f"{fhn['steady_window_s'][1]:g} s, target |difference| <= {FHN_MEAN_TARGET:g}", ""]
@@ -281,18 +330,22 @@ def report(machine: dict, spiking: list[dict], fhn: dict, total: float) -> str:
         out += [f"Input {r['input_hz']:g} Hz. Direct ({d['n_neurons']:,} neurons, "
                 f"{d['spikes']} threshold crossings): mean v **{d['mean_v']:.4f} +- "
                 f"{d['standard_error']:.4f}** (SE of {FHN_TIME_BLOCKS} time blocks).", ""]
-        rows = [[g["ladder"], f"{g['resolution'][0]} x {g['resolution'][1]}", f"{g['n_cells']:,}",
+        rows = [[g.get("method", "grid"), g["ladder"],
+                 f"{g['resolution'][0]} x {g['resolution'][1]}", _cells(g),
                  f"{1e3 * g['dt']:g}", f"{g['mean_v']:.4f}", f"{g['difference']:+.4f}",
-                 f"{g['run_seconds']:.1f}", "yes" if g["meets"] else "no"] for g in r["grid"]]
-        out += [md_table(["ladder", "resolution", "cells", "dt (ms)", "grid mean v",
+                 f"{g['run_seconds']:.1f}", "yes" if g["meets"] else "no"] for g in _runs(r)]
+        out += [md_table(["method", "ladder", "resolution", "cells", "dt (ms)", "mean v",
                           "difference", "sim s", "meets"], rows), ""]
-    out += ["The grid's mean is the output's `mean/v`, taken at mid-jump (see "
-            "solver/grid_kernels.py).", ""]
+    out += ["The mean is the output's `mean/v`, taken at mid-jump (see "
+            "solver/grid_kernels.py). Strip runs: cells are strip + fill cells (target-size "
+            "grid cells clipped to where no strip reaches, meshgen/strips2d.py).", ""]
     out += ["## Suggested defaults: the coarsest settings meeting the targets", ""]
     rows = []
     for m in spiking + [fhn]:
         for ladder in ("resolution", "dt"):
             rows.append([m["label"], m["model_file"], ladder, _setting(m["coarsest"].get(ladder))])
+        if "strips_coarsest" in m:
+            rows.append([m["label"], m["model_file"], "strips dt", _setting(m["strips_coarsest"])])
     out += [md_table(["model", "model file (ranges)", "ladder", "coarsest passing"], rows), "",
             f"Validation wall time: {total:.0f} s.", ""]
     return "\n".join(out)
@@ -314,6 +367,8 @@ def main(argv=None) -> int:
         models = {m.label: m for m in MODELS + (FHN,)}
         for entry in data["models"] + [data["fitzhugh_nagumo"]]:
             entry["coarsest"] = coarsest(entry["rates"], models[entry["label"]])
+            if "strips" in entry["rates"][0]:
+                entry["strips_coarsest"] = strips_coarsest(entry["rates"])
         sys.stdout.write(report(data["machine"], data["models"], data["fitzhugh_nagumo"],
                                 data["total_seconds"]))
         return 0
