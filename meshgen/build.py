@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,8 @@ from .grid_defaults import (automatic_grid_dt, automatic_resolution, nonfinite_r
 from .model_file import read_model_file
 from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
-from .strips2d import (automatic_strip_dt, jump_of_cells, motion_of_cells, polygon_mesh,
-                       reset_of_cells, trace_strips)
+from .strips2d import (automatic_strip_dt, jump_of_cells, motion_of_cells, overlap_workers,
+                       polygon_mesh, reset_of_cells, trace_strips)
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -64,7 +65,8 @@ class MeshSummary:
 def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] = (),
                progress: Progress | None = None, jobs: int = 1) -> MeshSummary:
     """Mesh the model file at `model_path` into the artifact `output`. `jobs`: worker
-    processes for the grid motion matrix (0: every core); strips ignore it."""
+    processes (0: every core) for a grid's motion matrix, or a 2D strip mesh's
+    overlaps (motion and jumps)."""
     started = time.perf_counter()
     jobs = resolve_jobs(jobs)
     check_writable(output)
@@ -160,7 +162,7 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     _report(progress, 0, total_steps)
     try:
         if strips:
-            built = _strip_matrices(model, grid, dt, settings, progress, total_steps)
+            built = _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs)
         else:
             built = _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs)
     except MeshError as error:
@@ -194,7 +196,7 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
         largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started,
         method="strips" if strips else "grid", resolution=dict(zip(variables, grid.resolution)),
         automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)),
-        jobs=None if strips else jobs, matrices=tuple(matrices), warnings=tuple(warnings),
+        jobs=jobs, matrices=tuple(matrices), warnings=tuple(warnings),
         strip_cells=extra.get("strip_cells"), fill_cells=extra.get("fill_cells"),
         steps=extra.get("steps"))
 
@@ -213,20 +215,22 @@ def _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs):
     return motion, jumps, reset_mapping(model, grid), None, {}
 
 
-def _strip_matrices(model, grid, dt, settings, progress, total_steps):
-    """The 2D strip mesh (meshgen.strips2d) and its matrices; tracing counts for
-    two thirds of the motion's progress."""
+def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
+    """The 2D strip mesh (meshgen.strips2d) and its matrices, their overlaps shared by
+    `jobs` processes; tracing counts for two thirds of the motion's progress."""
     def tracing_progress(done, total):
         _report(progress, (2 * MOTION_PROGRESS // 3) * done // total, total_steps)
 
     tracing = trace_strips(model, grid, dt, settings.max_cells, progress=tracing_progress)
-    motion = motion_of_cells(tracing)
-    _report(progress, MOTION_PROGRESS, total_steps)
-    jumps = []
-    for index, (variable, efficacy) in enumerate(settings.efficacies):
-        jumps.append((variable, efficacy,
-                      jump_of_cells(tracing, grid.axis(variable), efficacy)))
-        _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
+    workers = overlap_workers(tracing, jobs) if jobs > 1 else None
+    with workers or contextlib.nullcontext():
+        motion = motion_of_cells(tracing, workers)
+        _report(progress, MOTION_PROGRESS, total_steps)
+        jumps = []
+        for index, (variable, efficacy) in enumerate(settings.efficacies):
+            jumps.append((variable, efficacy,
+                          jump_of_cells(tracing, grid.axis(variable), efficacy, workers)))
+            _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
     mesh = polygon_mesh(tracing)
     centres = (grid.to_units(0, mesh.centres[:, 0]), grid.to_units(1, mesh.centres[:, 1]))
     warnings = []

@@ -58,6 +58,7 @@ from .errors import MeshError
 from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _check_finite, _flow_in_units,
                      _normalise_columns, crossing_region)
 from .models import NeuronModel
+from .parallel import Workers
 from .polygon_mesh import PolygonMesh
 
 # Seeds per cell along the inflow boundary.
@@ -90,6 +91,8 @@ EDGE_TOLERANCE = 1e-9
 MIN_FILL_AREA = 1e-6
 # Overlaps below this fraction of a cell are rounding where outlines share an edge.
 NEGLIGIBLE_OVERLAP = 1e-9
+# Polygons per task of the matrices' overlaps (fixed, so results do not depend on --jobs).
+OVERLAP_CHUNK = 4096
 # Outline points of a moved cell: edges are cut to this length (cells) first.
 MOVED_EDGE_LENGTH = 0.25
 # Steps traced at most; what is left is covered by fill cells.
@@ -542,9 +545,10 @@ def _overlap_with(cells: np.ndarray, others: shapely.STRtree) -> np.ndarray:
 
 # --- matrices --------------------------------------------------------------------------------
 
-def motion_of_cells(tracing: Tracing) -> GridTransition:
+def motion_of_cells(tracing: Tracing, workers: Workers | None = None) -> GridTransition:
     """One mesh step: strip cells to the next cell of their strip, every other cell by
-    the overlaps of its moved outline (see the module doc)."""
+    the overlaps of its moved outline (see the module doc); `workers`: see
+    overlap_workers."""
     model, grid, cells, dt = tracing.model, tracing.grid, tracing.cells, tracing.dt
     n = len(cells)
     nv = grid.resolution[0]
@@ -573,7 +577,7 @@ def motion_of_cells(tracing: Tracing) -> GridTransition:
                                             keep_collapsed=False)
     below = shapely.box(-1e9, -1e9, nv, 1e9) if threshold is not None else None
     rows, cols, values, clamped = _share_overlaps(moved, loose, tracing, 1.0 - fired[loose],
-                                                  below)
+                                                  below, workers)
     matrix = sparse.csc_matrix((np.concatenate([np.ones(len(chained)), values]),
                                 (np.concatenate([nexts[chained], rows]),
                                  np.concatenate([chained, cols]))), shape=(n, n))
@@ -582,9 +586,11 @@ def motion_of_cells(tracing: Tracing) -> GridTransition:
                           degenerate=degenerate)
 
 
-def jump_of_cells(tracing: Tracing, axis: int, efficacy: float) -> GridTransition:
+def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
+                  workers: Workers | None = None) -> GridTransition:
     """A jump of every neuron by `efficacy` along variable `axis`: each cell translated
-    and overlapped with the cells; past the threshold (axis 0) fires."""
+    and overlapped with the cells; past the threshold (axis 0) fires. `workers`: see
+    overlap_workers."""
     efficacy = float(efficacy)
     if not math.isfinite(efficacy) or efficacy == 0.0:
         raise MeshError(f"efficacy must be finite and non-zero, got {efficacy!r}")
@@ -603,7 +609,7 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float) -> GridTransitio
         fired[beyond] = np.clip(past / area[beyond], 0.0, 1.0)
         below = shapely.box(-1e9, -1e9, nv, 1e9)
     rows, cols, values, clamped = _share_overlaps(moved, np.arange(n), tracing, 1.0 - fired,
-                                                  below)
+                                                  below, workers)
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
                                                       f"{grid.variables[axis]})")
@@ -611,21 +617,52 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float) -> GridTransitio
                           degenerate=np.zeros(0, np.int64))
 
 
-def _share_overlaps(moved, sources, tracing: Tracing, share, below):
+def overlap_workers(tracing: Tracing, jobs: int) -> Workers:
+    """Worker processes for the overlaps of the matrices (`miind mesh --jobs`), each
+    holding the cells and their spatial index."""
+    return Workers(jobs, _overlap_context, (tracing.cells,))
+
+
+def _overlap_context(cells: np.ndarray) -> tuple[np.ndarray, shapely.STRtree]:
+    return cells, shapely.STRtree(cells)
+
+
+def _overlaps_of_chunk(context, moved: np.ndarray):
+    """(index, target, pieces): each overlap of a polygon of `moved` with a cell, above
+    NEGLIGIBLE_OVERLAP of the moved polygon's area."""
+    cells, tree = context
+    moved_area = shapely.area(moved)
+    index, target = tree.query(moved, predicate="intersects")
+    pieces = shapely.area(shapely.intersection(moved[index], cells[target]))
+    keep = pieces > NEGLIGIBLE_OVERLAP * moved_area[index]
+    return index[keep], target[keep], pieces[keep]
+
+
+def _share_overlaps(moved, sources, tracing: Tracing, share, below, workers=None):
     """Entries (rows, cols, values) giving each source cell's `share` to the cells its
     moved polygon overlaps (only the part left of the threshold, `below`), in
     proportion to the overlaps; and per cell the fraction clamped (moved area on
-    no cell)."""
+    no cell). The overlaps are computed OVERLAP_CHUNK polygons at a time, by
+    `workers` (overlap_workers) if given; the chunks, and so the result, do not depend
+    on their number."""
     tree, cells, n = tracing.tree, tracing.cells, len(tracing.cells)
     if below is not None:
         reach = shapely.bounds(moved)[:, 2] > below.bounds[2]
         moved = moved.copy()
         moved[reach] = shapely.intersection(moved[reach], below)
     moved_area = shapely.area(moved)
-    index, target = tree.query(moved, predicate="intersects")
-    pieces = shapely.area(shapely.intersection(moved[index], cells[target]))
-    keep = pieces > NEGLIGIBLE_OVERLAP * moved_area[index]
-    index, target, pieces = index[keep], target[keep], pieces[keep]
+    starts = range(0, len(moved), OVERLAP_CHUNK)
+    chunks = [moved[start:start + OVERLAP_CHUNK] for start in starts]
+    if workers is None:
+        parts = [_overlaps_of_chunk((cells, tree), chunk) for chunk in chunks]
+    else:
+        parts = list(workers.map(_overlaps_of_chunk, chunks))
+    if parts:
+        index = np.concatenate([i + start for (i, _, _), start in zip(parts, starts)])
+        target = np.concatenate([t for _, t, _ in parts])
+        pieces = np.concatenate([a for _, _, a in parts])
+    else:
+        index, target, pieces = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     covered = np.bincount(index, weights=pieces, minlength=len(moved))
     with np.errstate(invalid="ignore", divide="ignore"):
         outside = np.where(moved_area > 0, 1.0 - covered / moved_area, 0.0)

@@ -69,8 +69,9 @@ def _emit_json(data: dict) -> None:
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Mesh artifact to write (HDF5).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True,
-              help="Worker processes for a grid's motion matrix (0 = all cores); the "
-                   "artifact is the same whatever the number.")
+              help="Worker processes for a 2D mesh's matrices: a grid's motion, a strip "
+                   "mesh's overlaps (0 = all cores); the artifact is the same whatever the "
+                   "number.")
 @set_option
 @quiet_option
 def mesh(model_file, output, jobs, overrides, quiet):

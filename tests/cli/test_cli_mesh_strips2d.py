@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from clitools import assert_error, assert_ok, invoke
-from tests.unit.test_strips2d import UNIFORM
+from meshgen import strips2d
+from tests.cli.test_cli_mesh_2d import datasets
+from tests.unit.test_strips2d import EXAMPLES, UNIFORM
 
 
 def test_uniform_flow_runs_at_one_spike_per_strip_length(tmp_path):
@@ -55,3 +57,27 @@ def test_strips_refuse_a_jump_dimension_the_model_lacks(tmp_path):
     out = tmp_path / "mesh.h5"
     assert_error(invoke("mesh", model, "-o", out), 3, file=model, key="mesh.efficacies.g",
                  output=out)
+
+
+def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
+    """--jobs shares the overlaps of the motion and jump matrices out in fixed chunks
+    of cells (here 500, so two workers share several): the artifact is the same."""
+    monkeypatch.setattr(strips2d, "OVERLAP_CHUNK", 500)
+    model = EXAMPLES / "strips2d" / "adex.toml"
+    summaries, contents = [], []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}.h5"
+        result = invoke("mesh", model, "-o", out, "--jobs", jobs, "-q")
+        assert_ok(result)
+        summaries.append(json.loads(result.stdout))
+        contents.append(datasets(out))
+    assert [s["jobs"] for s in summaries] == [1, 2]
+    assert summaries[0]["n_cells"] > 3 * 500
+    a, b = contents
+    assert sorted(a) == sorted(b)
+    for name in a:
+        if name != "attrs":
+            assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+    assert a["attrs"] == b["attrs"]
+    for key in ("matrices", "input_hash", "n_cells", "strip_cells", "fill_cells"):
+        assert summaries[0][key] == summaries[1][key]
