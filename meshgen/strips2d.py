@@ -666,6 +666,9 @@ def _share_overlaps(moved, sources, tracing: Tracing, share, below, workers=None
     covered = np.bincount(index, weights=pieces, minlength=len(moved))
     with np.errstate(invalid="ignore", divide="ignore"):
         outside = np.where(moved_area > 0, 1.0 - covered / moved_area, 0.0)
+    # Polygons clipped at the threshold or the box's edges miss the cells there by
+    # rounding (~1e-10 of their area): not clamped.
+    outside[outside <= NEGLIGIBLE_OVERLAP] = 0.0
     lost = np.flatnonzero((covered <= 0) & (share > 0))
     if len(lost):
         # Wholly outside the cells: to the cell nearest its centre, clamped.
