@@ -34,8 +34,9 @@ Matrices (`strip_matrices`), in meshgen.grid2d's form, so the grid solver runs t
   the part of it that reaches the threshold within dt fires (grid2d.crossing_region).
 * jumps: every cell translated by the efficacy and overlapped with the cells
   (one STRtree query, vectorised intersections); past the threshold fires.
-* reset: the mass fired from a cell re-enters in the cell holding the reset of
-  (threshold, w where it crossed).
+* reset: the mass fired from a cell re-enters spread over the reset of
+  (threshold, w) for the w where it crosses, split between the cells that segment
+  crosses.
 
 Mass a moved or translated cell carries onto no cell (outside the box on a side
 other than the threshold) stays on the cells it does overlap, in proportion, and is
@@ -91,6 +92,8 @@ EDGE_TOLERANCE = 1e-9
 MIN_FILL_AREA = 1e-6
 # Overlaps below this fraction of a cell are rounding where outlines share an edge.
 NEGLIGIBLE_OVERLAP = 1e-9
+# A reset segment shorter than this (cells) is a point.
+RESET_POINT_LENGTH = 1e-6
 # Polygons per task of the matrices' overlaps (fixed, so results do not depend on --jobs).
 OVERLAP_CHUNK = 4096
 # Outline points of a moved cell: edges are cut to this length (cells) first.
@@ -698,9 +701,13 @@ def _reach(model, grid, dt) -> float:
 
 
 def reset_of_cells(tracing: Tracing) -> sparse.csc_matrix:
-    """Column j: where mass fired from cell j re-enters: the cell holding the reset of
-    (threshold, w), w where cell j crosses the threshold (the w of its part that
-    reaches it in one step, or its centre's)."""
+    """Column j: where mass fired from cell j re-enters. Cell j crosses the threshold
+    over a range of w (that of its part reaching it in one step, or its own); the
+    reset rule maps the two ends of that range to a segment (AdEx: on v = V_r, from
+    w_low + b to w_high + b), and the mass is split between the cells the segment
+    crosses in proportion to the length in each, as if spread evenly along it. A
+    segment shorter than RESET_POINT_LENGTH, or on no cell, goes to the cell holding
+    (or nearest) its middle."""
     model, grid, cells = tracing.model, tracing.grid, tracing.cells
     n = len(cells)
     if model.threshold is None:
@@ -712,13 +719,29 @@ def reset_of_cells(tracing: Tracing) -> sparse.csc_matrix:
     part = cells.copy()
     part[touching] = shapely.intersection(cells[touching], tracing.crossing)
     part[shapely.area(part) <= 0] = cells[shapely.area(part) <= 0]
-    w = grid.from_units(1, shapely.get_coordinates(shapely.centroid(part))[:, 1])
-    new_v, new_w = model.reset_state(np.full(n, model.threshold), w)
-    new_v, new_w = np.broadcast_to(new_v, (n,)), np.broadcast_to(new_w, (n,))
-    if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):
-        raise MeshError("the reset rule gives non-finite values on the mesh")
-    target = locate_cells(tracing.tree, grid.to_units(0, new_v), grid.to_units(1, new_w))
-    matrix = sparse.csc_matrix((np.ones(n), (target, np.arange(n))), shape=(n, n))
+    bounds = shapely.bounds(part)
+    ends = []
+    for w in (bounds[:, 1], bounds[:, 3]):
+        new_v, new_w = model.reset_state(np.full(n, model.threshold), grid.from_units(1, w))
+        new_v, new_w = np.broadcast_to(new_v, (n,)), np.broadcast_to(new_w, (n,))
+        if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):
+            raise MeshError("the reset rule gives non-finite values on the mesh")
+        ends.append(np.stack([grid.to_units(0, new_v), grid.to_units(1, new_w)], axis=1))
+    low, high = ends
+    middle = 0.5 * (low + high)
+    long = np.flatnonzero(np.hypot(*(high - low).T) >= RESET_POINT_LENGTH)
+    segments = shapely.linestrings(np.stack([low[long], high[long]], axis=1))
+    index, target = tracing.tree.query(segments, predicate="intersects")
+    lengths = shapely.length(shapely.intersection(segments[index], cells[target]))
+    keep = lengths > NEGLIGIBLE_OVERLAP * shapely.length(segments)[index]
+    index, target, lengths = index[keep], target[keep], lengths[keep]
+    on_cells = np.bincount(index, weights=lengths, minlength=len(long))
+    single = np.setdiff1d(np.arange(n), long[on_cells > 0])
+    rows = np.concatenate([target, locate_cells(tracing.tree, middle[single, 0],
+                                                middle[single, 1])])
+    cols = np.concatenate([long[index], single])
+    values = np.concatenate([lengths / on_cells[index], np.ones(len(single))])
+    matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, _ = _normalise_columns(matrix, np.zeros(n), "strip reset mapping")
     return matrix
 

@@ -140,3 +140,29 @@ def test_izhikevich_strips_follow_sheared_fronts_to_the_threshold(tmp_path):
     # Strip cells reach the threshold (the top of v) from the repelling branch.
     right = shapely.bounds(tracing.cells[:tracing.n_strip_cells])[:, 2]
     assert right.max() > nv - 1.0
+
+
+def test_reset_spreads_over_the_reset_segment(tmp_path):
+    """Reset w -> w + 0.05 on the uniform flow (rows 0.2 high): a last cell fires over
+    its row's w range [0.2 k, 0.2 k + 0.2], which resets to [0.2 k + 0.05, 0.2 k +
+    0.25] on v = 0: three quarters in its own row's first cell, one quarter in the
+    next row's; the top row's segment leaves the box, so all of it stays in that row."""
+    path = tmp_path / "shifted.toml"
+    path.write_text(UNIFORM.replace('reset = { v = 0.0, w = "w" }',
+                                    'reset = { v = 0.0, w = "w + 0.05" }'))
+    tracing = _tracing(path)
+    reset = reset_of_cells(tracing).toarray()
+    np.testing.assert_allclose(reset.sum(axis=0), 1.0, atol=1e-15)
+    first = tracing.strip_first
+    last = np.append(first[1:], 50) - 1
+    row_of = np.floor(shapely.get_coordinates(shapely.centroid(tracing.cells))[:, 1]).astype(int)
+    first_of_row = {row_of[cell]: cell for cell in first}
+    for cell in last:
+        row = row_of[cell]
+        expected = np.zeros(50)
+        if row == 4:
+            expected[first_of_row[4]] = 1.0
+        else:
+            expected[first_of_row[row]] = 0.75
+            expected[first_of_row[row + 1]] = 0.25
+        np.testing.assert_allclose(reset[:, cell], expected, atol=1e-12, err_msg=str(cell))
