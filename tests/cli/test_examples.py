@@ -74,3 +74,31 @@ def test_grid2d_examples_run(tmp_path, model, simulation):
                     "--set", "simulation.t_end=0.02")
     assert_ok(result)
     assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
+
+
+STRIPS2D = EXAMPLES / "strips2d"
+
+
+# (model file, the grid example's simulation file, target cells along v and dt: coarser
+# than the example's to keep it quick, at most one cell per 1 mV jump).
+STRIPS2D_CASES = [("adex.toml", "adex_sim.toml", 40, 5e-4),
+                  ("izhikevich.toml", "izhikevich_sim.toml", 115, 2e-4)]
+
+
+@pytest.mark.parametrize("model, simulation, cells_along_v, dt", STRIPS2D_CASES)
+def test_strips2d_examples_run_with_the_grid_examples_simulations(tmp_path, model, simulation,
+                                                                   cells_along_v, dt):
+    """A strip mesh takes the place of the grid in the grid example's simulation file."""
+    mesh = tmp_path / "mesh.h5"
+    result = invoke("mesh", STRIPS2D / model, "-o", mesh, "--quiet",
+                    "--set", f"mesh.resolution.v={cells_along_v}", "--set", f"mesh.dt={dt}")
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["method"] == "strips" and summary["strip_cells"] > summary["fill_cells"]
+    output = tmp_path / "out.h5"
+    result = invoke("run", GRID2D / simulation, "-o", output, "--quiet",
+                    "--set", f"population.grid.mesh={mesh}",
+                    "--set", "population.direct.n_neurons=50",
+                    "--set", "simulation.t_end=0.02")
+    assert_ok(result)
+    assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
