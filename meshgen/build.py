@@ -240,7 +240,8 @@ def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
                         f"{settings.max_cells}); fill cells cover the rest")
     extra = {"mesh": mesh, "warnings": warnings, "strip_cells": tracing.n_strip_cells,
              "fill_cells": mesh.n_cells - tracing.n_strip_cells, "steps": tracing.steps}
-    return motion, jumps, reset_of_cells(tracing), centres, extra
+    firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
+    return motion, jumps, reset_of_cells(tracing, firing), centres, extra
 
 
 def _reset_warnings(model, grid: Grid) -> list[str]:

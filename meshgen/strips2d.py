@@ -700,14 +700,15 @@ def _reach(model, grid, dt) -> float:
     return float(np.nan_to_num(speed.max(), nan=0.0, posinf=1e6) * dt)
 
 
-def reset_of_cells(tracing: Tracing) -> sparse.csc_matrix:
+def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> sparse.csc_matrix:
     """Column j: where mass fired from cell j re-enters. Cell j crosses the threshold
     over a range of w (that of its part reaching it in one step, or its own); the
     reset rule maps the two ends of that range to a segment (AdEx: on v = V_r, from
     w_low + b to w_high + b), and the mass is split between the cells the segment
     crosses in proportion to the length in each, as if spread evenly along it. A
     segment shorter than RESET_POINT_LENGTH, or on no cell, goes to the cell holding
-    (or nearest) its middle."""
+    (or nearest) its middle. `firing` (bool per cell): the cells that can fire (the
+    others' columns, never used, hold their centre's reset); default all."""
     model, grid, cells = tracing.model, tracing.grid, tracing.cells
     n = len(cells)
     if model.threshold is None:
@@ -715,11 +716,16 @@ def reset_of_cells(tracing: Tracing) -> sparse.csc_matrix:
     if not model.resets:
         raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
                         "there is no reset mapping")
-    touching = shapely.intersects(cells, tracing.crossing)
+    firing = np.ones(n, dtype=bool) if firing is None else np.asarray(firing, dtype=bool)
     part = cells.copy()
+    touching = np.flatnonzero(firing)
+    touching = touching[shapely.intersects(cells[touching], tracing.crossing)]
     part[touching] = shapely.intersection(cells[touching], tracing.crossing)
     part[shapely.area(part) <= 0] = cells[shapely.area(part) <= 0]
     bounds = shapely.bounds(part)
+    # A cell that never fires: the reset of its centre's w, as a point.
+    centre = shapely.get_coordinates(shapely.centroid(cells))[:, 1]
+    bounds[~firing, 1] = bounds[~firing, 3] = centre[~firing]
     ends = []
     for w in (bounds[:, 1], bounds[:, 3]):
         new_v, new_w = model.reset_state(np.full(n, model.threshold), grid.from_units(1, w))
