@@ -56,6 +56,17 @@ GRID2D_CASES = [("adex.toml", "adex_sim.toml"),
                 ("fitzhugh_nagumo.toml", "fitzhugh_nagumo_sim.toml")]
 
 
+def _run_beside_direct(tmp_path, simulation, mesh):
+    """A grid example's simulation briefly, with `mesh` as its "grid" population."""
+    output = tmp_path / "out.h5"
+    result = invoke("run", GRID2D / simulation, "-o", output, "--quiet",
+                    "--set", f"population.grid.mesh={mesh}",
+                    "--set", "population.direct.n_neurons=50",
+                    "--set", "simulation.t_end=0.02")
+    assert_ok(result)
+    assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
+
+
 @pytest.mark.parametrize("model, simulation", GRID2D_CASES)
 def test_grid2d_examples_run(tmp_path, model, simulation):
     mesh = tmp_path / "mesh.h5"
@@ -67,13 +78,7 @@ def test_grid2d_examples_run(tmp_path, model, simulation):
               if name not in jumping]
     assert_ok(invoke("mesh", GRID2D / model, "-o", mesh, "--quiet",
                      *[word for item in coarse for word in ("--set", item)]))
-    output = tmp_path / "out.h5"
-    result = invoke("run", GRID2D / simulation, "-o", output, "--quiet",
-                    "--set", f"population.grid.mesh={mesh}",
-                    "--set", "population.direct.n_neurons=50",
-                    "--set", "simulation.t_end=0.02")
-    assert_ok(result)
-    assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
+    _run_beside_direct(tmp_path, simulation, mesh)
 
 
 STRIPS2D = EXAMPLES / "strips2d"
@@ -95,10 +100,4 @@ def test_strips2d_examples_run_with_the_grid_examples_simulations(tmp_path, mode
     assert_ok(result)
     summary = json.loads(result.stdout)
     assert summary["method"] == "strips" and summary["strip_cells"] > summary["fill_cells"]
-    output = tmp_path / "out.h5"
-    result = invoke("run", GRID2D / simulation, "-o", output, "--quiet",
-                    "--set", f"population.grid.mesh={mesh}",
-                    "--set", "population.direct.n_neurons=50",
-                    "--set", "simulation.t_end=0.02")
-    assert_ok(result)
-    assert set(json.loads(result.stdout)["mean_rates"]) == {"grid", "direct"}
+    _run_beside_direct(tmp_path, simulation, mesh)
