@@ -71,15 +71,16 @@ RATE_CASES = {
     # 1.8%. The targets hold with room on this coarse grid.
     "adex": (ADEX, (100, 50), 1e-4, 0.02, 0.05, "grid"),
     # The 2D strip method (meshgen.strips2d) on the same case: strips 20.6251 Hz, direct
-    # 20.8642 +- 0.0426 Hz (-1.15%), transient 1.48%; 1 s against 20,000 direct
-    # neurons: -1.56% here, -0.05% on 200 x 100 target cells.
+    # 20.8642 +- 0.0426 Hz (-1.15%), transient 1.48% (make validate, 1 s against 20,000
+    # direct neurons on 200 x 100 target cells: -0.63% / -0.60% at 2000 / 3000 Hz).
     "adex_strips": (ADEX, (100, 50), 1e-4, 0.03, 0.05, "strips"),
     # grid 19.197 Hz, direct 19.154 +- 0.028 Hz: +0.22%; transient 5.1%: the coarse grid
     # smears the bursts after the synchronous start (finer grids meet 5%, make
     # validate); 7% bounds it with the direct's own per-bin noise (~0.6% of the peak).
     "izhikevich": (IZHIKEVICH, (115, 44), 2.5e-4, 0.02, 0.07, "grid"),
     # Strips on the same target cells at 0.1 ms: strips 19.167 Hz, direct 19.154 +-
-    # 0.028 Hz (+0.07%), transient 5.3%, as coarse as the grid's.
+    # 0.028 Hz (+0.07%), transient 5.3%, as coarse as the grid's (make validate on
+    # 230 x 88 target cells at 0.1 ms: -0.76% / +0.19% at 3000 / 8000 Hz).
     "izhikevich_strips": (IZHIKEVICH, (115, 44), 1e-4, 0.02, 0.07, "strips"),
     # grid 22.441 Hz, direct 21.975 +- 0.079 Hz: +2.1% (the grid's diffusion raises
     # the rate); transient 3.75%. 4% = the error and 5 standard errors.
