@@ -16,13 +16,14 @@ from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
 from .grid_accounting import jump_accounting, motion_accounting
-from .grid_defaults import (automatic_grid_dt, automatic_resolution, nonfinite_region,
-                            too_small_efficacy)
+from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
+                            automatic_resolution, nonfinite_region, too_small_efficacy)
 from .model_file import read_model_file
 from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
-from .strips2d import (automatic_strip_dt, jump_of_cells, motion_of_cells, overlap_workers,
-                       polygon_mesh, reset_of_cells, trace_strips)
+from .strips2d import (STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, jump_of_cells,
+                       motion_of_cells, overlap_workers, polygon_mesh, reset_of_cells,
+                       trace_strips)
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -130,7 +131,9 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     variables = tuple(model.variables)
     automatic = []
     resolution = list(settings.resolution)
-    default = automatic_resolution(settings.ranges, variables, settings.efficacies)
+    default = automatic_resolution(settings.ranges, variables, settings.efficacies,
+                                   STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
+                                   else DEFAULT_CELLS_PER_EFFICACY)
     for axis, name in enumerate(variables):
         if resolution[axis] is None:
             resolution[axis] = default[axis]

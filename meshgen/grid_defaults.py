@@ -89,20 +89,26 @@ JACOBIAN_STEP = 1e-3
 MIN_CELLS_PER_EFFICACY = 1.0
 
 
-def automatic_resolution(ranges, variables, efficacies) -> tuple[int, ...]:
+def automatic_resolution(ranges, variables, efficacies,
+                         spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY
+                         ) -> tuple[int, ...]:
     """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
-    that have jumps (`efficacies`: (variable, size) pairs), DEFAULT_SPIKING_CELLS along
-    the first variable without them, DEFAULT_CELLS elsewhere."""
+    that have jumps (`efficacies`: (variable, size) pairs; along the first variable,
+    `spiking_cells_per_efficacy`), DEFAULT_SPIKING_CELLS along the first variable
+    without them, DEFAULT_CELLS elsewhere."""
     counts = []
     for index, (name, (lo, hi)) in enumerate(zip(variables, ranges)):
         sizes = [abs(h) for variable, h in efficacies if variable == name]
         otherwise = DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS
-        counts.append(cells_for_efficacy(hi - lo, min(sizes)) if sizes else otherwise)
+        per_efficacy = spiking_cells_per_efficacy if index == 0 else DEFAULT_CELLS_PER_EFFICACY
+        counts.append(cells_for_efficacy(hi - lo, min(sizes), per_efficacy) if sizes
+                      else otherwise)
     return tuple(counts)
 
 
-def cells_for_efficacy(span: float, efficacy: float) -> int:
-    return max(2, math.ceil(span * DEFAULT_CELLS_PER_EFFICACY / abs(efficacy) - 1e-9))
+def cells_for_efficacy(span: float, efficacy: float,
+                       per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY) -> int:
+    return max(2, math.ceil(span * per_efficacy / abs(efficacy) - 1e-9))
 
 
 def too_small_efficacy(grid: Grid, efficacies) -> tuple[str, float, int] | None:

@@ -107,6 +107,17 @@ MAX_STEPS = 100_000
 # 200 x 100 target cells, against 20,000 direct neurons at 2000 / 3000 Hz): dt 0.5 ms
 # +8.7%, 0.2 ms +1.4%, 0.1 ms -0.62% / -0.05%.
 GRID_DT_OVER_STRIP_DT = 5
+# Automatic target cells per smallest efficacy along v, for strips (the grid's 8 along
+# the other variables). Along v a strip cell's length is the flow's step, not the
+# target size; finer target cells along v stretch the flow, in cell units, towards
+# the seed lines it grazes (Izhikevich below its saddle, right of the repelling
+# branch), whose strips then end and leave fill cells. Measured against 20,000 direct
+# neurons (1 s, steady rate over the last half): Izhikevich at the automatic dt of
+# 0.02 ms, 920 x 100 target cells (8 per mV) -1.85% / +49% at 3000 / 8000 Hz, 460 x
+# 100 (4 per mV) -1.16% / -0.54%; AdEx (adex_validate_model.toml ranges) 317 x 100
+# -0.63% / -0.59%, 159 x 100 -0.63% / -0.59% at 2000 / 3000 Hz. The conductance LIF
+# jumps in g and keeps 8 there (4, 64 cells along g: +26% at 550 Hz).
+STRIP_CELLS_PER_EFFICACY_ALONG_V = 4.0
 
 Progress = Callable[[int, int], None]
 

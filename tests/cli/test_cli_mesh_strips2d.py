@@ -81,3 +81,17 @@ def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
     assert a["attrs"] == b["attrs"]
     for key in ("matrices", "input_hash", "n_cells", "strip_cells", "fill_cells"):
         assert summaries[0][key] == summaries[1][key]
+
+
+def test_strips_choose_four_target_cells_per_efficacy_along_v(tmp_path):
+    """Left out, the strips' resolution is 4 target cells per efficacy along v (the
+    grid's 8 elsewhere; meshgen.strips2d.STRIP_CELLS_PER_EFFICACY_ALONG_V) and 100
+    along a variable without jumps."""
+    model = tmp_path / "automatic.toml"
+    model.write_text(UNIFORM.replace("resolution = { v = 10, w = 5 }\n", ""))
+    result = invoke("mesh", model, "-o", tmp_path / "mesh.h5", "-q")
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["resolution"] == {"v": 40, "w": 100}
+    assert summary["automatic"] == ["resolution.v", "resolution.w"]
+    assert summary["n_strips"] == 100 and summary["fill_cells"] == 0
