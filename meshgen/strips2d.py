@@ -633,18 +633,30 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
 
 def overlap_workers(tracing: Tracing, jobs: int) -> Workers:
     """Worker processes for the overlaps of the matrices (`miind mesh --jobs`), each
-    holding the cells and their spatial index."""
-    return Workers(jobs, _overlap_context, (tracing.cells,))
+    holding the cells and their spatial index. Geometries cross to the workers as WKB
+    (one array of bytes pickles much faster than as many shapely objects)."""
+    if jobs == 1:
+        return Workers(1, _overlap_context, (tracing.cells,))
+    return Workers(jobs, _overlap_context, (shapely.to_wkb(tracing.cells),))
 
 
 def _overlap_context(cells: np.ndarray) -> tuple[np.ndarray, shapely.STRtree]:
+    cells = _geometries(cells)
     return cells, shapely.STRtree(cells)
+
+
+def _geometries(array: np.ndarray) -> np.ndarray:
+    """Shapely geometries, from WKB if that is what `array` holds."""
+    if len(array) and isinstance(array[0], bytes):
+        return shapely.from_wkb(array)
+    return array
 
 
 def _overlaps_of_chunk(context, moved: np.ndarray):
     """(index, target, pieces): each overlap of a polygon of `moved` with a cell, above
     NEGLIGIBLE_OVERLAP of the moved polygon's area."""
     cells, tree = context
+    moved = _geometries(moved)
     moved_area = shapely.area(moved)
     index, target = tree.query(moved, predicate="intersects")
     pieces = shapely.area(shapely.intersection(moved[index], cells[target]))
@@ -670,7 +682,7 @@ def _share_overlaps(moved, sources, tracing: Tracing, share, below, workers=None
     if workers is None:
         parts = [_overlaps_of_chunk((cells, tree), chunk) for chunk in chunks]
     else:
-        parts = list(workers.map(_overlaps_of_chunk, chunks))
+        parts = list(workers.map(_overlaps_of_chunk, [shapely.to_wkb(c) for c in chunks]))
     if parts:
         index = np.concatenate([i + start for (i, _, _), start in zip(parts, starts)])
         target = np.concatenate([t for _, t, _ in parts])
