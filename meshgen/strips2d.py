@@ -64,13 +64,15 @@ from .polygon_mesh import PolygonMesh
 
 # Seeds per cell along the inflow boundary.
 SEED_SPACING = 1.0
-# A gap of the front wider than this across the flow (cells) after a step gets a trajectory from its
-# middle; at most MAX_SPLITS halvings per gap per step, never below MIN_GAP.
+# A gap of the front wider than this across the flow (cells) after a step gets a
+# trajectory from its middle; at most MAX_SPLITS halvings per gap per step, never
+# below MIN_GAP.
 SPLIT_LENGTH = 1.5
 MAX_SPLITS = 8
 MIN_GAP = 1e-3
 # A point whose gaps to both neighbours, and between them, are narrower than this
-# across the flow (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap does not split again.
+# across the flow (cells) leaves the front. Below SPLIT_LENGTH / 2, so a merged gap
+# does not split again.
 MERGE_LENGTH = 0.5
 # A merged gap may be no longer than this (cells) along the front: a front sheared
 # along the flow is narrow across it, and merging it would make cells that long.
@@ -344,7 +346,8 @@ def _split_gaps(fronts: list[_Front], flow) -> None:
         for front in fronts:
             track = np.flatnonzero(front.tracked)
             a, b = track[:-1], track[1:]
-            heading = 0.5 * (front.moved[a] - front.points[a] + front.moved[b] - front.points[b])
+            step = front.moved - front.points
+            heading = 0.5 * (step[a] + step[b])
             stretched = _across_flow(front.moved[b] - front.moved[a], heading) > SPLIT_LENGTH
             wide = np.hypot(*(front.points[b] - front.points[a]).T) > MIN_GAP
             gaps = np.flatnonzero(stretched & (wide | (b - a > 1)))
@@ -461,9 +464,9 @@ def _merge_points(fronts: list[_Front]) -> None:
         for c in range(1, m - 1):
             if across[c - 1] < MERGE_LENGTH and across[c] < MERGE_LENGTH:
                 merged = points[c + 1] - points[kept]
+                merged_heading = 0.5 * (heading[kept] + heading[c + 1])
                 if (float(np.hypot(*merged)) < MERGED_LENGTH and
-                        _across_flow(merged[None], 0.5 * (heading[kept] + heading[c + 1])[None])[0]
-                        < MERGE_LENGTH):
+                        _across_flow(merged[None], merged_heading[None])[0] < MERGE_LENGTH):
                     front.tracked[c] = False
                     front.below[kept] = -1
                     front.below[c] = -1

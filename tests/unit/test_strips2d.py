@@ -155,7 +155,8 @@ def test_reset_spreads_over_the_reset_segment(tmp_path):
     np.testing.assert_allclose(reset.sum(axis=0), 1.0, atol=1e-15)
     first = tracing.strip_first
     last = np.append(first[1:], 50) - 1
-    row_of = np.floor(shapely.get_coordinates(shapely.centroid(tracing.cells))[:, 1]).astype(int)
+    centres = shapely.get_coordinates(shapely.centroid(tracing.cells))
+    row_of = np.floor(centres[:, 1]).astype(int)
     first_of_row = {row_of[cell]: cell for cell in first}
     for cell in last:
         row = row_of[cell]
