@@ -197,6 +197,11 @@ class Tracing:
         return shapely.area(self.cells)
 
     @cached_property
+    def centres(self) -> np.ndarray:
+        """(n, 2) the cells' centroids, in cell units."""
+        return shapely.get_coordinates(shapely.centroid(self.cells))
+
+    @cached_property
     def crossing(self):
         """The region whose trajectories reach the threshold within dt
         (grid2d.crossing_region), or None for a model without a threshold."""
@@ -635,31 +640,27 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
 
 
 def overlap_workers(tracing: Tracing, jobs: int) -> Workers:
-    """Worker processes for the overlaps of the matrices (`miind mesh --jobs`), each
-    holding the cells and their spatial index. Geometries cross to the workers as WKB
-    (one array of bytes pickles much faster than as many shapely objects)."""
-    if jobs == 1:
-        return Workers(1, _overlap_context, (tracing.cells,))
+    """`jobs` (> 1) worker processes for the overlaps of the matrices (`miind mesh
+    --jobs`), each holding the cells and their spatial index. Geometries cross to the
+    workers as WKB (one array of bytes pickles much faster than as many shapely
+    objects); without workers the overlaps use the tracing's own index."""
     return Workers(jobs, _overlap_context, (shapely.to_wkb(tracing.cells),))
 
 
-def _overlap_context(cells: np.ndarray) -> tuple[np.ndarray, shapely.STRtree]:
-    cells = _geometries(cells)
+def _overlap_context(cells_wkb: np.ndarray) -> tuple[np.ndarray, shapely.STRtree]:
+    cells = shapely.from_wkb(cells_wkb)
     return cells, shapely.STRtree(cells)
 
 
-def _geometries(array: np.ndarray) -> np.ndarray:
-    """Shapely geometries, from WKB if that is what `array` holds."""
-    if len(array) and isinstance(array[0], bytes):
-        return shapely.from_wkb(array)
-    return array
+def _overlaps_of_wkb_chunk(context, moved_wkb: np.ndarray):
+    """_overlaps_of_chunk in a worker, the moved polygons sent as WKB."""
+    return _overlaps_of_chunk(context, shapely.from_wkb(moved_wkb))
 
 
 def _overlaps_of_chunk(context, moved: np.ndarray):
     """(index, target, pieces): each overlap of a polygon of `moved` with a cell, above
     NEGLIGIBLE_OVERLAP of the moved polygon's area."""
     cells, tree = context
-    moved = _geometries(moved)
     moved_area = shapely.area(moved)
     index, target = tree.query(moved, predicate="intersects")
     pieces = shapely.area(shapely.intersection(moved[index], cells[target]))
@@ -685,7 +686,7 @@ def _share_overlaps(moved, sources, tracing: Tracing, share, below, workers=None
     if workers is None:
         parts = [_overlaps_of_chunk((cells, tree), chunk) for chunk in chunks]
     else:
-        parts = list(workers.map(_overlaps_of_chunk, [shapely.to_wkb(c) for c in chunks]))
+        parts = list(workers.map(_overlaps_of_wkb_chunk, [shapely.to_wkb(c) for c in chunks]))
     if parts:
         index = np.concatenate([i + start for (i, _, _), start in zip(parts, starts)])
         target = np.concatenate([t for _, t, _ in parts])
@@ -750,8 +751,7 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> sparse
     part[shapely.area(part) <= 0] = cells[shapely.area(part) <= 0]
     bounds = shapely.bounds(part)
     # A cell that never fires: the reset of its centre's w, as a point.
-    centre = shapely.get_coordinates(shapely.centroid(cells))[:, 1]
-    bounds[~firing, 1] = bounds[~firing, 3] = centre[~firing]
+    bounds[~firing, 1] = bounds[~firing, 3] = tracing.centres[~firing, 1]
     ends = []
     for w in (bounds[:, 1], bounds[:, 3]):
         new_v, new_w = model.reset_state(np.full(n, model.threshold), grid.from_units(1, w))
@@ -808,7 +808,7 @@ def polygon_mesh(tracing: Tracing) -> PolygonMesh:
     vertices = coords[first[:, None] + corner]
     vertices[..., 0] = grid.from_units(0, vertices[..., 0])
     vertices[..., 1] = grid.from_units(1, vertices[..., 1])
-    centre = shapely.get_coordinates(shapely.centroid(tracing.cells))
+    centre = tracing.centres
     centres = np.stack([grid.from_units(0, centre[:, 0]), grid.from_units(1, centre[:, 1])], 1)
     return PolygonMesh(variables=grid.variables, ranges=np.array(grid.ranges, dtype=float),
                        resolution=tuple(grid.resolution), dt=tracing.dt,
