@@ -164,18 +164,23 @@ def datasets(path) -> dict:
     return found
 
 
+def assert_same_artifact(one, two) -> None:
+    """Every dataset (dtype and values) and root attribute of two artifacts equal."""
+    a, b = datasets(one), datasets(two)
+    assert sorted(a) == sorted(b)
+    for name in a:
+        if name != "attrs":
+            assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
+    assert a["attrs"] == b["attrs"]
+
+
 def test_jobs_give_the_same_artifact_to_the_bit(mesh_of, monkeypatch):
     # Bands of one row, so two workers share twelve of them.
     monkeypatch.setattr(grid2d, "CELL_BATCH", 40)
     one = summary_of(mesh_of(GRID_MODEL, "--jobs", "1", name="one.h5")[0])
     two = summary_of(mesh_of(GRID_MODEL, "--jobs", "2", name="two.h5")[0])
     assert one["jobs"] == 1 and two["jobs"] == 2
-    a, b = datasets(one["output"]), datasets(two["output"])
-    assert sorted(a) == sorted(b)
-    for name in a:
-        if name != "attrs":
-            assert a[name].dtype == b[name].dtype and np.array_equal(a[name], b[name]), name
-    assert a["attrs"] == b["attrs"]
+    assert_same_artifact(one["output"], two["output"])
     for key in ("matrices", "input_hash", "n_cells", "dt"):
         assert one[key] == two[key]
 

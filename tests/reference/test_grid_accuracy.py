@@ -115,11 +115,17 @@ FHN_MEAN_TOLERANCE = 0.04
 FHN_CASES = {"grid": ((100, 56), 5e-4), "strips": ((100, 56), 1e-4)}
 
 
+@pytest.fixture(scope="module")
+def fhn_direct(tmp_path_factory):
+    """1000 direct FitzHugh-Nagumo neurons, shared by both methods' cases."""
+    return _direct(FHN, tmp_path_factory.mktemp("fhn"), 1000)
+
+
 @pytest.mark.parametrize("method", sorted(FHN_CASES))
-def test_fitzhugh_nagumo_mean_v(tmp_path, method):
+def test_fitzhugh_nagumo_mean_v(tmp_path, fhn_direct, method):
     resolution, dt = FHN_CASES[method]
     grid = _grid(FHN, tmp_path, resolution, dt, method)
-    direct = _direct(FHN, tmp_path, 1000)
+    direct = fhn_direct
     grid_mean, direct_mean = grid.mean_of("v", *STEADY), direct.mean_of("v", *STEADY)
     print(f"fhn {method}: {grid_mean:.4f}, direct {direct_mean:.4f}")
     assert len(direct.spike_times) == 0  # no threshold: it never spikes
