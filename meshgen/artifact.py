@@ -21,16 +21,21 @@ attr mesh_kind = "grid" (absent: the strips above) and instead::
     /grid             attrs: variables (JSON), units (JSON), dt [s], threshold,
                       refractory [s]; ranges (2, 2), resolution (2,)
     /grid/motion      indptr, indices, data (CSC, n_cells square), fired (n_cells,),
-                      clamped (n_cells,), degenerate (cell indices)
-    /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired, clamped
-    /grid/reset       indptr, indices, data (CSC: column = cell that fired)
+                      clamped (n_cells,), clamped_edge (n_cells,), degenerate (cell indices)
+    /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired, clamped,
+                      clamped_edge
+    /grid/reset       indptr, indices, data (CSC: column = cell that fired), clamped,
+                      clamped_edge
 
 `clamped` is the accounting of mass that would have left the grid (not through the
 threshold) and was put in the nearest boundary cell instead: per source cell, the
 fraction of its mass (it is part of the matrix, so column sums are unchanged).
-`degenerate` lists the cells whose moved polygon was twisted or collapsed (see
-meshgen.grid2d.motion_matrix). Both were added after the first grid files: a file
-without them reads with `clamped` and `degenerate` None.
+`clamped_edge` (int8, attr `edges` naming them) is the edge of the range box that
+mass went out through: 0 v low, 1 v high, 2 w low, 3 w high, -1 none
+(meshgen.box_edges). `degenerate` lists the cells whose moved polygon was twisted or
+collapsed (see meshgen.grid2d.motion_matrix). These were added after the first grid
+files: a file without them reads with them None (the reset's clamped mass is then
+unknown).
 
 2D strip meshes (two-variable models, the strip method, see meshgen.strips2d and
 meshgen.polygon_mesh) carry mesh_kind = "strips2d" and the grid layout above under
@@ -64,6 +69,7 @@ import numpy as np
 
 from . import __version__
 from .atomic_file import atomic_output
+from .box_edges import N_EDGES, NO_EDGE, edge_names
 from .errors import ArtifactError
 from .stamped_file import open_stamped
 
@@ -134,6 +140,7 @@ class GridMatrix:
     dimension: str = ""
     clamped: np.ndarray | None = None  # (n_cells,) where written (see the module doc)
     degenerate: np.ndarray | None = None  # motion only
+    clamped_edge: np.ndarray | None = None  # (n_cells,) int8, meshgen.box_edges numbering
 
 
 @dataclass(frozen=True)
@@ -282,17 +289,27 @@ def _grid_like_file(path, kind, document, model, variables, ranges, resolution, 
             _dataset(group, "resolution", np.array(resolution, dtype=np.int64), "1")
             group["dt"] = dt
             group["dt"].attrs["units"] = "s"
+            edges = json.dumps(edge_names(variables))
             moving = group.create_group("motion")
-            _write_csc(moving, motion.matrix, motion.fired, motion.clamped)
+            _write_transition(moving, motion, edges)
             _dataset(moving, "degenerate", np.asarray(motion.degenerate, dtype=np.int64), "1")
             entries = group.create_group("jumps")
             for index, (variable, efficacy, jump) in enumerate(jumps):
                 entry = entries.create_group(str(index))
                 entry.attrs.update({"efficacy": efficacy, "dimension": variable,
                                     "units": units.get(variable, "")})
-                _write_csc(entry, jump.matrix, jump.fired, jump.clamped)
-            _write_csc(group.create_group("reset"), reset, None)
+                _write_transition(entry, jump, edges)
+            _write_transition(group.create_group("reset"), reset, edges, fired=False)
             yield group, digest
+
+
+def _write_transition(group, transition, edges: str, fired: bool = True):
+    """A meshgen.grid2d.GridTransition: its CSC matrix, fired fractions (not for the
+    reset mapping) and clamped mass with the edge it goes out through."""
+    _write_csc(group, transition.matrix, transition.fired if fired else None,
+               transition.clamped)
+    _dataset(group, "clamped_edge", np.asarray(transition.clamped_edge, dtype=np.int8), "1")
+    group["clamped_edge"].attrs["edges"] = edges
 
 
 def _write_csc(group, matrix, fired, clamped=None):
@@ -336,7 +353,8 @@ def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:
 
 def _read_csc(group, **attrs) -> GridMatrix:
     fired = group["fired"][()] if "fired" in group else np.zeros(len(group["indptr"]) - 1)
-    optional = {name: group[name][()] for name in ("clamped", "degenerate") if name in group}
+    optional = {name: group[name][()] for name in ("clamped", "degenerate", "clamped_edge")
+                if name in group}
     return GridMatrix(indptr=group["indptr"][()], indices=group["indices"][()],
                       data=group["data"][()], fired=fired, **optional, **attrs)
 
@@ -407,21 +425,28 @@ def validate_grid(artifact: GridArtifact) -> None:
     if not (artifact.refractory >= 0):
         bad(f"refractory = {artifact.refractory}")
     n = artifact.n_cells
-    named = [("motion matrix", artifact.motion)]
+    stochastic = [("motion matrix", artifact.motion)]
     if np.isfinite(artifact.threshold):
-        named.append(("reset mapping", artifact.reset))
+        stochastic.append(("reset mapping", artifact.reset))
     elif len(artifact.reset.data) or np.any(artifact.motion.fired) or \
             any(np.any(j.fired) for j in artifact.jumps):
         bad("a mesh without a threshold fires or has a reset mapping")
-    named += [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
-    for what, m in named:
+    jumps = [(f"jump matrix for {j.dimension} efficacy {j.efficacy}", j) for j in artifact.jumps]
+    for what, m in stochastic + jumps:
         check_column_stochastic(bad, what, n, m.indptr, m.indices, m.data, m.fired)
+    for what, m in [("motion matrix", artifact.motion), ("reset mapping", artifact.reset)] + jumps:
         if m.clamped is not None and (m.clamped.shape != (n,) or np.any(m.clamped < 0)
                                       or np.any(m.clamped > 1 + COLUMN_SUM_TOLERANCE)):
             bad(f"{what} has clamped fractions of the wrong shape or outside [0, 1]")
         if m.degenerate is not None and len(m.degenerate) and (
                 m.degenerate.min() < 0 or m.degenerate.max() >= n):
             bad(f"{what} lists degenerate cells out of range")
+        if m.clamped_edge is not None and (
+                m.clamped_edge.shape != (n,) or m.clamped is None
+                or np.any((m.clamped_edge < NO_EDGE) | (m.clamped_edge >= N_EDGES))
+                or np.any((m.clamped > 0) & (m.clamped_edge == NO_EDGE))):
+            bad(f"{what} has clamped edges of the wrong shape, out of range, or missing "
+                "where mass is clamped")
 
 
 def _read_v1(f, path) -> MeshArtifact:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,10 +16,11 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
-from .grid_accounting import jump_accounting, motion_accounting
+from .grid_accounting import jump_accounting, motion_accounting, reset_accounting
 from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
                             automatic_resolution, nonfinite_region, too_small_efficacy)
-from .model_file import read_model_file
+from .exploration import VisitedRegion, explore, ranges_from_region
+from .model_file import check_threshold_and_reset, check_v_range, read_model_file
 from .parallel import resolve_jobs
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .strips2d import (STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, jump_of_cells,
@@ -48,11 +50,15 @@ class MeshSummary:
     # Grid meshes only (left out of the JSON for strips): see _build_grid.
     method: str | None = None
     resolution: dict | None = None
+    ranges: dict | None = None  # 2D: [lo, hi] per variable, given or found
+    # With [mesh] expected_input: what meshgen.exploration found (visited envelope).
+    exploration: dict | None = None
     automatic: tuple[str, ...] | None = None
     degenerate_cells: int | None = None
     jobs: int | None = None
     matrices: tuple[dict, ...] | None = None
     warnings: tuple[str, ...] | None = None
+    notes: tuple[str, ...] | None = None  # facts that matter if mass gets there (stderr too)
     # 2D strips only: cells on strips, fill cells, mesh steps traced.
     strip_cells: int | None = None
     fill_cells: int | None = None
@@ -75,6 +81,13 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     if spec.grid is not None or spec.strips2d is not None:
         return _build_2d(spec, output, progress, started, jobs)
     model, settings = spec.model, spec.mesh
+    name = model.variables[0]
+    found = _explored_ranges(spec, model, settings.expected_input,
+                             {name: None if settings.lowest is None
+                              else (settings.lowest, model.threshold)})
+    if settings.lowest is None:
+        check_v_range(model, found.ranges[name][0], model.threshold, spec.path)
+        settings = dataclasses.replace(settings, lowest=found.ranges[name][0])
     drift = model.drift
     reset = model.reset[model.variables[0]]
     smallest = min(abs(h) for h in settings.efficacies)
@@ -109,14 +122,15 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         step=dt * settings.jump_interval, efficacies=settings.efficacies,
         min_column_sum=float(min(s.min() for s in sums)),
         max_column_sum=float(max(s.max() for s in sums)),
-        largest_cell_near_threshold=near, seconds=time.perf_counter() - started)
+        largest_cell_near_threshold=near, seconds=time.perf_counter() - started,
+        ranges={name: [settings.lowest, model.threshold]} if found.exploration else None,
+        exploration=found.exploration, automatic=found.automatic or None,
+        warnings=found.warnings or None)
 
 
 # Progress units the motion matrix counts for, against 1 per jump matrix and 1 for
 # the reset mapping and the file: the motion matrix is nearly all the work.
 MOTION_PROGRESS = 100
-# A reset of w that leaves the w range for more than this share of the w range warns.
-RESET_OUTSIDE_WARNING = 0.5
 
 
 def _build_2d(spec, output, progress: Progress | None, started: float,
@@ -129,16 +143,20 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     strips = spec.strips2d is not None
     settings = spec.strips2d if strips else spec.grid
     variables = tuple(model.variables)
-    automatic = []
+    explored = _explored_ranges(spec, model, settings.expected_input,
+                                dict(zip(variables, settings.ranges)))
+    ranges = tuple(explored.ranges[name] for name in variables)
+    automatic = list(explored.automatic)
+    warnings = list(explored.warnings)
     resolution = list(settings.resolution)
-    default = automatic_resolution(settings.ranges, variables, settings.efficacies,
+    default = automatic_resolution(ranges, variables, settings.efficacies,
                                    STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
                                    else DEFAULT_CELLS_PER_EFFICACY)
     for axis, name in enumerate(variables):
         if resolution[axis] is None:
             resolution[axis] = default[axis]
             automatic.append(f"resolution.{name}")
-    grid = Grid(variables, settings.ranges, tuple(resolution))
+    grid = Grid(variables, ranges, tuple(resolution))
     if grid.n_cells > settings.max_cells:
         raise MeshError(f"the grid has {grid.n_cells} cells ({resolution[0]} x {resolution[1]}), "
                         f"more than mesh.max_cells = {settings.max_cells}", path=spec.path,
@@ -154,7 +172,6 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     if region is not None:
         raise MeshError(f"the model's equations are not finite for {region}: narrow the ranges "
                         "or fix the equations", path=spec.path, key="mesh.ranges")
-    warnings = _reset_warnings(model, grid)
     dt = settings.dt
     if dt is None:
         dt = automatic_grid_dt(model, grid)
@@ -170,13 +187,20 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
             built = _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs)
     except MeshError as error:
         raise MeshError(error.message, path=spec.path, key=error.key) from None
-    motion, jumps, reset, centres, extra = built
-    entry, found = motion_accounting(grid, motion, "mesh.ranges", centres)
+    motion, jumps, reset, extra = built
+    entry, found, notes = motion_accounting(grid, motion, "mesh.ranges",
+                                            _visited_cells(explored.region, grid, extra))
     matrices, warnings = [entry], warnings + found
     for variable, efficacy, jump in jumps:
-        entry, found = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
+        entry, found, noted = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
         matrices.append(entry)
         warnings += found
+        notes += noted
+    firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
+    entry, found, noted = reset_accounting(grid, reset, firing, model, "mesh.ranges")
+    matrices.append(entry)
+    warnings += found
+    notes += noted
     if strips:
         mesh = extra["mesh"]
         digest = write_strip2d_mesh(output, document=spec.document, model=model.definition(),
@@ -194,12 +218,14 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
         output=str(output), input_hash=digest, n_cells=n_cells, n_strips=n_strips,
         dt=dt, jump_interval=1, step=dt,
         efficacies=tuple(h for _, h in settings.efficacies),
-        min_column_sum=min(m["min_column_sum"] for m in matrices),
-        max_column_sum=max(m["max_column_sum"] for m in matrices),
+        min_column_sum=min(m["min_column_sum"] for m in matrices if "min_column_sum" in m),
+        max_column_sum=max(m["max_column_sum"] for m in matrices if "max_column_sum" in m),
         largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started,
         method="strips" if strips else "grid", resolution=dict(zip(variables, grid.resolution)),
+        ranges={name: list(bounds) for name, bounds in zip(variables, grid.ranges)},
+        exploration=explored.exploration,
         automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)),
-        jobs=jobs, matrices=tuple(matrices), warnings=tuple(warnings),
+        jobs=jobs, matrices=tuple(matrices), warnings=tuple(warnings), notes=tuple(notes),
         strip_cells=extra.get("strip_cells"), fill_cells=extra.get("fill_cells"),
         steps=extra.get("steps"))
 
@@ -215,7 +241,7 @@ def _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs):
         jump = jump_matrix(grid, variable, efficacy, top_fires=model.threshold is not None)
         jumps.append((variable, efficacy, jump))
         _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
-    return motion, jumps, reset_mapping(model, grid), None, {}
+    return motion, jumps, reset_mapping(model, grid), {}
 
 
 def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
@@ -235,7 +261,6 @@ def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
                           jump_of_cells(tracing, grid.axis(variable), efficacy, workers)))
             _report(progress, MOTION_PROGRESS + 1 + index, total_steps)
     mesh = polygon_mesh(tracing)
-    centres = (grid.to_units(0, mesh.centres[:, 0]), grid.to_units(1, mesh.centres[:, 1]))
     warnings = []
     if tracing.truncated:
         warnings.append(f"strip tracing stopped after {tracing.steps} steps with "
@@ -244,24 +269,73 @@ def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
     extra = {"mesh": mesh, "warnings": warnings, "strip_cells": tracing.n_strip_cells,
              "fill_cells": mesh.n_cells - tracing.n_strip_cells, "steps": tracing.steps}
     firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
-    return motion, jumps, reset_of_cells(tracing, firing), centres, extra
+    return motion, jumps, reset_of_cells(tracing, firing), extra
 
 
-def _reset_warnings(model, grid: Grid) -> list[str]:
-    """A warning when the reset sends most of the w range outside it (AdEx w + b with
-    b larger than the range): that mass is clamped to the range's edge."""
-    if not (model.spikes and model.resets):
-        return []
-    _, w = grid.centres
-    _, new_w = model.reset_state(np.full_like(w, model.threshold), w)
-    lo, hi = grid.ranges[1]
-    outside = float(np.mean((new_w < lo) | (new_w > hi)))
-    if outside <= RESET_OUTSIDE_WARNING:
-        return []
-    name = grid.variables[1]
-    return [f"the reset of {name} leaves its range [{lo:g}, {hi:g}] from {outside:.0%} of it "
-            f"(reset {name} = {model.reset.get(name, name)}); that mass is clamped to the edge: "
-            f"widen mesh.ranges.{name}"]
+@dataclass(frozen=True)
+class _FoundRanges:
+    ranges: dict  # variable -> (lo, hi), given or found
+    automatic: tuple[str, ...]  # "ranges.<variable>" of the ones found
+    exploration: dict | None  # for the summary
+    warnings: tuple[str, ...]
+    region: VisitedRegion | None = None
+
+
+def _visited_cells(region: VisitedRegion | None, grid: Grid, extra: dict) -> np.ndarray | None:
+    """Per cell of a 2D mesh, whether an exploration sample lies within a target cell
+    of it (the cell of the grid, or of the range box for a strip mesh's cell centre);
+    None without an exploration."""
+    if region is None:
+        return None
+    n_v, n_w = grid.resolution
+    i_v, i_w = grid.unravel(grid.locate(*region.samples))
+    near = np.zeros((n_w, n_v), dtype=bool)
+    for dv in (-1, 0, 1):
+        for dw in (-1, 0, 1):
+            near[np.clip(i_w + dw, 0, n_w - 1), np.clip(i_v + dv, 0, n_v - 1)] = True
+    if "mesh" not in extra:
+        return near.ravel()
+    centres = extra["mesh"].centres
+    return near.ravel()[grid.locate(centres[:, 0], centres[:, 1])]
+
+
+def _explored_ranges(spec, model, expected, given: dict) -> _FoundRanges:
+    """The ranges of a mesh: those given, and those left out found from the expected
+    input (meshgen.exploration); given ranges that miss part of the region the
+    population visits under that input are warned about."""
+    if not expected:
+        return _FoundRanges(given, (), None, ())
+    region = explore(model, expected)
+    chosen = ranges_from_region(model, region, expected)
+    ranges, automatic, warnings = {}, [], []
+    for name, bounds in given.items():
+        if bounds is None:
+            ranges[name] = chosen[name]
+            automatic.append(f"ranges.{name}")
+            continue
+        ranges[name] = tuple(bounds)
+        lo, hi = bounds
+        low, high = region.lower[name], region.upper[name]
+        top_is_threshold = name == model.variables[0] and model.threshold is not None
+        if low < lo or (high > hi and not top_is_threshold):
+            unit = model.units.get(name, "")
+            unit = f" {unit}" if unit not in ("", "1") else ""
+            warnings.append(
+                f"under expected_input the population visits {name} in [{low:.4g}, {high:.4g}]"
+                f"{unit}, beyond mesh.ranges.{name} = [{lo:g}, {hi:g}]: mass that gets there "
+                f"is clamped to the edge cells; widen it to about [{chosen[name][0]:g}, "
+                f"{chosen[name][1]:g}] (the rule of automatic ranges) or leave it out")
+    if automatic:
+        check_threshold_and_reset(model, tuple(ranges[v] for v in model.variables), spec.path)
+    if not region.settled:
+        warnings.append(f"the exploration of the visited region did not settle within "
+                        f"{region.driven_seconds:g} s of input: the ranges found may be too "
+                        "narrow; `miind run` reports any clamped mass")
+    exploration = {"neurons": region.n_neurons, "seconds": region.driven_seconds,
+                   "settled": region.settled,
+                   "visited": {name: [region.lower[name], region.upper[name]]
+                               for name in model.variables}}
+    return _FoundRanges(ranges, tuple(automatic), exploration, tuple(warnings), region)
 
 
 def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:

@@ -36,6 +36,7 @@ import numpy as np
 import shapely
 from scipy import sparse
 
+from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
 from .models import NeuronModel
 from .parallel import Workers, resolve_jobs
@@ -178,12 +179,17 @@ class GridTransition(NamedTuple):
         in `matrix`; reported so a caller can warn that the grid is too small).
     degenerate: indices of cells whose moved polygon was twisted or collapsed and
         was repaired or replaced (see `motion_matrix`); always empty for jumps.
+    clamped_edge: (n,) int8, the edge of the range box each cell's clamped mass went
+        out through (meshgen.box_edges numbering; -1 where nothing is clamped).
+
+    The reset mapping has the same form, with `fired` all zero.
     """
 
     matrix: sparse.csc_matrix
     fired: np.ndarray
     clamped: np.ndarray
     degenerate: np.ndarray
+    clamped_edge: np.ndarray
 
 
 # --- motion ----------------------------------------------------------------------------------
@@ -287,8 +293,10 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
                                shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, "motion matrix")
     degenerate = np.concatenate([part.degenerate for part in parts])
-    return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
-                          degenerate=degenerate)
+    clamped = np.clip(clamped, 0.0, 1.0)
+    edge = edges_of_clamped(clamped, np.concatenate([part.edge for part in parts]))
+    return GridTransition(matrix=matrix, fired=fired, clamped=clamped, degenerate=degenerate,
+                          clamped_edge=edge)
 
 
 class _MotionContext(NamedTuple):
@@ -317,9 +325,11 @@ class _BandMotion(NamedTuple):
     rows, owner, area: each overlap of a moved cell with a target cell (owner = the
     cell's index in the band); below, inside: per cell, its moved area below the
     threshold (0: past it, fires whole) and inside the grid proper (the rest of `below`
-    is clamped). A collapsed cell counts as area 1 at its moved centre. reach: the
-    farthest any point moved along w (cells); diverging: the (u, w) box of points
-    whose flow left the finite numbers (then nothing else is computed), or None."""
+    is clamped). A collapsed cell counts as area 1 at its moved centre. edge: the
+    edge of the box each moved cell sticks out of farthest (meshgen.box_edges), where
+    its clamped mass goes out. reach: the farthest any point moved along w (cells);
+    diverging: the (u, w) box of points whose flow left the finite numbers (then
+    nothing else is computed), or None."""
 
     rows: np.ndarray
     owner: np.ndarray
@@ -327,6 +337,7 @@ class _BandMotion(NamedTuple):
     below: np.ndarray
     inside: np.ndarray
     degenerate: np.ndarray
+    edge: np.ndarray
     reach: float
     diverging: tuple | None
 
@@ -345,12 +356,15 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
         box = (lattice.u[bad].min(), lattice.u[bad].max(), lattice.s[bad].min(),
                lattice.s[bad].max())
         return _BandMotion(empty.astype(np.int32), empty.astype(np.int32), empty,
-                           np.zeros(count), np.zeros(count), np.zeros(0, np.int64), 0.0, box)
+                           np.zeros(count), np.zeros(count), np.zeros(0, np.int64),
+                           np.full(count, NO_EDGE, np.int8), 0.0, box)
     local = np.arange(count)
     i_v, i_row = np.divmod(local, nv)[::-1]
     origin_u, origin_s = i_v.astype(float), (i_row + first).astype(float)
     ring = lattice.rings(i_v, i_row)
     rings = np.stack([moved_u[ring] - origin_u[:, None], moved_s[ring] - origin_s[:, None]], -1)
+    moved_bounds = np.stack([moved_u[ring].min(axis=1), moved_s[ring].min(axis=1),
+                             moved_u[ring].max(axis=1), moved_s[ring].max(axis=1)], axis=1)
     edges = edges_of_rings(rings)
     area = signed_areas(edges)
     rows, owners, areas, degenerate = [], [], [], []
@@ -397,6 +411,7 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
         below[which] = 1.0
         outside = (cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1])
         inside[which] = np.where(outside, 0.0, 1.0)
+        moved_bounds[which] = np.stack([cu, cs, cu, cs], axis=1)
         target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
         target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
         rows.append(grid.index(target_v, target_w))
@@ -406,10 +421,11 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
     degenerate = (np.unique(np.concatenate(degenerate)) + first * nv if degenerate
                   else np.zeros(0, np.int64))
     # int32 halves what travels back from a worker; cell indices stay below 2**31.
+    edge = outward_edge(moved_bounds, grid.resolution, top_fires=theta is not None)
     return _BandMotion(np.concatenate(rows).astype(np.int32),
                        np.concatenate(owners).astype(np.int32), np.concatenate(areas),
-                       below, inside, degenerate, float(np.max(np.abs(moved_s - lattice.s))),
-                       None)
+                       below, inside, degenerate, edge,
+                       float(np.max(np.abs(moved_s - lattice.s))), None)
 
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
@@ -613,24 +629,29 @@ def jump_matrix(grid: Grid, variable: str | int, efficacy: float,
     matrix = sparse.csc_matrix((np.concatenate(values), (np.concatenate(rows),
                                                          np.concatenate(cols))), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, f"jump matrix ({efficacy} along {axis})")
+    edge = edges_of_clamped(clamped, edge_index(axis, efficacy > 0))
     return GridTransition(matrix=matrix, fired=fired, clamped=clamped,
-                          degenerate=np.zeros(0, np.int64))
+                          degenerate=np.zeros(0, np.int64), clamped_edge=edge)
 
 
-def reset_mapping(model: NeuronModel, grid: Grid) -> sparse.csc_matrix:
+def reset_mapping(model: NeuronModel, grid: Grid) -> GridTransition:
     """Column j: where mass that fires from cell j re-enters the grid.
 
     The state at the crossing is taken as (threshold, w of cell j's centre); the
     model's reset rule maps it (AdEx: v -> V_r, w -> w + b) and the mass is split
     bilinearly between the four cells whose centres surround that point, so its mean
-    lands exactly there. A model without a threshold never fires: an empty mapping. A point beyond the outermost centres is first clamped onto
-    them (the mean then sits at the clamped point). Refractoriness is the solver's
+    lands exactly there. A model without a threshold never fires: an empty mapping.
+    A point beyond the outermost centres is first clamped onto them (the mean then
+    sits at the clamped point); where it lies outside the grid, the column's mass is
+    reported as clamped, at the edge it lies beyond. Refractoriness is the solver's
     business: this only says where mass goes when it comes back.
     """
     _check_model(model, grid)
+    n = grid.n_cells
     if model.threshold is None:
         # Nothing ever fires (motion and jumps clamp at the top instead): no mapping.
-        return sparse.csc_matrix((grid.n_cells, grid.n_cells))
+        return reset_transition(sparse.csc_matrix((n, n)), np.zeros(n),
+                                 np.full(n, NO_EDGE, np.int8))
     if not model.resets:
         raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
                         "there is no reset mapping")
@@ -638,7 +659,6 @@ def reset_mapping(model: NeuronModel, grid: Grid) -> sparse.csc_matrix:
     new_v, new_w = model.reset_state(np.full_like(centre_v, model.threshold), centre_w)
     if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):
         raise MeshError("the reset rule gives non-finite values on the grid")
-    n = grid.n_cells
     corners = []
     for axis, value in ((0, new_v), (1, new_w)):
         size = grid.resolution[axis]
@@ -653,7 +673,17 @@ def reset_mapping(model: NeuronModel, grid: Grid) -> sparse.csc_matrix:
     cols = np.tile(np.arange(n), 4)
     matrix = sparse.csc_matrix((weights, (rows, cols)), shape=(n, n))
     matrix, _ = _normalise_columns(matrix, np.zeros(n), "reset mapping")
-    return matrix
+    u, s = grid.to_units(0, new_v), grid.to_units(1, new_w)
+    outside = (u < 0) | (u > grid.resolution[0]) | (s < 0) | (s > grid.resolution[1])
+    edge = outward_edge(np.stack([u, s, u, s], axis=1), grid.resolution, top_fires=False)
+    return reset_transition(matrix, outside.astype(float), edges_of_clamped(outside, edge))
+
+
+def reset_transition(matrix, clamped: np.ndarray, edge: np.ndarray) -> GridTransition:
+    """A reset mapping as a GridTransition: nothing fires, nothing is degenerate."""
+    n = matrix.shape[1]
+    return GridTransition(matrix=matrix, fired=np.zeros(n), clamped=clamped,
+                          degenerate=np.zeros(0, np.int64), clamped_edge=edge)
 
 
 # --- shared ----------------------------------------------------------------------------------

@@ -1,22 +1,30 @@
-"""The mass accounting of a grid mesh's matrices, for `miind mesh`'s summary and warnings.
+"""The mass accounting of a 2D mesh's matrices, for `miind mesh`'s summary and warnings.
 
-Per matrix (motion, each jump): the smallest and largest column sum with the fired
-fraction (1 to rounding), the largest fired fraction, how many columns clamp mass
-(put what would leave the grid, other than through the threshold, into the nearest
-boundary cell) and the largest clamped fraction, and on which sides of the grid.
+Per matrix (motion, each jump, the reset mapping): the smallest and largest column
+sum with the fired fraction (1 to rounding), the largest fired fraction, how many
+columns clamp mass (put what would leave the range box, other than through the
+threshold, into the nearest edge cell) and the largest clamped fraction, and through
+which edges of the box (meshgen.box_edges). For the reset mapping, also the share of
+the cells that can fire (by motion or a jump) whose reset lands outside the box.
 
-Warnings (plain strings; the caller shows them):
-* motion: a column clamps more than MOTION_CLAMP_WARNING of its mass in one step:
-  the flow leaves the grid there, and the boundary cell holds mass that should have
-  gone on;
-* jump: more than JUMP_CLAMP_WARNING of the cells clamp: the jump is long against
-  the range, so mass piles up at that edge whenever the density gets near it.
+What the mesh alone can tell is limited: whether clamping matters depends on where
+the population's mass goes, which `miind run` measures (solver.clamping). So:
+* warnings (likely problems; the caller shows them):
+  - motion: a column clamps more than MOTION_CLAMP_WARNING of its mass in one step:
+    the flow leaves the box there, and the edge cell holds mass that should have gone on;
+  - jump: more than JUMP_CLAMP_WARNING of the cells clamp: the jump is long against
+    the range, so mass piles up at that edge whenever the density gets near it;
+  - reset: it lands outside the box for more than RESET_CLAMP_WARNING of the cells
+    that can fire;
+* notes (facts that matter only if mass gets there): any other clamping jump or reset,
+  with the share of cells affected.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .box_edges import NO_EDGE, edge_names
 from .grid2d import DROP_FRACTION, Grid, GridTransition
 
 # Fraction of a cell's mass clamped by one motion step above which `miind mesh` warns:
@@ -25,65 +33,97 @@ MOTION_CLAMP_WARNING = 1e-3
 # Share of the cells whose jump clamps above which `miind mesh` warns: a jump about a
 # tenth of its axis (a 2 mV inhibitory jump on AdEx's 40 mV, 7.5% here, does not warn).
 JUMP_CLAMP_WARNING = 0.1
+# Share of the cells that can fire whose reset lands outside the box above which
+# `miind mesh` warns. AdEx's w + b leaves a w range of span S from a share b / S of
+# them whatever the population does (24% on examples/grid2d/adex.toml, which its
+# populations never reach): below half of them it is only noted, and `miind run`
+# says whether mass went there.
+RESET_CLAMP_WARNING = 0.5
 
 
 def motion_accounting(grid: Grid, motion: GridTransition, widen_key: str,
-                      centres: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[dict, list]:
-    """(summary entry, warnings) of the motion matrix; the side of each clamping
-    column is the grid boundary nearest its cell. `centres`: the cells' centres in
-    grid units, for meshes whose cells are not the grid's (2D strips)."""
-    entry = _entry("motion", motion)
-    clamping = np.flatnonzero(motion.clamped > DROP_FRACTION)
-    sides = _nearest_sides(grid, clamping, centres)
-    entry["clamped_sides"] = {side: int(np.sum(sides == side)) for side in np.unique(sides)}
+                      visited: np.ndarray | None = None) -> tuple[dict, list, list]:
+    """(summary entry, warnings, notes) of the motion matrix. `visited` (bool per cell,
+    from meshgen.exploration under the expected input, or None): heavy clamping in
+    cells the population does not visit is only noted."""
+    entry = _entry("motion", motion, grid)
     entry["degenerate_cells"] = int(len(motion.degenerate))
-    warnings = []
     heavy = motion.clamped > MOTION_CLAMP_WARNING
-    if heavy.any():
-        worst = _nearest_sides(grid, np.flatnonzero(heavy), centres)
-        sides, counts = np.unique(worst, return_counts=True)
-        where = ", ".join(f"{side} ({count} cells)" for side, count in zip(sides, counts))
-        variables = sorted({side.split()[0] for side in sides})
-        warnings.append(f"the motion matrix clamps up to {motion.clamped.max():.3g} of a "
-                        f"cell's mass per step at the grid's edge: {where}; the flow leaves "
-                        f"the grid there: widen {', '.join(f'{widen_key}.{v}' for v in variables)}")
-    return entry, warnings
+    if visited is None:
+        return entry, _motion_clamps(grid, motion, heavy, widen_key), []
+    return (entry, _motion_clamps(grid, motion, heavy & visited, widen_key),
+            _motion_clamps(grid, motion, heavy & ~visited, None))
+
+
+def _motion_clamps(grid: Grid, motion: GridTransition, heavy: np.ndarray,
+                   widen_key: str | None) -> list[str]:
+    """The message about the heavily clamping cells `heavy`: a warning naming the
+    ranges to widen, or (widen_key None) a note that the population does not go there."""
+    if not heavy.any():
+        return []
+    names = edge_names(grid.variables)
+    edges, counts = np.unique(motion.clamped_edge[heavy], return_counts=True)
+    where = ", ".join(f"{names[edge]} ({count} cells)" for edge, count in zip(edges, counts))
+    variables = sorted({names[edge].split()[0] for edge in edges})
+    message = (f"the motion matrix clamps up to {motion.clamped[heavy].max():.3g} of a cell's "
+               f"mass per step at the grid's edge: {where}")
+    if widen_key is None:
+        return [f"{message}, in cells the population does not visit under expected_input"]
+    return [f"{message}; the flow leaves the grid there: widen "
+            f"{', '.join(f'{widen_key}.{v}' for v in variables)}"]
 
 
 def jump_accounting(grid: Grid, variable: str, efficacy: float, jump: GridTransition,
-                    widen_key: str) -> tuple[dict, list]:
-    entry = _entry(f"jump {variable} {efficacy:g}", jump)
+                    widen_key: str) -> tuple[dict, list, list]:
+    """(summary entry, warnings, notes) of one jump matrix."""
+    entry = _entry(f"jump {variable} {efficacy:g}", jump, grid)
     entry.update(dimension=variable, efficacy=efficacy)
     clamping = int(entry["clamped_columns"])
     side = f"{variable} {'high' if efficacy > 0 else 'low'}"
-    entry["clamped_sides"] = {side: clamping} if clamping else {}
-    warnings = []
-    n_cells = len(jump.fired)
-    if clamping > JUMP_CLAMP_WARNING * n_cells:
-        warnings.append(f"the jump of {efficacy:g} in {variable} leaves the grid from "
-                        f"{clamping / n_cells:.0%} of the cells, clamped at the {side} "
-                        f"edge: widen {widen_key}.{variable}")
-    return entry, warnings
+    share = clamping / len(jump.fired)
+    message = (f"the jump of {efficacy:g} in {variable} leaves the grid from {share:.0%} of the "
+               f"cells, clamped at the {side} edge")
+    if share > JUMP_CLAMP_WARNING:
+        return entry, [f"{message}: widen {widen_key}.{variable}"], []
+    return entry, [], [f"{message} (the cells within {abs(efficacy):g} of it)"] if clamping else []
 
 
-def _entry(name: str, transition: GridTransition) -> dict:
+def reset_accounting(grid: Grid, reset: GridTransition, firing: np.ndarray, model,
+                     widen_key: str) -> tuple[dict, list, list]:
+    """(summary entry, warnings, notes) of the reset mapping; `firing` (bool per cell)
+    marks the cells that can fire, by motion or a jump."""
+    entry = _entry("reset", reset, grid, fired=False)
+    clamping = firing & (reset.clamped > DROP_FRACTION)
+    n_firing = int(firing.sum())
+    share = float(clamping.sum() / n_firing) if n_firing else 0.0
+    entry.update(firing_cells=n_firing, clamped_firing_cells=int(clamping.sum()),
+                 clamped_firing_fraction=share)
+    if not clamping.any():
+        return entry, [], []
+    names = edge_names(grid.variables)
+    edges = np.unique(reset.clamped_edge[clamping])
+    variables = sorted({names[edge].split()[0] for edge in edges})
+    rules = ", ".join(f"{name} -> {model.reset.get(name, name)}" for name in variables)
+    message = (f"the reset ({rules}) lands outside the range box for {share:.0%} of the cells "
+               f"that can fire ({int(clamping.sum())} of {n_firing}), at the "
+               f"{' and '.join(names[edge] for edge in edges)} edge; mass fired there is "
+               "clamped to the edge cells")
+    if share > RESET_CLAMP_WARNING:
+        return entry, [f"{message}: widen {', '.join(f'{widen_key}.{v}' for v in variables)}"], []
+    return entry, [], [f"{message}; `miind run` reports how much mass that is"]
+
+
+def _entry(name: str, transition: GridTransition, grid: Grid, fired: bool = True) -> dict:
     sums = np.asarray(transition.matrix.sum(axis=0)).ravel() + transition.fired
-    return {"matrix": name, "min_column_sum": float(sums.min()),
-            "max_column_sum": float(sums.max()), "max_fired": float(transition.fired.max()),
-            "clamped_columns": int(np.sum(transition.clamped > DROP_FRACTION)),
-            "max_clamped": float(transition.clamped.max())}
-
-
-def _nearest_sides(grid: Grid, cells: np.ndarray, centres=None) -> np.ndarray:
-    """'v low', 'v high', 'w low' or 'w high': the grid edge nearest each cell."""
-    if len(cells) == 0:
-        return np.array([], dtype=object)
-    if centres is None:
-        i_v, i_w = grid.unravel(cells)
-    else:
-        i_v, i_w = centres[0][cells] - 0.5, centres[1][cells] - 0.5
-    (n_v, n_w), (name_v, name_w) = grid.resolution, grid.variables
-    distance = np.stack([i_v, n_v - 1 - i_v, i_w, n_w - 1 - i_w])
-    names = np.array([f"{name_v} low", f"{name_v} high", f"{name_w} low", f"{name_w} high"],
-                     dtype=object)
-    return names[np.argmin(distance, axis=0)]
+    clamping = transition.clamped > DROP_FRACTION
+    names = edge_names(grid.variables)
+    edges, counts = np.unique(transition.clamped_edge[clamping], return_counts=True)
+    entry = {"matrix": name}
+    if fired:
+        entry.update(min_column_sum=float(sums.min()), max_column_sum=float(sums.max()),
+                     max_fired=float(transition.fired.max()))
+    entry.update(clamped_columns=int(clamping.sum()),
+                 max_clamped=float(transition.clamped.max(initial=0.0)),
+                 clamped_sides={names[edge]: int(count) for edge, count in zip(edges, counts)
+                                if edge != NO_EDGE})
+    return entry

@@ -15,6 +15,11 @@
                        { v = [...], w = [...] }; defaults: meshgen.grid_defaults
     [mesh] (2D strips) method = "strips" on a two-variable model: the same keys as a
                        grid; resolution is the target cell size (meshgen.strips2d)
+    [mesh] expected_input = [{ rate = Hz, efficacy = ..., dimension = "v" }, ...] (or
+                       one table): the input the population is expected to receive.
+                       With it, ranges (and a strip mesh's v_range) may be left out,
+                       per variable: meshgen.exploration finds them; given ones are
+                       checked against it.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import ConfigError
+from .exploration import ExpectedInput
 from .models import MODEL_KINDS, NeuronModel, build_model
 from .tomlconfig import (Field, Table, anything, apply_overrides, check_document, checked,
                          integer, load_toml, number, number_list, number_or_string, string, string_list)
@@ -40,6 +46,39 @@ def _reset(value, key):
     if isinstance(value, dict):
         return {k: checked(number_or_string)(v, f"{key}.{k}") for k, v in value.items()}
     return checked(number_or_string)(value, key)
+
+
+EXPECTED_INPUT_KEYS = ("rate", "efficacy", "dimension")
+
+
+def _expected_input(value, key) -> dict | list[dict]:
+    """One table or an array of tables {rate (Hz, >= 0), efficacy (non-zero), dimension
+    (a variable; default the first)}, returned in the form given (the document keeps
+    it); the dimension is checked against the model by expected_inputs."""
+    entries = [value] if isinstance(value, dict) else value
+    if not isinstance(entries, list) or not entries or \
+            not all(isinstance(e, dict) for e in entries):
+        raise ConfigError("expected a table { rate = ..., efficacy = ... } or an array of them",
+                          key=key)
+    checked_entries = []
+    for i, entry in enumerate(entries):
+        where = key if isinstance(value, dict) else f"{key}.{i}"
+        for name in entry:
+            if name not in EXPECTED_INPUT_KEYS:
+                raise ConfigError(f"unknown key '{name}' (valid keys: "
+                                  f"{', '.join(EXPECTED_INPUT_KEYS)})", key=f"{where}.{name}")
+        for name in ("rate", "efficacy"):
+            if name not in entry:
+                raise ConfigError("missing required key", key=f"{where}.{name}")
+        rate = number(nonnegative=True)(entry["rate"], f"{where}.rate")
+        efficacy = number()(entry["efficacy"], f"{where}.efficacy")
+        if efficacy == 0:
+            raise ConfigError("an efficacy of 0 moves nothing", key=f"{where}.efficacy")
+        checked_entry = {"rate": rate, "efficacy": efficacy}
+        if "dimension" in entry:
+            checked_entry["dimension"] = string()(entry["dimension"], f"{where}.dimension")
+        checked_entries.append(checked_entry)
+    return checked_entries[0] if isinstance(value, dict) else checked_entries
 
 
 def _efficacies(value, key):
@@ -83,6 +122,11 @@ MODEL_LAYOUT = Table(fields={
                                doc="mesh steps per application of the jump matrices: 1 or even"),
         "max_cells": Field(checked(lambda v: int(number(positive=True)(v, "mesh.max_cells"))),
                            default=2_000_000, doc="refuse meshes larger than this"),
+        "expected_input": Field(_expected_input,
+                                doc="the Poisson input the population is expected to get: "
+                                    "{ rate = Hz, efficacy = ..., dimension = \"v\" } or an "
+                                    "array of them; ranges left out are found from it "
+                                    "(meshgen.exploration)"),
         "comment": Field(anything, doc="free text, kept in the artifact"),
     }),
 })
@@ -90,21 +134,28 @@ MODEL_LAYOUT = Table(fields={
 
 @dataclass(frozen=True)
 class MeshSettings:
-    lowest: float
+    lowest: float | None  # None: found from expected_input (meshgen.exploration)
     efficacies: tuple[float, ...]
     dt: float | None
     cells_per_efficacy: float
     jump_interval: int
     max_cells: int
+    expected_input: tuple[ExpectedInput, ...] = ()
 
 
 @dataclass(frozen=True)
 class GridSettings:
-    ranges: tuple[tuple[float, float], tuple[float, float]]  # in model variable order
+    # In model variable order; None: found from expected_input (meshgen.exploration).
+    ranges: tuple[tuple[float, float] | None, tuple[float, float] | None]
     resolution: tuple[int | None, int | None]  # None: chosen by meshgen.grid_defaults
     dt: float | None  # None: chosen by meshgen.grid_defaults
     efficacies: tuple[tuple[str, float], ...]  # (variable, jump size)
     max_cells: int
+    expected_input: tuple[ExpectedInput, ...] = ()
+
+    @property
+    def automatic_ranges(self) -> bool:
+        return any(r is None for r in self.ranges)
 
 
 @dataclass(frozen=True)
@@ -152,12 +203,31 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     if model.dimension != 1:
         raise ConfigError(f"model has {model.dimension} variables; strips mesh models of "
                           "one or two variables", path=path, key="model.variables")
-    if mesh["v_range"] is None:
-        raise ConfigError("missing required key", path=path, key="mesh.v_range")
+    expected = expected_inputs(mesh, model, path)
+    if mesh["v_range"] is None and not expected:
+        raise ConfigError("missing required key: give v_range = [lowest, threshold], or "
+                          "[mesh] expected_input to find it", path=path, key="mesh.v_range")
     if isinstance(mesh["efficacies"], dict):
         raise ConfigError("expected an array of numbers (jumps in v)", path=path,
                           key="mesh.efficacies")
-    lowest, top = mesh["v_range"]
+    lowest = None
+    if mesh["v_range"] is not None:
+        lowest, top = mesh["v_range"]
+        check_v_range(model, lowest, top, path)
+    if any(h == 0 for h in mesh["efficacies"]):
+        raise ConfigError("an efficacy of 0 moves nothing", path=path, key="mesh.efficacies")
+    if mesh["jump_interval"] != 1 and mesh["jump_interval"] % 2:
+        raise ConfigError(f"must be 1 or even, got {mesh['jump_interval']}", path=path,
+                          key="mesh.jump_interval")
+    settings = MeshSettings(lowest=lowest, efficacies=tuple(dict.fromkeys(mesh["efficacies"])),
+                            dt=mesh["dt"], cells_per_efficacy=mesh["cells_per_efficacy"],
+                            jump_interval=mesh["jump_interval"],
+                            max_cells=mesh["max_cells"], expected_input=expected)
+    return ModelFile(path=path, document=document, model=model, mesh=settings)
+
+
+def check_v_range(model: NeuronModel, lowest: float, top: float, path: str | None) -> None:
+    """A strip mesh's [lowest, top] must end at the threshold and hold the reset."""
     if abs(top - model.threshold) > 1e-9 * max(1.0, abs(model.threshold)):
         raise ConfigError(f"v_range must end at the threshold ({model.threshold}), got {top}",
                           path=path, key="mesh.v_range")
@@ -168,16 +238,23 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     if isinstance(reset, (int, float)) and not lowest <= reset:
         raise ConfigError(f"v_range [{lowest}, {top}] does not contain the reset ({reset})",
                           path=path, key="mesh.v_range")
-    if any(h == 0 for h in mesh["efficacies"]):
-        raise ConfigError("an efficacy of 0 moves nothing", path=path, key="mesh.efficacies")
-    if mesh["jump_interval"] != 1 and mesh["jump_interval"] % 2:
-        raise ConfigError(f"must be 1 or even, got {mesh['jump_interval']}", path=path,
-                          key="mesh.jump_interval")
-    settings = MeshSettings(lowest=lowest, efficacies=tuple(dict.fromkeys(mesh["efficacies"])),
-                            dt=mesh["dt"], cells_per_efficacy=mesh["cells_per_efficacy"],
-                            jump_interval=mesh["jump_interval"],
-                            max_cells=mesh["max_cells"])
-    return ModelFile(path=path, document=document, model=model, mesh=settings)
+
+
+def expected_inputs(mesh: dict, model: NeuronModel, path: str) -> tuple[ExpectedInput, ...]:
+    """[mesh] expected_input as ExpectedInput, each dimension checked (default: v)."""
+    given = mesh["expected_input"]
+    if given is None:
+        return ()
+    found = []
+    for i, entry in enumerate([given] if isinstance(given, dict) else given):
+        dimension = entry.get("dimension", model.variables[0])
+        if dimension not in model.variables:
+            key = "mesh.expected_input" + ("" if isinstance(given, dict) else f".{i}")
+            raise ConfigError(f"the model has no variable '{dimension}' (variables: "
+                              f"{', '.join(model.variables)})", path=path,
+                              key=f"{key}.dimension")
+        found.append(ExpectedInput(entry["rate"], entry["efficacy"], dimension))
+    return tuple(found)
 
 
 def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
@@ -193,22 +270,27 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
             if name not in variables:
                 raise ConfigError(f"the model has no variable '{name}' (variables: "
                                   f"{', '.join(variables)})", path=path, key=f"mesh.{key}.{name}")
+    expected = expected_inputs(mesh, model, path)
     for name in variables:
-        if name not in (mesh["ranges"] or {}):
+        if name not in (mesh["ranges"] or {}) and not expected:
             raise ConfigError(f"missing required key: the grid needs [lo, hi] of every variable "
-                              f"({', '.join(variables)})", path=path, key=f"mesh.ranges.{name}")
-    ranges = tuple(tuple(mesh["ranges"][name]) for name in variables)
-    for name, (lo, hi) in zip(variables, ranges):
-        if not lo < hi:
-            raise ConfigError(f"range of {name} must have lo < hi, got [{lo}, {hi}]", path=path,
-                              key=f"mesh.ranges.{name}")
+                              f"({', '.join(variables)}), or [mesh] expected_input to find "
+                              "them", path=path, key=f"mesh.ranges.{name}")
+    given_ranges = mesh["ranges"] or {}
+    ranges = tuple(tuple(given_ranges[name]) if name in given_ranges else None
+                   for name in variables)
+    for name, bounds in zip(variables, ranges):
+        if bounds is not None and not bounds[0] < bounds[1]:
+            raise ConfigError(f"range of {name} must have lo < hi, got [{bounds[0]}, "
+                              f"{bounds[1]}]", path=path, key=f"mesh.ranges.{name}")
     if model.spikes and not model.resets:
         # A 2D mesh's v range ends at the threshold, where mass fires and needs a reset
         # mapping; crossings that are only counted have nowhere to go.
         raise ConfigError(f"the {mesh['method']} method needs a reset with the threshold; model "
                           f"'{model.kind}' only counts its spikes (set [model.spike] reset, "
                           "or leave the threshold out)", path=path, key="model.spike.reset")
-    _check_threshold_and_reset(model, ranges, path)
+    if None not in ranges:
+        check_threshold_and_reset(model, ranges, path)
     given_resolution = mesh["resolution"] or {}
     resolution = tuple(given_resolution.get(name) for name in variables)
     for name, n in zip(variables, resolution):
@@ -227,10 +309,11 @@ def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
                               key=f"mesh.efficacies.{name}")
         efficacies += [(name, float(h)) for h in dict.fromkeys(sizes)]
     return GridSettings(ranges=ranges, resolution=resolution, dt=mesh["dt"],
-                        efficacies=tuple(efficacies), max_cells=mesh["max_cells"])
+                        efficacies=tuple(efficacies), max_cells=mesh["max_cells"],
+                        expected_input=expected)
 
 
-def _check_threshold_and_reset(model: NeuronModel, ranges, path: str) -> None:
+def check_threshold_and_reset(model: NeuronModel, ranges, path: str) -> None:
     """The grid's v axis ends at the threshold: mass that crosses its top fires (motion
     and jumps alike), so the two must be the same; and the reset of v must lie inside."""
     name = model.variables[0]

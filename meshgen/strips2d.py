@@ -55,9 +55,10 @@ import numpy as np
 import shapely
 from scipy import sparse
 
+from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
 from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _check_finite, _flow_in_units,
-                     _normalise_columns, crossing_region)
+                     _normalise_columns, crossing_region, reset_transition)
 from .models import NeuronModel
 from .parallel import Workers
 from .polygon_mesh import PolygonMesh
@@ -604,8 +605,12 @@ def motion_of_cells(tracing: Tracing, workers: Workers | None = None) -> GridTra
                                 (np.concatenate([nexts[chained], rows]),
                                  np.concatenate([chained, cols]))), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, "strip motion matrix")
-    return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
-                          degenerate=degenerate)
+    clamped = np.clip(clamped, 0.0, 1.0)
+    edge = np.full(n, NO_EDGE, np.int8)
+    edge[loose] = outward_edge(shapely.bounds(moved), grid.resolution,
+                               top_fires=threshold is not None)
+    return GridTransition(matrix=matrix, fired=fired, clamped=clamped, degenerate=degenerate,
+                          clamped_edge=edges_of_clamped(clamped, edge))
 
 
 def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
@@ -635,8 +640,11 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
                                                       f"{grid.variables[axis]})")
-    return GridTransition(matrix=matrix, fired=fired, clamped=np.clip(clamped, 0.0, 1.0),
-                          degenerate=np.zeros(0, np.int64))
+    clamped = np.clip(clamped, 0.0, 1.0)
+    return GridTransition(matrix=matrix, fired=fired, clamped=clamped,
+                          degenerate=np.zeros(0, np.int64),
+                          clamped_edge=edges_of_clamped(clamped,
+                                                        edge_index(axis, efficacy > 0)))
 
 
 def overlap_workers(tracing: Tracing, jobs: int) -> Workers:
@@ -727,19 +735,22 @@ def _reach(model, grid, dt) -> float:
     return float(np.nan_to_num(speed.max(), nan=0.0, posinf=1e6) * dt)
 
 
-def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> sparse.csc_matrix:
+def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> GridTransition:
     """Column j: where mass fired from cell j re-enters. Cell j crosses the threshold
     over a range of w (that of its part reaching it in one step, or its own); the
     reset rule maps the two ends of that range to a segment (AdEx: on v = V_r, from
     w_low + b to w_high + b), and the mass is split between the cells the segment
     crosses in proportion to the length in each, as if spread evenly along it. A
     segment shorter than RESET_POINT_LENGTH, or on no cell, goes to the cell holding
-    (or nearest) its middle. `firing` (bool per cell): the cells that can fire (the
-    others' columns, never used, hold their centre's reset); default all."""
+    (or nearest) its middle. The part of a segment outside the range box (or a point
+    reset outside it) is reported as clamped, at the edge the segment sticks out of.
+    `firing` (bool per cell): the cells that can fire (the others' columns, never
+    used, hold their centre's reset); default all."""
     model, grid, cells = tracing.model, tracing.grid, tracing.cells
     n = len(cells)
     if model.threshold is None:
-        return sparse.csc_matrix((n, n))
+        return reset_transition(sparse.csc_matrix((n, n)), np.zeros(n),
+                                np.full(n, NO_EDGE, np.int8))
     if not model.resets:
         raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
                         "there is no reset mapping")
@@ -775,7 +786,19 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> sparse
     values = np.concatenate([lengths / on_cells[index], np.ones(len(single))])
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, _ = _normalise_columns(matrix, np.zeros(n), "strip reset mapping")
-    return matrix
+    # Clamped: the share of each segment on no cell (outside the box), or the whole
+    # of a point reset outside it.
+    clamped = np.zeros(n)
+    length = np.hypot(*(high[long] - low[long]).T)
+    clamped[long] = np.clip(1.0 - on_cells / length, 0.0, 1.0)
+    box_u, box_s = grid.resolution
+    outside = ((middle[:, 0] < 0) | (middle[:, 0] > box_u) | (middle[:, 1] < 0)
+               | (middle[:, 1] > box_s))
+    clamped[single] = outside[single]
+    clamped[clamped <= NEGLIGIBLE_OVERLAP] = 0.0
+    extent = np.concatenate([np.minimum(low, high), np.maximum(low, high)], axis=1)
+    edge = outward_edge(extent, grid.resolution, top_fires=False)
+    return reset_transition(matrix, clamped, edges_of_clamped(clamped, edge))
 
 
 def locate_cells(tree: shapely.STRtree, u: np.ndarray, s: np.ndarray) -> np.ndarray:

@@ -66,6 +66,11 @@ class PopulationOutput:
     reset_v: float = math.nan
     marginals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # 2D: variable ->
     # (marginal density (k, n_bins) [1/unit], bin edges (n_bins + 1,) [unit])
+    # 2D: mechanism -> (n_steps, edges) clamped mass per second [1/s] (solver.clamping),
+    # the edges' names and the threshold of `miind run`'s warning; None in older outputs
+    clamped: dict[str, np.ndarray] | None = None
+    clamp_edges: list[str] | None = None
+    clamp_threshold: float = math.nan
     # direct populations
     n_neurons: int | None = None
     spike_times: np.ndarray | None = None  # [s], sorted; None if not read
@@ -183,9 +188,15 @@ def _read_density(group) -> dict:
     if "marginals" in density:
         marginals = {v: (density["marginals"][v][()], density["marginals"][f"{v}_edges"][()])
                      for v in variables}
+    clamp = {}
+    if "clamped" in group:
+        found = group["clamped"]
+        clamp = dict(clamped={m: found[m][()] for m in json.loads(found.attrs["accounted"])},
+                     clamp_edges=json.loads(found.attrs["edges"]),
+                     clamp_threshold=float(found.attrs["threshold_per_second"]))
     return dict(common, grid=grid, cells=cells, marginals=marginals,
                 threshold=float(density.attrs.get("threshold", math.nan)),
-                reset_v=float(density.attrs.get("reset_v", math.nan)))
+                reset_v=float(density.attrs.get("reset_v", math.nan)), **clamp)
 
 
 def _read_direct(group, spikes) -> dict:
@@ -347,6 +358,8 @@ def summarize(output: RunOutput, window: tuple[float, float] | None = None,
             entry["final_mass"] = float(pop.mass[-1])
         for variable, values in pop.mean.items():
             entry[f"mean_{variable}"] = float(binning.means(values)[selected].mean())
+        if pop.clamped is not None:
+            entry.update(_clamped_summary(pop, binning, selected))
         if pop.direct:
             entry["n_neurons"] = pop.n_neurons
             entry["spike_count"] = int(binning.sums(spike_counts(output, name))[selected].sum())
@@ -354,6 +367,18 @@ def summarize(output: RunOutput, window: tuple[float, float] | None = None,
         populations[name] = entry
     return {"window": [window[0], window[1]], "units": {"rate": "Hz", "time": "s"},
             "populations": populations}
+
+
+def _clamped_summary(pop: PopulationOutput, binning: Binning, selected: np.ndarray) -> dict:
+    """A 2D population's clamped mass per second over the window, per mechanism and
+    edge, and those over `miind run`'s warning threshold ("reset at w high")."""
+    table = {mechanism: {edge: float(binning.means(series[:, e])[selected].mean())
+                         for e, edge in enumerate(pop.clamp_edges)}
+             for mechanism, series in pop.clamped.items()}
+    over = [f"{mechanism} at {edge}" for mechanism, by_edge in table.items()
+            for edge, value in by_edge.items() if value > pop.clamp_threshold]
+    return {"clamped_per_second": table, "clamped_threshold_per_second": pop.clamp_threshold,
+            "clamped_over_threshold": over}
 
 
 def synchrony_summary(output: RunOutput, name: str, window: tuple[float, float],

@@ -16,7 +16,7 @@ import click
 
 from meshgen import __version__
 from meshgen.atomic_file import atomic_output, check_writable
-from meshgen.errors import ConfigError, MiindError
+from meshgen.errors import ConfigError, MiindError, SimulationError
 
 from .progress import progress_callback
 
@@ -96,6 +96,8 @@ def mesh(model_file, output, jobs, overrides, quiet):
         summary = build_mesh(model_file, output, list(overrides), progress=progress, jobs=jobs)
     for warning in summary.warnings or ():
         click.echo(f"warning: {model_file}: {warning}", err=True)
+    for note in summary.notes or ():
+        click.echo(f"note: {model_file}: {note}", err=True)
     _emit_json(summary.as_dict())
 
 
@@ -103,23 +105,37 @@ def mesh(model_file, output, jobs, overrides, quiet):
 @click.argument("simulation_file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file to write (HDF5).")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 6) when a 2D population's mesh clamps more mass at its "
+                   "edges than the warning threshold; the output is written all the same.")
 @set_option
 @quiet_option
-def run(simulation_file, output, overrides, quiet):
+def run(simulation_file, output, strict, overrides, quiet):
     """Simulate the populations of SIMULATION_FILE.
 
-    Prints a JSON summary with each population's mean rate over the second half.
+    Prints a JSON summary with each population's mean rate over the second half and,
+    for 2D populations, the mass their mesh clamped at its edges per second (by
+    motion, jumps and reset) with the check of it: above the threshold a warning on
+    stderr names the population, the edge, the mechanism and a wider range.
 
     \b
     Examples:
       miind run examples/lif/simulation.toml -o run.h5
       miind run simulation.toml -o run.h5 --set simulation.t_end=5 --set input.0.rate=1200
+      miind run adex_sim.toml -o run.h5 --strict     exit 6 if mass piles up at an edge
     """
     from solver.engine import run_simulation
 
     with progress_callback("simulating", quiet) as progress:
-        summary = run_simulation(simulation_file, output, list(overrides), progress=progress)
+        summary = run_simulation(simulation_file, output, list(overrides), progress=progress,
+                                 strict=strict)
+    for warning in summary.warnings:
+        click.echo(f"warning: {simulation_file}: {warning}", err=True)
     _emit_json(summary.as_dict())
+    if summary.failed:
+        click.echo(f"error: {simulation_file}: clamped mass over the threshold (--strict); "
+                   f"the output {output} is written", err=True)
+        raise click.exceptions.Exit(SimulationError.exit_code)
 
 
 @cli.command()

@@ -16,9 +16,13 @@ import numpy as np
 
 from meshgen.atomic_file import check_writable
 from meshgen.errors import SimulationError
+from meshgen.exploration import ExpectedInput
+from meshgen.model_file import model_from_definition
 
 from .assembly import Simulation, build_simulation, delayed_rates
 from .backend import load_kernels
+from .clamping import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings,
+                       with_suggestions)
 from .output import write_output
 from .sim_file import read_simulation_file
 
@@ -43,6 +47,8 @@ class PopulationResult:
     mesh_path: str | None = None
     mesh_hash: str | None = None
     grid: object | None = None  # 2D populations: the meshgen.grid2d.Grid (strips: the range box)
+    clamped: np.ndarray | None = None  # 2D: (n, mechanisms, edges) mass clamped per step
+    clamp_accounted: tuple[str, ...] = ()  # 2D: the mechanisms the mesh accounts for
     spike_times: np.ndarray | None = None  # direct only
     spike_ids: np.ndarray | None = None
     n_neurons: int | None = None
@@ -69,22 +75,70 @@ class RunSummary:
     seconds: float
     kernels: str
     mean_rates: dict[str, float]
+    # 2D populations: {name: {mechanism: {edge: clamped mass per second}}} over the run,
+    # and the check of it against solver.clamping.CLAMP_WARNING_PER_SECOND.
+    clamped_per_second: dict = field(default_factory=dict)
+    clamped_mass_check: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return self.clamped_mass_check.get("result") == "failed"
 
     def as_dict(self) -> dict:
-        return dict(self.__dict__)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
 
 
 def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str] = (),
-                   progress: Progress | None = None) -> RunSummary:
+                   progress: Progress | None = None, strict: bool = False) -> RunSummary:
+    """Run the simulation file and write its output. `strict`: a clamped-mass
+    finding (solver.clamping) marks the summary failed (the output is written all the
+    same; the caller decides what failing means)."""
     check_writable(output)
     spec = read_simulation_file(sim_path, overrides)
     simulation = build_simulation(spec)
     results = simulate(simulation, progress)
+    tables, found = check_clamping(simulation, results)
     write_output(output, simulation, results)
     half = simulation.n_steps // 2
+    result = "passed" if not found else "failed" if strict else "warning"
+    check = {"result": result, "threshold_per_second": CLAMP_WARNING_PER_SECOND,
+             "over": [{"population": f.population, "mechanism": f.mechanism, "edge": f.edge,
+                       "per_second": f.per_second, "suggested_limit": f.suggestion}
+                      for f in found]} if tables else {}
     return RunSummary(output=str(output), n_steps=simulation.n_steps, dt=simulation.dt,
                       seconds=results.seconds, kernels=results.kernels,
-                      mean_rates={r.name: float(r.rate[half:].mean()) for r in results.populations})
+                      mean_rates={r.name: float(r.rate[half:].mean()) for r in results.populations},
+                      clamped_per_second=tables, clamped_mass_check=check,
+                      warnings=tuple(f.message() for f in found))
+
+
+def check_clamping(simulation: Simulation, results: Results):
+    """({population: clamped_per_second table}, [ClampFinding]) of the 2D populations."""
+    tables, found = {}, []
+    for result in results.populations:
+        if result.clamped is None:
+            continue
+        table = clamped_per_second(result.clamped, simulation.dt, result.variables)
+        tables[result.name] = {m: v for m, v in table.items() if m in result.clamp_accounted}
+        population = next(p for p in simulation.grids if p.name == result.name)
+        found += findings(result.name, tables[result.name], float(result.rate.mean()),
+                          result.variables, population.artifact.units)
+
+    def explore_inputs(name):
+        """The model, the input the population got (mean rate per connection) and
+        its mesh's ranges."""
+        k = next(k for k, p in enumerate(simulation.grids) if p.name == name)
+        population, rates = simulation.grids[k], simulation.grid_rates[k]
+        artifact = population.artifact
+        inputs = [ExpectedInput(float(rates[g].mean()), artifact.jumps[j].efficacy,
+                                artifact.jumps[j].dimension)
+                  for g, j in enumerate(population.group_jump)]
+        model = model_from_definition(artifact.model, path=artifact.path)
+        return model, inputs, dict(zip(artifact.variables, map(tuple, artifact.ranges)))
+
+    seconds = simulation.n_steps * simulation.dt
+    return tables, with_suggestions(found, explore_inputs, seconds) if found else found
 
 
 def simulate(simulation: Simulation, progress: Progress | None = None) -> Results:
@@ -178,7 +232,8 @@ def simulate(simulation: Simulation, progress: Progress | None = None) -> Result
                 rate=population.rate, mean=dict(zip(variables, population.mean)),
                 mass=population.total_mass, snapshot_times=list(snapshot_times),
                 snapshots=grid_snapshots[k], mesh_path=artifact.path,
-                mesh_hash=artifact.input_hash, grid=population.grid))
+                mesh_hash=artifact.input_hash, grid=population.grid,
+                clamped=population.clamped, clamp_accounted=population.accounted))
         else:
             population = simulation.direct[k]
             population.finish()

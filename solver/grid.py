@@ -16,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from meshgen.artifact import GridArtifact, GridMatrix, StripArtifact
+from meshgen.box_edges import N_EDGES, edge_index, nearest_edge
 from meshgen.grid2d import Grid
 
 from . import grid_kernels
@@ -83,8 +84,13 @@ class GridPopulation:
         self.rate = np.zeros(self.n_steps)
         self.total_mass = np.zeros(self.n_steps)
         self.mean = np.zeros((2, self.n_steps))
+        # Mass clamped per step, mechanism (grid_kernels.CLAMP_MECHANISMS) and edge of
+        # the range box (meshgen.box_edges).
+        self.clamped = np.zeros((self.n_steps, len(grid_kernels.CLAMP_MECHANISMS), N_EDGES))
         self.work = np.zeros((3, n))
         self._kernel_arrays = _kernel_arrays(a, n)
+        self.clamps, self.accounted = clamp_lists(a, self.grid, self.centres,
+                                                  self._kernel_arrays[-1])
 
     def set_initial(self, state: dict[str, float]) -> None:
         """All mass in the cell holding the initial state."""
@@ -101,10 +107,43 @@ class GridPopulation:
     def advance(self, first_step: int, n_steps: int, group_rates: np.ndarray) -> None:
         reset = self.artifact.reset
         grid_kernels.advance_grid(
-            *self._kernel_arrays, self.group_jump, reset.indptr, reset.indices, reset.data,
-            np.ascontiguousarray(group_rates), first_step, n_steps, self.dt, self.mass,
-            self.queue, self.queued, self.centres[0], self.centres[1], self.rate,
-            self.total_mass, self.mean[0], self.mean[1], self.work)
+            *self._kernel_arrays, self.clamps, self.group_jump, reset.indptr, reset.indices,
+            reset.data, np.ascontiguousarray(group_rates), first_step, n_steps, self.dt,
+            self.mass, self.queue, self.queued, self.centres[0], self.centres[1], self.rate,
+            self.total_mass, self.mean[0], self.mean[1], self.clamped, self.work)
+
+
+def clamp_lists(artifact: GridArtifact, grid: Grid, centres, firing_cells: np.ndarray):
+    """The kernel's clamp lists (clamp_ptr, cells, edges, fractions) over the jumps,
+    the motion and the reset mapping (only its cells that can fire), and the names of
+    the mechanisms accounted for. Artifacts written before `clamped_edge` get the
+    edge from the jump's direction, or the cell's nearest edge for the motion; before
+    the reset's `clamped`, the reset is not accounted for."""
+    lists = []
+    for k, matrix in enumerate(list(artifact.jumps) + [artifact.motion, artifact.reset]):
+        is_reset = k == len(artifact.jumps) + 1
+        if matrix.clamped is None:
+            lists.append((np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)))
+            continue
+        cells = np.flatnonzero(matrix.clamped > 0.0)
+        if is_reset:
+            cells = np.intersect1d(cells, firing_cells)
+        if matrix.clamped_edge is not None:
+            edges = matrix.clamped_edge[cells]
+        elif k < len(artifact.jumps):
+            edges = np.full(len(cells), edge_index(grid.axis(matrix.dimension),
+                                                   matrix.efficacy > 0))
+        else:
+            edges = nearest_edge(grid.to_units(0, centres[0][cells]),
+                                 grid.to_units(1, centres[1][cells]), grid.resolution)
+        lists.append((cells.astype(np.int64), edges.astype(np.int64),
+                      matrix.clamped[cells].astype(float)))
+    known = {"motion": [artifact.motion], "jump": list(artifact.jumps), "reset": [artifact.reset]}
+    accounted = tuple(name for name in grid_kernels.CLAMP_MECHANISMS
+                      if all(m.clamped is not None for m in known[name]))
+    ptr = np.cumsum([0] + [len(cells) for cells, _, _ in lists]).astype(np.int64)
+    return ((ptr,) + tuple(np.concatenate([entry[i] for entry in lists]) for i in range(3)),
+            accounted)
 
 
 def polygon_holding(vertices: np.ndarray, centres, box: Grid, v: float, w: float) -> int:

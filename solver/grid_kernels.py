@@ -10,6 +10,13 @@ One step dt of a population, on the cell masses `mass` (n_cells,):
 3. reset: R @ fired is queued for `refractory_steps` steps (or put back at once) and
    re-enters the mesh; rate = sum(fired) / dt.
 
+Clamped mass (meshgen.box_edges): what each mechanism put into an edge cell instead of
+beyond the range box is added up per step, mechanism (CLAMP_MOTION, CLAMP_JUMP,
+CLAMP_RESET) and edge, from per-matrix lists of the cells that clamp (cell, edge,
+fraction), the way the fired mass is: for the jumps' Horner series, each application
+of M clamps its fraction of its argument, and these add up to the expected clamped
+mass of the series.
+
 Data layouts (built by solver.grid from the artifact's CSC matrices):
 
 * Every matrix (the jumps, then the motion last) is a few diagonals plus a CSC
@@ -33,6 +40,10 @@ import numpy as np
 from numba import njit
 
 from .kernels import MAX_POISSON_TERMS, exact_sum, poisson_weights
+
+# Rows of the clamped-mass accounting, per step: what put the mass into an edge cell.
+CLAMP_MOTION, CLAMP_JUMP, CLAMP_RESET = 0, 1, 2
+CLAMP_MECHANISMS = ("motion", "jump", "reset")
 
 
 @njit(cache=True)
@@ -114,6 +125,15 @@ def add_fired(fire_ptr, fire_cells, fire_fractions, matrix, source, scale, fired
 
 
 @njit(cache=True)
+def add_clamped(clamps, matrix, source, scale, out):
+    """out[edge] += scale * fraction * source[cell] over the clamp list of `matrix`;
+    `clamps` is the tuple (clamp_ptr, clamp_cells, clamp_edges, clamp_fractions)."""
+    clamp_ptr, clamp_cells, clamp_edges, clamp_fractions = clamps
+    for k in range(clamp_ptr[matrix], clamp_ptr[matrix + 1]):
+        out[clamp_edges[k]] += scale * clamp_fractions[k] * source[clamp_cells[k]]
+
+
+@njit(cache=True)
 def apply_matrix(matrices, j, source, scale, target):
     """target += scale * (matrix j @ source); `matrices` is the tuple
     (diagonal_ptr, diagonal_offsets, diagonal_values, remainder_indptr,
@@ -129,10 +149,11 @@ def apply_matrix(matrices, j, source, scale, target):
 
 
 @njit(cache=True)
-def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump, group_rates, dt,
-               weights, mass, result, spare, fired):
+def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, clamps, group_jump, group_rates,
+               dt, weights, mass, result, spare, fired, clamped):
     """The jump master equation over dt on `mass`, in place; the mass that crossed the
-    threshold is added per source cell to `fired`. False when there was no input."""
+    threshold is added per source cell to `fired`, the mass clamped per edge to
+    `clamped`. False when there was no input."""
     total_rate = 0.0
     for g in range(group_rates.shape[0]):
         if group_rates[g] > 0.0:
@@ -151,6 +172,7 @@ def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump, group
             # Horner: the loss of each application of M is M's fired fraction times
             # its argument, and these losses add up to what the series loses.
             add_fired(fire_ptr, fire_cells, fire_fractions, group_jump[g], result, share, fired)
+            add_clamped(clamps, group_jump[g], result, share, clamped)
             apply_matrix(matrices, group_jump[g], result, share, spare)
         result, spare = spare, result
     scale_into(result, 1.0, mass)
@@ -158,14 +180,16 @@ def grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump, group
 
 
 @njit(cache=True)
-def advance_grid(matrices, fire_ptr, fire_cells, fire_fractions, firing_cells, group_jump,
-                 reset_indptr, reset_indices, reset_data, group_rates, first_step, n_steps, dt,
-                 mass, queue, queued, centres_v, centres_w, rate, total_mass, mean_v, mean_w,
-                 work):
+def advance_grid(matrices, fire_ptr, fire_cells, fire_fractions, firing_cells, clamps,
+                 group_jump, reset_indptr, reset_indices, reset_data, group_rates, first_step,
+                 n_steps, dt, mass, queue, queued, centres_v, centres_w, rate, total_mass,
+                 mean_v, mean_w, clamped, work):
     """Advance `n_steps` steps from `first_step`; group_rates (groups, steps) in Hz,
     queue (refractory_steps + 1, n_cells) a ring of reset mass indexed by step and
     queued (refractory_steps + 1,) the mass in each of its slots. The motion is the
-    last matrix of `matrices` and of the fire lists.
+    last matrix of `matrices` and of the fire lists; the clamp lists have the jumps,
+    the motion, then the reset mapping (its entries only for cells that can fire).
+    clamped (steps, 3, edges): the mass clamped per step, mechanism and edge.
 
     The means are those of the mass in the mesh at mid-jump: the end of the step plus
     half the shift the step's jumps gave the mean. A step applies all of its jumps
@@ -183,13 +207,16 @@ def advance_grid(matrices, fire_ptr, fire_cells, fire_fractions, firing_cells, g
             fired[cell] = 0.0
         shift_v = 0.0
         shift_w = 0.0
-        if grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, group_jump,
-                      group_rates[:, step], dt, weights, mass, result, spare, fired):
+        if grid_jumps(matrices, fire_ptr, fire_cells, fire_fractions, clamps, group_jump,
+                      group_rates[:, step], dt, weights, mass, result, spare, fired,
+                      clamped[step, CLAMP_JUMP]):
             jumped_mass, jumped_v, jumped_w = moments(mass, centres_v, centres_w)
             if jumped_mass > 0.0 and start_mass > 0.0:
                 shift_v = jumped_v / jumped_mass - start_v / start_mass
                 shift_w = jumped_w / jumped_mass - start_w / start_mass
         add_fired(fire_ptr, fire_cells, fire_fractions, motion, mass, 1.0, fired)
+        add_clamped(clamps, motion, mass, 1.0, clamped[step, CLAMP_MOTION])
+        add_clamped(clamps, motion + 1, fired, 1.0, clamped[step, CLAMP_RESET])
         # What fired now comes back `slots - 1` steps later; the slot it comes back
         # from (`back`, the same one without refractoriness) receives the moved mass
         # and becomes the new mass.

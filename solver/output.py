@@ -25,6 +25,14 @@
                        variable, per bin, over the bin width [1/unit of the variable];
                        sum * width = the snapshot's in-mesh mass (refractory excluded)
         density/marginals/<variable>_edges   (n_bins + 1,) bin edges [unit]
+        clamped/<mechanism>  (n, 4) [1/s] the mass (fraction of the population) that
+                       the motion, the jumps or the reset put into an edge cell of the
+                       range box instead of beyond it in each step, over dt; columns
+                       are the edges of group attr `edges` (JSON, e.g. ["v low",
+                       "v high", "w low", "w high"]); a mechanism is written when its
+                       mesh accounts for it (group attr `accounted`; meshes written
+                       before the reset's accounting lack "reset"); group attr
+                       threshold_per_second: where `miind run` warns (solver.clamping)
       2D strip density (attr mesh_kind = "strips2d", meshgen.strips2d): the same
         density attrs and marginals, with density/mass in the mesh's cell order and
         density/cell_vertices (n_cells, k, 2) [model units] in place of ranges and
@@ -59,7 +67,11 @@ from scipy import sparse
 from meshgen import __version__
 from meshgen.artifact import StripArtifact
 from meshgen.atomic_file import atomic_output
+from meshgen.box_edges import edge_names
 from meshgen.grid2d import Grid
+
+from .clamping import CLAMP_WARNING_PER_SECOND
+from .grid_kernels import CLAMP_MECHANISMS
 
 FORMAT = "miind-output"
 FORMAT_VERSION = 1
@@ -96,13 +108,14 @@ def write_output(path: str | Path, simulation, results) -> None:
                 if direct:
                     _write_direct(group, spikes.create_group(result.name), result, simulation)
                 else:
-                    _write_density(group, result, grid_artifacts.get(result.name))
+                    _write_density(group, result, grid_artifacts.get(result.name),
+                                   simulation.dt)
             inputs = f.create_group("inputs")
             for i, source in enumerate(spec.inputs):
                 _dataset(inputs.create_group(source.name), "rate", results.input_rates[i], "Hz")
 
 
-def _write_density(group, result, artifact_2d=None) -> None:
+def _write_density(group, result, artifact_2d=None, dt: float = 1.0) -> None:
     """`artifact_2d`: the mesh artifact of a 2D population (grid or strips), else None."""
     group.attrs.update({"mesh": result.mesh_path, "mesh_hash": result.mesh_hash})
     _dataset(group, "mass", result.mass, "1")
@@ -119,6 +132,7 @@ def _write_density(group, result, artifact_2d=None) -> None:
                tuple(artifact_2d.resolution))
     density.attrs["variables"] = json.dumps(list(box.variables))
     _write_spike_lines(density, artifact_2d)
+    _write_clamped(group, result, dt)
     if isinstance(artifact_2d, StripArtifact):
         group.attrs["mesh_kind"] = "strips2d"
         _dataset(density, "cell_vertices", artifact_2d.cell_vertices, "model units")
@@ -128,6 +142,16 @@ def _write_density(group, result, artifact_2d=None) -> None:
     group.attrs["mesh_kind"] = "grid"
     density.attrs.update({"ranges": np.array(box.ranges), "resolution": np.array(box.resolution)})
     _write_grid_marginals(density, box, stacked, artifact_2d.units)
+
+
+def _write_clamped(group, result, dt: float) -> None:
+    clamped = group.create_group("clamped")
+    clamped.attrs.update({"edges": json.dumps(edge_names(result.variables)),
+                          "accounted": json.dumps(list(result.clamp_accounted)),
+                          "threshold_per_second": CLAMP_WARNING_PER_SECOND})
+    for m, mechanism in enumerate(CLAMP_MECHANISMS):
+        if mechanism in result.clamp_accounted:
+            _dataset(clamped, mechanism, result.clamped[:, m, :] / dt, "1/s", compress=True)
 
 
 def spike_lines(artifact) -> tuple[float, float]:

@@ -95,7 +95,7 @@ def test_summary_keys_and_values(mesh_of):
     assert summary["jobs"] == 1 and summary["seconds"] > 0
     assert summary["efficacies"] == [1.0, -2.0, 30.0]
     assert [m["matrix"] for m in summary["matrices"]] == ["motion", "jump v 1", "jump v -2",
-                                                          "jump w 30"]
+                                                          "jump w 30", "reset"]
     artifact = read_mesh(output)
     for entry, matrix in zip(summary["matrices"], [artifact.motion, *artifact.jumps]):
         assert all(key in entry for key in MATRIX_KEYS)
@@ -105,7 +105,7 @@ def test_summary_keys_and_values(mesh_of):
         assert entry["max_clamped"] == matrix.clamped.max()
         assert entry["clamped_columns"] == int(np.sum(matrix.clamped > grid2d.DROP_FRACTION))
         assert entry["max_fired"] == matrix.fired.max()
-    motion, up, down, across = summary["matrices"]
+    motion, up, down, across, reset = summary["matrices"]
     assert summary["degenerate_cells"] == motion["degenerate_cells"] == 0
     assert len(artifact.motion.degenerate) == 0
     # Up in v fires at the top and clamps nothing; -2 mV is 2.02 cells of 0.99 mV: the
@@ -117,20 +117,44 @@ def test_summary_keys_and_values(mesh_of):
     assert across["clamped_sides"] == {"w high": 80} and across["max_clamped"] == 1.0
     below_top = artifact.jumps[2].clamped.reshape(12, 40)[10]
     np.testing.assert_allclose(below_top, 30.0 / (330.0 / 12) - 1, rtol=1e-12)
+    # The artifact records the edge of every clamped column.
+    assert np.all(artifact.jumps[1].clamped_edge[artifact.jumps[1].clamped > 0] == 0)
+    assert np.all(artifact.jumps[2].clamped_edge[artifact.jumps[2].clamped > 0] == 3)
+    # The reset w + b (80.5 pA) leaves the top (280 pA) from the rows whose centre is
+    # above 199.5 pA: 3 of the 12 rows of 27.5 pA, whole columns, at w high.
+    w_centre = np.repeat(-50.0 + 27.5 * (np.arange(12) + 0.5), 40)
+    beyond = w_centre + 80.5 > 280.0
+    np.testing.assert_array_equal(artifact.reset.clamped, beyond.astype(float))
+    firing = (artifact.motion.fired > 0) | (artifact.jumps[0].fired > 0)
+    assert reset["clamped_columns"] == 3 * 40 and reset["clamped_sides"] == {"w high": 120}
+    assert reset["firing_cells"] == firing.sum()
+    assert reset["clamped_firing_cells"] == (firing & beyond).sum() > 0
+    assert reset["clamped_firing_fraction"] == (firing & beyond).sum() / firing.sum()
     # Nothing leaves these ranges under the flow (see examples/grid2d/adex.toml); the
-    # jump in w is long against the range (80 of 480 cells clamp): one warning.
+    # jump in w is long against the range (80 of 480 cells clamp): one warning. The
+    # inhibitory jump (7.5% of the cells) and the reset (25% of the firing cells) are
+    # noted: whether they matter depends on where the mass goes.
     assert motion["clamped_columns"] == 0 and len(summary["warnings"]) == 1
     assert summary["warnings"][0].startswith("the jump of 30 in w leaves the grid from 17%")
     assert result.stderr.count("warning: ") == 1
+    assert summary["notes"][0].startswith("the jump of -2 in v leaves the grid from 8% of the "
+                                          "cells, clamped at the v low edge")
+    assert summary["notes"][1].startswith("the reset (w -> w + b) lands outside the range box "
+                                          "for 25% of the cells that can fire")
+    assert result.stderr.count("note: ") == 2
 
 
 def test_old_grid_artifact_without_clamped_still_reads(mesh_of):
     _, _, output = mesh_of(GRID_MODEL)
     with h5py.File(output, "a") as f:
-        del f["grid/motion/clamped"], f["grid/motion/degenerate"], f["grid/jumps/0/clamped"]
+        for name in ("motion/clamped", "motion/clamped_edge", "motion/degenerate",
+                     "jumps/0/clamped", "jumps/0/clamped_edge", "reset/clamped",
+                     "reset/clamped_edge"):
+            del f[f"grid/{name}"]
     artifact = read_mesh(output)
     assert artifact.motion.clamped is None and artifact.jumps[0].clamped is None
     assert artifact.motion.degenerate is None and artifact.n_cells == 480
+    assert artifact.reset.clamped is None and artifact.motion.clamped_edge is None
 
 
 def test_automatic_resolution_and_dt(mesh_of):
@@ -204,7 +228,7 @@ def test_flow_leaving_the_grid_warns(mesh_of):
     summary = summary_of(result)
     motion = summary["matrices"][0]
     assert motion["clamped_columns"] > 0 and set(motion["clamped_sides"]) == {"v low"}
-    lines = result.stderr.strip().splitlines()
+    lines = [line for line in result.stderr.strip().splitlines() if line.startswith("warning")]
     assert len(lines) == 1 and lines[0].startswith(f"warning: {model}: the motion matrix")
     assert "v low" in lines[0] and "widen mesh.ranges.v" in lines[0]
     assert summary["warnings"] == [lines[0].split(": ", 2)[2]]
@@ -221,9 +245,11 @@ def test_long_jump_warns(mesh_of):
 
 def test_reset_leaving_the_w_range_warns(mesh_of):
     result, _, _ = mesh_of(GRID_MODEL, "--set", "model.parameters.b=1000")
-    summary_of(result)
-    assert "the reset of w leaves its range [-50, 280] from 100% of it" in result.stderr
-    assert "w + b" in result.stderr
+    summary = summary_of(result)
+    assert ("warning: " in result.stderr and "the reset (w -> w + b) lands outside the range "
+            "box for 100% of the cells that can fire" in result.stderr)
+    assert "at the w high edge" in result.stderr and "widen mesh.ranges.w" in result.stderr
+    assert summary["matrices"][-1]["clamped_firing_fraction"] == 1.0
 
 
 # --- bad input --------------------------------------------------------------------------
@@ -334,6 +360,10 @@ def test_the_example_meshes_with_its_documented_defaults(tmp_path):
     result = invoke("mesh", example, "-o", tmp_path / "mesh.h5", "--quiet")
     summary = summary_of(result)
     assert summary["resolution"] == {"v": 317, "w": 100} and summary["dt"] == 5e-4
-    assert summary["warnings"] == [] and result.stderr == ""
+    # The reset w + b leaves w's top (280 pA) from the rows above 199.5 pA: noted only,
+    # since the example's populations never get there (`miind run` checks).
+    assert summary["warnings"] == [] and "warning" not in result.stderr
+    assert summary["notes"] == [result.stderr.strip().split(": ", 2)[2]]
+    assert "the reset (w -> w + b) lands outside the range box for 23%" in result.stderr
     assert "resolution = { v = 317, w = 100 }" in example.read_text()
     assert "(here 5e-4 s)" in example.read_text()

@@ -63,7 +63,7 @@ def polygon_mesh_of(artifact: GridArtifact) -> PolygonMesh:
 def _transition(matrix: GridMatrix, n: int) -> GridTransition:
     csc = sparse.csc_matrix((matrix.data, matrix.indices, matrix.indptr), shape=(n, n))
     degenerate = matrix.degenerate if matrix.degenerate is not None else np.zeros(0, np.int64)
-    return GridTransition(csc, matrix.fired, matrix.clamped, degenerate)
+    return GridTransition(csc, matrix.fired, matrix.clamped, degenerate, matrix.clamped_edge)
 
 
 def write_grid_as_strips2d(artifact: GridArtifact, path: Path) -> PolygonMesh:
@@ -74,7 +74,7 @@ def write_grid_as_strips2d(artifact: GridArtifact, path: Path) -> PolygonMesh:
         document = json.loads(f.attrs["model_file"])
     mesh = polygon_mesh_of(artifact)
     jumps = [(j.dimension, j.efficacy, _transition(j, n)) for j in artifact.jumps]
-    reset = _transition(artifact.reset, n).matrix
+    reset = _transition(artifact.reset, n)
     threshold = None if np.isnan(artifact.threshold) else artifact.threshold
     write_strip2d_mesh(path, document=document, model=artifact.model, mesh=mesh,
                        threshold=threshold, motion=_transition(artifact.motion, n),

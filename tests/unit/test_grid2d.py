@@ -434,7 +434,8 @@ def test_degenerate_moved_cells_are_repaired_or_sent_with_their_centre(tmp_path_
 
 def test_adex_reset_mapping_puts_the_mean_at_v_r_and_w_plus_b(adex):
     grid = Grid(("v", "w"), ADEX_RANGES, (40, 50))
-    reset = reset_mapping(adex, grid)
+    mapping = reset_mapping(adex, grid)
+    reset = mapping.matrix
     np.testing.assert_allclose(np.asarray(reset.sum(axis=0)).ravel(), 1.0, rtol=0, atol=COLUMN_SUM)
     assert reset.data.min() >= 0 and reset.shape == (grid.n_cells, grid.n_cells)
     v, w = grid.cell_centres()
@@ -447,6 +448,12 @@ def test_adex_reset_mapping_puts_the_mean_at_v_r_and_w_plus_b(adex):
     # Beyond the top row of centres it is clamped onto it.
     np.testing.assert_allclose(mean_w[~inside], grid.centres[1][-1], rtol=0, atol=1e-10)
     assert inside.sum() == 40 * 41  # w centres up to 395 - 80.5: 41 of the 50 rows
+    # The mass of a column whose w + b lies beyond the range's top (400) is clamped,
+    # at w high; between the last centre and the edge it is inside the range.
+    beyond = w + b > ADEX_RANGES[1][1]
+    assert beyond.sum() == 40 * 8  # w centres from 325 up: 8 rows
+    np.testing.assert_array_equal(mapping.clamped, beyond.astype(float))
+    np.testing.assert_array_equal(mapping.clamped_edge, np.where(beyond, 3, -1))
     # Bilinear: at most four cells, in two adjacent v columns around V_r.
     assert np.diff(reset.indptr).max() <= 4
 

@@ -79,7 +79,7 @@ def test_uniform_flow_moves_and_jumps_one_cell_exactly(uniform):
             assert jump.fired[cell] == pytest.approx(1.0, abs=1e-9)
         else:
             assert dense[cell + 1, cell] == pytest.approx(1.0, abs=1e-9)
-    reset = reset_of_cells(tracing).toarray()
+    reset = reset_of_cells(tracing).matrix.toarray()
     first = tracing.strip_first
     # Fired mass re-enters at v = 0 in the first cell of its own row.
     for cell in last:
@@ -151,7 +151,7 @@ def test_reset_spreads_over_the_reset_segment(tmp_path):
     path.write_text(UNIFORM.replace('reset = { v = 0.0, w = "w" }',
                                     'reset = { v = 0.0, w = "w + 0.05" }'))
     tracing = _tracing(path)
-    reset = reset_of_cells(tracing).toarray()
+    reset = reset_of_cells(tracing).matrix.toarray()
     np.testing.assert_allclose(reset.sum(axis=0), 1.0, atol=1e-15)
     first = tracing.strip_first
     last = np.append(first[1:], 50) - 1

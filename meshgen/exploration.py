@@ -1,0 +1,275 @@
+"""Where a population goes: the region of state space a short direct simulation visits.
+
+Used for the ranges of a mesh that the model file leaves out (`[mesh] expected_input`,
+meshgen.build), for the check of given ranges against that input, and for the range
+`miind run` suggests when a mesh clamps mass (solver.clamping).
+
+The rule (README, "Choosing ranges"):
+
+1. EXPLORE_NEURONS neurons start at the model's reset (v at its reset value, the
+   other variables at 0) and relax without input until their envelope stops growing:
+   the resting state, or the cycle of a model that fires by itself.
+2. From there the expected input (Poisson jumps of each `efficacy` along `dimension`
+   at `rate` Hz) is switched on, and every state the neurons pass through, the
+   transient included, is recorded per variable (lowest and highest), block by block
+   of BLOCK_SECONDS, until SETTLED_BLOCKS blocks in a row add less than
+   GROWTH_TOLERANCE of the span (at least MIN_DRIVEN_SECONDS, at most
+   MAX_DRIVEN_SECONDS).
+3. The range of each variable is that envelope, with the resting state, the reset
+   and (for v) the threshold in it, widened on each side by MARGIN_FRACTION of its
+   span plus the largest jump along it, and rounded outward to half a tenth of the
+   widened span's power of ten (a span of 650 rounds to fives, one of 50 to halves).
+   v's range ends at the threshold.
+
+The neurons are integrated with RK4 (steps of at most MAX_STEP, shorter where the
+flow is stiff: STIFFNESS_STEP over the median largest eigenvalue of its Jacobian);
+jumps arrive at the start of each step, Poisson counts per neuron; a neuron whose v
+reaches the threshold is reset (the reset rule from the state at the threshold) and
+waits out the refractory period at its reset v (inputs to v ignored, as in direct
+simulation). It is an envelope, not an accurate simulation: only the extent of the
+density matters. A fixed seed makes it (and so the mesh) deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import MeshError
+from .models import NeuronModel
+
+# Neurons simulated; the envelope is their extreme values, so more neurons widen it
+# a little (AdEx at 3000 Hz, w's top: 1000 neurons ~ the 0.9999 quantile of 200,000).
+EXPLORE_NEURONS = 1000
+EXPLORE_SEED = 20261204
+# RK4 step: at most MAX_STEP, and STIFFNESS_STEP / (median largest |eigenvalue| of the
+# drift's Jacobian over the neurons), re-chosen every block.
+MAX_STEP = 2e-4
+STIFFNESS_STEP = 0.2
+BLOCK_SECONDS = 0.1
+GROWTH_TOLERANCE = 0.02
+SETTLED_BLOCKS = 2
+MIN_DRIVEN_SECONDS = 0.5
+MAX_DRIVEN_SECONDS = 5.0
+MAX_RELAX_SECONDS = 2.0
+# Widening of the envelope on each side: this share of its span, plus the largest jump.
+MARGIN_FRACTION = 0.1
+# The driven neurons' states are sampled this often (s) for VisitedRegion.samples.
+SAMPLE_INTERVAL = 2e-3
+
+
+@dataclass(frozen=True)
+class ExpectedInput:
+    """Poisson input a population is expected to receive: jumps of `efficacy` (in the
+    unit of `dimension`) at `rate` Hz."""
+
+    rate: float
+    efficacy: float
+    dimension: str
+
+
+@dataclass(frozen=True)
+class VisitedRegion:
+    """The envelope of the states visited (per variable, no margin), how it was found,
+    and samples of the driven neurons' states (variables, m), SAMPLE_INTERVAL apart,
+    to tell which cells of a mesh the population visits."""
+
+    lower: dict[str, float]
+    upper: dict[str, float]
+    driven_seconds: float
+    settled: bool
+    n_neurons: int
+    samples: np.ndarray
+
+
+def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
+            seed: int = EXPLORE_SEED, max_seconds: float = MAX_DRIVEN_SECONDS) -> VisitedRegion:
+    """The region `n_neurons` neurons of `model` visit under `inputs` (ExpectedInput),
+    by the rule of the module doc, driven for at most `max_seconds`."""
+    for given in inputs:
+        if given.dimension not in model.variables:
+            raise MeshError(f"expected input along '{given.dimension}', which the model lacks "
+                            f"(variables: {', '.join(model.variables)})",
+                            key="mesh.expected_input")
+    rng = np.random.default_rng(seed)
+    # Without input every neuron follows the same path: relax one, then copy it.
+    neurons = _Neurons(model, 1, rng)
+    neurons.run(inputs=(), max_seconds=MAX_RELAX_SECONDS)
+    neurons.widen(n_neurons)
+    neurons.samples = []
+    seconds, settled, (lower, upper) = neurons.run(
+        inputs=inputs, max_seconds=max_seconds,
+        min_seconds=min(MIN_DRIVEN_SECONDS, max_seconds))
+    names = model.variables
+    return VisitedRegion(lower=dict(zip(names, map(float, lower))),
+                         upper=dict(zip(names, map(float, upper))), driven_seconds=seconds,
+                         settled=settled, n_neurons=n_neurons,
+                         samples=np.concatenate(neurons.samples, axis=1))
+
+
+def ranges_from_region(model: NeuronModel, region: VisitedRegion, inputs) -> dict[str, tuple]:
+    """Per variable, the mesh range the rule gives (see the module doc)."""
+    ranges = {}
+    for k, name in enumerate(model.variables):
+        lo, hi = region.lower[name], region.upper[name]
+        fixed = []
+        if k == 0 and model.threshold is not None:
+            fixed.append(model.threshold)
+            if model.resets:
+                fixed.append(float(model.reset[name]))
+        lo, hi = min([lo] + fixed), max([hi] + fixed)
+        jump = max([abs(i.efficacy) for i in inputs if i.dimension == name], default=0.0)
+        span = hi - lo
+        if span <= 0:
+            span = max(abs(lo), 1.0) * MARGIN_FRACTION
+        margin = MARGIN_FRACTION * span + jump
+        step = 0.5 * 10.0 ** (math.floor(math.log10(span + 2 * margin)) - 1)
+        lo = math.floor((lo - margin) / step) * step
+        hi = math.ceil((hi + margin) / step) * step
+        if k == 0 and model.threshold is not None:
+            hi = model.threshold
+        ranges[name] = (float(f"{lo:.12g}"), float(f"{hi:.12g}"))
+    return ranges
+
+
+class _Neurons:
+    """The neurons of an exploration: state (variables, n), refractory countdowns."""
+
+    def __init__(self, model: NeuronModel, n: int, rng: np.random.Generator):
+        self.model, self.rng = model, rng
+        self.state = np.zeros((model.dimension, n))
+        if model.threshold is not None and model.resets:
+            self.state[0] = float(model.reset[model.variables[0]])
+        self.refractory_left = np.zeros(n)
+        self.samples = None  # a list to collect samples into, SAMPLE_INTERVAL apart
+        self.clock = 0.0
+
+    def widen(self, n: int) -> None:
+        """n copies of the (single) neuron."""
+        self.state = np.repeat(self.state[:, :1], n, axis=1)
+        self.refractory_left = np.repeat(self.refractory_left[:1], n)
+
+    def run(self, inputs, max_seconds: float, min_seconds: float = 0.0):
+        """Blocks of BLOCK_SECONDS from the current state until the envelope of the
+        states passed through settles, or `max_seconds`; returns (seconds simulated,
+        settled, (lower, upper) per variable)."""
+        lower, upper = self.state.min(axis=1), self.state.max(axis=1)
+        quiet_blocks, seconds = 0, 0.0
+        while seconds < max_seconds - 1e-12:
+            block_lo, block_hi = self._block(inputs, self._step())
+            seconds += BLOCK_SECONDS
+            grown = _growth(lower, upper, block_lo, block_hi)
+            np.minimum(lower, block_lo, out=lower)
+            np.maximum(upper, block_hi, out=upper)
+            quiet_blocks = quiet_blocks + 1 if grown < GROWTH_TOLERANCE else 0
+            if quiet_blocks >= SETTLED_BLOCKS and seconds >= min_seconds - 1e-12:
+                return seconds, True, (lower, upper)
+        return seconds, False, (lower, upper)
+
+    def _step(self) -> float:
+        rate = _stiffness(self.model, self.state)
+        step = MAX_STEP if not (rate > 0 and math.isfinite(rate)) else \
+            min(MAX_STEP, STIFFNESS_STEP / rate)
+        return BLOCK_SECONDS / math.ceil(BLOCK_SECONDS / step - 1e-9)
+
+    def _block(self, inputs, h: float):
+        model, state = self.model, self.state
+        n_steps = int(round(BLOCK_SECONDS / h))
+        lo, hi = state.min(axis=1), state.max(axis=1)
+        threshold = model.threshold
+        dims = [model.variables.index(i.dimension) for i in inputs]
+        for _ in range(n_steps):
+            waiting = self.refractory_left > 0
+            for given, dim in zip(inputs, dims):
+                if given.rate > 0:
+                    counts = self.rng.poisson(given.rate * h, state.shape[1])
+                    if dim == 0:
+                        counts[waiting] = 0
+                    state[dim] += counts * given.efficacy
+            state[:] = _rk4(model, state, h)
+            if threshold is not None:
+                self.refractory_left[waiting] -= h
+                if model.resets:
+                    state[0, waiting & (self.refractory_left > 0)] = \
+                        float(model.reset[model.variables[0]])
+                crossed = state[0] >= threshold
+                if crossed.any():
+                    self._spike(crossed)
+            if not np.all(np.isfinite(state)):
+                raise MeshError("the exploration of the visited region diverged (non-finite "
+                                "state): check the model's equations, or give [mesh] ranges",
+                                key="mesh.expected_input")
+            np.minimum(lo, state.min(axis=1), out=lo)
+            np.maximum(hi, state.max(axis=1), out=hi)
+            self.clock += h
+            if self.samples is not None and self.clock >= SAMPLE_INTERVAL:
+                self.clock -= SAMPLE_INTERVAL
+                self.samples.append(state.copy())
+        return lo, hi
+
+    def _spike(self, crossed: np.ndarray) -> None:
+        model, state = self.model, self.state
+        at_threshold = [np.full(int(crossed.sum()), model.threshold)] + \
+            [state[k, crossed] for k in range(1, model.dimension)]
+        if model.resets:
+            new = model.reset_state(*at_threshold)
+            for k in range(model.dimension):
+                state[k, crossed] = new[k]
+            self.refractory_left[crossed] = model.refractory
+        else:
+            # Spikes only counted: the state flows on from the threshold.
+            state[0, crossed] = model.threshold
+
+
+def _growth(lower, upper, block_lo, block_hi) -> float:
+    """How far the block reaches beyond (lower, upper), as a share of the new span."""
+    lo = np.minimum(lower, block_lo)
+    hi = np.maximum(upper, block_hi)
+    span = np.maximum(hi - lo, 1e-12 * np.maximum(np.abs(hi), 1.0))
+    return float(np.max(np.maximum(lower - lo, hi - upper) / span))
+
+
+def _drift(model: NeuronModel, state: np.ndarray) -> np.ndarray:
+    """The drift with v held below the threshold (past it v keeps the threshold's
+    speed, as meshgen.grid2d's flow does), so a step across it stays finite."""
+    values = list(state)
+    if model.threshold is not None:
+        values[0] = np.minimum(values[0], model.threshold)
+    with np.errstate(over="ignore", invalid="ignore"):
+        drift = model.drift(*values)
+    out = np.empty_like(state)
+    for k, value in enumerate(drift if isinstance(drift, tuple) else (drift,)):
+        out[k] = value  # broadcasts a constant
+    return out
+
+
+def _rk4(model: NeuronModel, state: np.ndarray, h: float) -> np.ndarray:
+    k1 = _drift(model, state)
+    k2 = _drift(model, state + (0.5 * h) * k1)
+    k3 = _drift(model, state + (0.5 * h) * k2)
+    k4 = _drift(model, state + h * k3)
+    k2 += k3
+    k2 *= 2.0
+    k1 += k2
+    k1 += k4
+    k1 *= h / 6.0
+    return state + k1
+
+
+def _stiffness(model: NeuronModel, state: np.ndarray) -> float:
+    """The median over the neurons of the largest |eigenvalue| of the drift's Jacobian
+    (1/s), by central differences."""
+    scale = np.maximum(np.abs(state).max(axis=1), 1e-3)
+    columns = []
+    for k in range(model.dimension):
+        shift = np.zeros_like(state)
+        shift[k] = 1e-6 * scale[k]
+        columns.append((_drift(model, state + shift) - _drift(model, state - shift))
+                       / (2e-6 * scale[k]))
+    jacobian = np.stack(columns, axis=1)  # (variables, variables, n)
+    with np.errstate(all="ignore"):
+        radius = np.abs(np.linalg.eigvals(np.moveaxis(jacobian, -1, 0))).max(axis=1)
+    radius = radius[np.isfinite(radius)]
+    return float(np.median(radius)) if len(radius) else math.nan

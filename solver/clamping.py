@@ -1,0 +1,111 @@
+"""The run-time check of clamped mass: how much of a 2D population's mass the motion,
+the jumps or the reset put into an edge cell of its mesh instead of beyond it.
+
+A mesh's ranges bound every variable; what would leave them (other than through the
+threshold) stays in the edge cell ("clamped", meshgen.box_edges). Whether that
+matters depends on where the population's mass goes, which only the run knows: the
+grid kernel adds up the clamped mass per step, mechanism and edge
+(solver.grid_kernels), and this module turns the totals into findings.
+
+The measure is the clamped mass per second as a fraction of the population, the run's
+mean per mechanism and edge: a number comparable with a firing rate in Hz (for the
+reset, it is the rate of spikes whose reset was clamped). CLAMP_WARNING_PER_SECOND is
+the documented threshold above which `miind run` warns (`--strict`: fails, exit 6).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from meshgen.box_edges import edge_names
+from meshgen.exploration import MAX_DRIVEN_SECONDS, explore, ranges_from_region
+
+from .grid_kernels import CLAMP_MECHANISMS
+
+# Clamped mass per second (fraction of the population) above which `miind run` warns.
+# Measured (AdEx, b 80.5 pA, 3000 Hz of 1 mV jumps, grid of 320 x 100 cells over w in
+# [-20, HI] pA; steady rate against HI = 600 pA, where nothing is clamped):
+#     HI (pA)                      300    350    400    420    440    460    480
+#     reset clamped at w high /s   19.7   8.39   1.17   0.35   0.115  0.021  0.0027
+#     rate error                   +25%   +7.6%  +1.1%  +0.45% +0.24% +0.18% +0.14%
+# (part of the last errors is the finer w cells of the narrower range). A clamped
+# reset moves w by up to b; a clamped jump or motion step moves mass less than a cell,
+# so the reset is the costly case: at 0.05 /s it stays within a few tenths of a
+# percent. Within the ranges validated by `make validate` the examples clamp at most
+# 0.005 /s (the AdEx strip example at 2000 Hz; tests/cli/test_cli_clamping.py lists
+# the grid examples), and 0.2 /s or more where they are driven beyond them.
+CLAMP_WARNING_PER_SECOND = 0.05
+
+
+@dataclass(frozen=True)
+class ClampFinding:
+    """One mechanism at one edge of one population, over the threshold."""
+
+    population: str
+    mechanism: str  # "motion", "jump" or "reset"
+    edge: str  # e.g. "w high"
+    per_second: float  # clamped mass per second, fraction of the population
+    rate: float  # the population's mean firing rate over the run (Hz)
+    variable: str
+    unit: str
+    suggestion: float | None = None  # where the range should end, from a direct exploration
+
+    def message(self) -> str:
+        spikes = (f" ({self.per_second / self.rate:.0%} of its spikes)"
+                  if self.mechanism == "reset" and self.rate > 0 else "")
+        side = "up to" if self.edge.endswith("high") else "down to"
+        hint = (f"widen its mesh's range: {self.variable} {side} ~{self.suggestion:.4g}"
+                f"{' ' + self.unit if self.unit not in ('', '1') else ''}"
+                if self.suggestion is not None else f"widen its mesh's range of {self.variable}")
+        return (f"population '{self.population}': the {self.mechanism} put "
+                f"{self.per_second:.3g} /s of its mass{spikes} into the {self.edge} edge cells "
+                f"instead of beyond them (threshold {CLAMP_WARNING_PER_SECOND:g} /s); {hint}, "
+                "or leave the range out and give [mesh] expected_input")
+
+
+def with_suggestions(found: list[ClampFinding], explore_inputs,
+                     seconds: float) -> list[ClampFinding]:
+    """The findings with the range the exploration rule (meshgen.exploration) gives for
+    each population under the input it got in the run, driven at most as long as the
+    run (`seconds`); `explore_inputs(name)` returns (model, [ExpectedInput], current
+    ranges). A limit that would not widen the range is left out."""
+    ranges_of = {}
+    suggested = []
+    for finding in found:
+        if finding.population not in ranges_of:
+            model, inputs, current = explore_inputs(finding.population)
+            region = explore(model, inputs, max_seconds=min(seconds, MAX_DRIVEN_SECONDS))
+            ranges_of[finding.population] = (ranges_from_region(model, region, inputs), current)
+        ranges, current = ranges_of[finding.population]
+        high = finding.edge.endswith("high")
+        limit = ranges[finding.variable][1 if high else 0]
+        now = current[finding.variable][1 if high else 0]
+        wider = limit > now if high else limit < now
+        suggested.append(dataclasses.replace(finding, suggestion=limit if wider else None))
+    return suggested
+
+
+def clamped_per_second(clamped: np.ndarray, dt: float, variables) -> dict:
+    """{mechanism: {edge: mean clamped mass per second}} of a (steps, mechanisms,
+    edges) table of clamped mass per step."""
+    seconds = len(clamped) * dt
+    totals = clamped.sum(axis=0) / seconds if seconds > 0 else clamped.sum(axis=0)
+    names = edge_names(variables)
+    return {mechanism: {edge: float(totals[m, e]) for e, edge in enumerate(names)}
+            for m, mechanism in enumerate(CLAMP_MECHANISMS)}
+
+
+def findings(name: str, table: dict, rate: float, variables, units: dict) -> list[ClampFinding]:
+    """The entries of `table` (clamped_per_second) over CLAMP_WARNING_PER_SECOND,
+    largest first."""
+    found = []
+    for mechanism, by_edge in table.items():
+        for edge, value in by_edge.items():
+            if value > CLAMP_WARNING_PER_SECOND:
+                variable = edge.rsplit(" ", 1)[0]
+                found.append(ClampFinding(name, mechanism, edge, value, rate, variable,
+                                          units.get(variable, "")))
+    return sorted(found, key=lambda f: -f.per_second)
