@@ -15,7 +15,10 @@ Each runs 1 s at four input rates, from half the example's lower rate to three t
 its higher one, by both 2D methods, against direct simulation of the same model file:
 the steady rate (DIRECT_NEURONS neurons, standard error from batch means), and the
 transient (first 0.3 s in 5 ms bins, TRANSIENT_NEURONS neurons) as RMS over the
-direct peak. FitzHugh-Nagumo has no threshold: its mean v is compared instead.
+direct peak, beyond the direct's own noise. Where the direct steady rate's standard
+error exceeds 2% (rare firing) the steady rate meets the target if it agrees within
+SE_MARGIN standard errors. FitzHugh-Nagumo has no threshold: its mean v is compared
+instead.
 
 Per case: cells, mesh seconds, mesh file size and peak memory (of `miind mesh`, from
 /usr/bin/time), run seconds per simulated second (of `miind run`, whole process),
@@ -67,6 +70,9 @@ FHN_NEURONS = 10_000
 N_BATCHES = 20
 DIRECT_DT = 1e-4
 SEED = 2026
+# Where the direct reference is too noisy to judge 2% (rare firing: AdEx at 1000 Hz
+# fires ~1e-4 Hz, a few spikes), agreement within this many standard errors.
+SE_MARGIN = 3.0
 # A mesh or run taking longer than this (wall seconds) is stopped and reported.
 CASE_TIMEOUT = 1800
 
@@ -108,7 +114,7 @@ def model_text(model: Model, method: str, ranges: str, rate: float) -> str:
     for table in ("parameters", "spike"):
         if table in document["model"]:
             lines.append(f"[model.{table}]")
-            lines += [f"{k} = {json.dumps(v)}" for k, v in document["model"][table].items()]
+            lines += [f"{k} = {toml_value(v)}" for k, v in document["model"][table].items()]
     lines += ["[mesh]", f'method = "{method}"',
               f'efficacies = {{ {model.dimension} = [{model.efficacy!r}] }}']
     if ranges == "auto":
@@ -119,6 +125,13 @@ def model_text(model: Model, method: str, ranges: str, rate: float) -> str:
         lines.append("ranges = { " + ", ".join(f"{k} = [{lo!r}, {hi!r}]"
                                                for k, (lo, hi) in chosen.items()) + " }")
     return "\n".join(lines) + "\n"
+
+
+def toml_value(value) -> str:
+    """A number, string or table as TOML (strings as JSON, which TOML reads)."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
 
 
 def simulation_text(model: Model, rate: float) -> str:
@@ -227,11 +240,17 @@ def run_case(model: Model, method: str, ranges: str, rate: float, reference: dic
     rms = float(np.sqrt(np.mean((bins - np.array(reference["transient_hz"])) ** 2)))
     value = float(rate_hz[steady].mean())
     error = value / reference["rate_hz"] - 1
-    case.update(rate_hz=value, error=error,
-                error_in_se=(value - reference["rate_hz"]) / reference["standard_error_hz"],
+    error_in_se = (value - reference["rate_hz"]) / reference["standard_error_hz"]
+    noise = reference["transient_noise_over_peak"]
+    beyond_noise = math.sqrt(max((rms / reference["peak_hz"]) ** 2 - noise ** 2, 0.0))
+    # A reference whose standard error exceeds the target cannot judge the steady rate:
+    # consistent within SE_MARGIN standard errors is then all that can be said.
+    noisy = reference["standard_error_hz"] > STEADY_TARGET * reference["rate_hz"]
+    steady_ok = abs(error) <= STEADY_TARGET or (noisy and abs(error_in_se) <= SE_MARGIN)
+    case.update(rate_hz=value, error=error, error_in_se=error_in_se, noisy_reference=noisy,
                 transient_rms_over_peak=rms / reference["peak_hz"],
-                meets=bool(abs(error) <= STEADY_TARGET
-                           and rms / reference["peak_hz"] <= TRANSIENT_TARGET))
+                transient_beyond_noise=beyond_noise,
+                meets=bool(steady_ok and beyond_noise <= TRANSIENT_TARGET))
     return case
 
 
@@ -255,8 +274,9 @@ def report(cases: list[dict], references: dict) -> str:
             cost = (f"{c['mesh_seconds']:.0f} s, {c['mesh_peak_mb']:.0f} MB; "
                     f"{c['seconds_per_second']:.1f} s/s")
             if "error" in c:
-                accuracy = f"{percent(c['error'])} ({c['error_in_se']:+.1f} se)"
-                transient = percent(c["transient_rms_over_peak"], signed=False)
+                accuracy = f"{percent(c['error'])} ({c['error_in_se']:+.1f} se)" + \
+                    (" noisy ref." if c["noisy_reference"] else "")
+                transient = percent(c["transient_beyond_noise"], signed=False)
             else:
                 accuracy, transient = f"{c['difference']:+.4f} (mean v)", "-"
             flags = []

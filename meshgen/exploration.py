@@ -15,11 +15,13 @@ The rule (README, "Choosing ranges"):
    of BLOCK_SECONDS, until SETTLED_BLOCKS blocks in a row add less than
    GROWTH_TOLERANCE of the span (at least MIN_DRIVEN_SECONDS, at most
    MAX_DRIVEN_SECONDS).
-3. The range of each variable is that envelope, with the resting state, the reset
-   and (for v) the threshold in it, widened on each side by MARGIN_FRACTION of its
-   span plus the largest jump along it, and rounded outward to half a tenth of the
-   widened span's power of ten (a span of 650 rounds to fives, one of 50 to halves).
-   v's range ends at the threshold.
+3. The range of each variable is that envelope, with the resting state, its reset
+   (AdEx: w_rest + b, the first spike's, which a population that rarely fires may
+   not show) and (for v) the threshold in it, widened on each side by the distance
+   from its extreme to the TAIL_QUANTILE of the samples (how far the tail reaches;
+   at least MARGIN_FRACTION of the span) plus the largest jump along it, and rounded
+   outward to half a tenth of the widened span's power of ten (a span of 650 rounds
+   to fives, one of 50 to halves). v's range ends at the threshold.
 
 The neurons are integrated with RK4 (steps of at most MAX_STEP, shorter where the
 flow is stiff: STIFFNESS_STEP over the median largest eigenvalue of its Jacobian);
@@ -54,8 +56,10 @@ SETTLED_BLOCKS = 2
 MIN_DRIVEN_SECONDS = 0.5
 MAX_DRIVEN_SECONDS = 5.0
 MAX_RELAX_SECONDS = 2.0
-# Widening of the envelope on each side: this share of its span, plus the largest jump.
-MARGIN_FRACTION = 0.1
+# Widening of the envelope on each side: the distance from the extreme to this
+# quantile of the samples, at least MARGIN_FRACTION of the span, plus the largest jump.
+TAIL_QUANTILE = 1e-3
+MARGIN_FRACTION = 0.02
 # The driven neurons' states are sampled this often (s) for VisitedRegion.samples.
 SAMPLE_INTERVAL = 2e-3
 
@@ -82,6 +86,7 @@ class VisitedRegion:
     settled: bool
     n_neurons: int
     samples: np.ndarray
+    rest: dict[str, float]  # where the neurons were when the input started
 
 
 def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
@@ -97,6 +102,7 @@ def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
     # Without input every neuron follows the same path: relax one, then copy it.
     neurons = _Neurons(model, 1, rng)
     neurons.run(inputs=(), max_seconds=MAX_RELAX_SECONDS)
+    rest = dict(zip(model.variables, map(float, neurons.state[:, 0])))
     neurons.widen(n_neurons)
     neurons.samples = []
     seconds, settled, (lower, upper) = neurons.run(
@@ -106,32 +112,46 @@ def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
     return VisitedRegion(lower=dict(zip(names, map(float, lower))),
                          upper=dict(zip(names, map(float, upper))), driven_seconds=seconds,
                          settled=settled, n_neurons=n_neurons,
-                         samples=np.concatenate(neurons.samples, axis=1))
+                         samples=np.concatenate(neurons.samples, axis=1), rest=rest)
 
 
 def ranges_from_region(model: NeuronModel, region: VisitedRegion, inputs) -> dict[str, tuple]:
     """Per variable, the mesh range the rule gives (see the module doc)."""
     ranges = {}
+    shifted = _reset_of_rest(model, region)
     for k, name in enumerate(model.variables):
         lo, hi = region.lower[name], region.upper[name]
-        fixed = []
+        fixed = list(shifted[k])
         if k == 0 and model.threshold is not None:
             fixed.append(model.threshold)
-            if model.resets:
-                fixed.append(float(model.reset[name]))
         lo, hi = min([lo] + fixed), max([hi] + fixed)
         jump = max([abs(i.efficacy) for i in inputs if i.dimension == name], default=0.0)
         span = hi - lo
         if span <= 0:
             span = max(abs(lo), 1.0) * MARGIN_FRACTION
-        margin = MARGIN_FRACTION * span + jump
-        step = 0.5 * 10.0 ** (math.floor(math.log10(span + 2 * margin)) - 1)
-        lo = math.floor((lo - margin) / step) * step
-        hi = math.ceil((hi + margin) / step) * step
+        # The tail beyond the TAIL_QUANTILE of the samples, once more: the extremes of
+        # a thousand neurons fall short of those of a large population.
+        low_q, high_q = np.quantile(region.samples[k], [TAIL_QUANTILE, 1 - TAIL_QUANTILE])
+        lo -= max(low_q - region.lower[name], MARGIN_FRACTION * span) + jump
+        hi += max(region.upper[name] - high_q, MARGIN_FRACTION * span) + jump
+        step = 0.5 * 10.0 ** (math.floor(math.log10(hi - lo)) - 1)
+        lo = math.floor(lo / step) * step
+        hi = math.ceil(hi / step) * step
         if k == 0 and model.threshold is not None:
             hi = model.threshold
         ranges[name] = (float(f"{lo:.12g}"), float(f"{hi:.12g}"))
     return ranges
+
+
+def _reset_of_rest(model: NeuronModel, region: VisitedRegion) -> list[list[float]]:
+    """Per variable, where the reset takes the resting state moved onto the threshold
+    (AdEx: w_rest + b): the first spike's reset, which a population that rarely fires
+    may not have shown the exploration. Later spikes' resets are visited states."""
+    if model.threshold is None or not model.resets:
+        return [[] for _ in model.variables]
+    state = [np.array([model.threshold])] + [np.array([region.rest[name]])
+                                              for name in model.variables[1:]]
+    return [[float(np.ravel(values)[0])] for values in model.reset_state(*state)]
 
 
 class _Neurons:
