@@ -172,7 +172,13 @@ def _grid_population(spec, population, artifact, index, input_index, inputs, dt,
     grid = GridPopulation(name=population.name, artifact=artifact, group_jump=group_jump,
                           n_steps=n_steps, dt=dt)
     model = model_from_definition(artifact.model, path=artifact.path)
-    grid.set_initial(_initial_state(spec, p, model))
+    initial = _initial_state(spec, p, model)
+    for name, (lo, hi) in zip(artifact.variables, artifact.ranges):
+        if not lo <= initial[name] <= hi:
+            raise ConfigError(f"initial {name} = {initial[name]:g} lies outside the mesh's range "
+                              f"[{lo:g}, {hi:g}] (mesh {artifact.path})", path=spec.path,
+                              key=f"population.{p}.initial.{name}")
+    grid.set_initial(initial)
     return grid, rates, feeds
 
 

@@ -70,6 +70,18 @@ def test_ranges_left_out_are_found_and_reported(mesh_of):
     assert summary["warnings"] == [] and "warning" not in result.stderr
 
 
+def test_a_2d_strip_mesh_finds_its_ranges_too(mesh_of):
+    result, _, output = mesh_of(edit(AUTO_ADEX, 'method = "grid"\nresolution = { v = 80, w = 40 }',
+                                     'method = "strips"\nresolution = { v = 40, w = 30 }'))
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["method"] == "strips" and summary["automatic"][:2] == ["ranges.v", "ranges.w"]
+    assert summary["ranges"]["w"][1] > summary["exploration"]["visited"]["w"][1]
+    assert read_mesh(output).ranges.tolist() == [summary["ranges"]["v"], summary["ranges"]["w"]]
+    # The flow leaves v's bottom where w is high, where the population never goes.
+    assert summary["warnings"] == []
+
+
 def test_one_range_given_the_other_found(mesh_of):
     result, _, _ = mesh_of(edit(AUTO_ADEX, "method = \"grid\"",
                                 "method = \"grid\"\nranges = { v = [-90.0, -40.4] }"))

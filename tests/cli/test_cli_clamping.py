@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from clitools import assert_ok, invoke
+from clitools import assert_error, assert_ok, invoke
 from solver.clamping import CLAMP_WARNING_PER_SECOND
 
 EXIT_SIMULATION_FAILED = 6
@@ -205,3 +205,17 @@ def test_a_mesh_without_the_reset_accounting_runs_and_says_so(tmp_path):
         group = f["populations/adex/clamped"]
         assert json.loads(group.attrs["accounted"]) == ["motion", "jump"]
         assert set(group) == {"motion", "jump"}
+
+
+@pytest.mark.parametrize("initial, key", [("v = 10.5, w = 5.5", "v"), ("v = 9.5, w = -1.0", "w")])
+def test_an_initial_state_outside_the_mesh_is_refused(tmp_path, initial, key):
+    """The mass would otherwise start in the nearest edge cell, silently."""
+    (tmp_path / "model.toml").write_text(STILL)
+    assert_ok(invoke("mesh", tmp_path / "model.toml", "-o", tmp_path / "mesh.h5", "-q"))
+    simulation = tmp_path / "sim.toml"
+    simulation.write_text(STILL_SIMULATION.replace("RATE", "1.0")
+                          .replace("v = 9.5, w = 5.5", initial))
+    output = tmp_path / "out.h5"
+    result = invoke("run", simulation, "-o", output)
+    assert_error(result, 3, file=simulation, key=f"population.0.initial.{key}",
+                 says=("lies outside the mesh's range", "[0, 10]"), output=output)
