@@ -60,6 +60,7 @@ bench: install
 validate: install
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/validate_2d.py
+	$(PY) benchmarks/validate_defaults.py
 
 clean:
 	rm -rf out .bench

@@ -16,7 +16,7 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
-from .grid_accounting import jump_accounting, motion_accounting, reset_accounting
+from .grid_accounting import cost, jump_accounting, motion_accounting, reset_accounting
 from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
                             automatic_resolution, nonfinite_region, too_small_efficacy)
 from .exploration import VisitedRegion, explore, ranges_from_region
@@ -53,6 +53,7 @@ class MeshSummary:
     ranges: dict | None = None  # 2D: [lo, hi] per variable, given or found
     # With [mesh] expected_input: what meshgen.exploration found (visited envelope).
     exploration: dict | None = None
+    cost: dict | None = None  # 2D: meshgen.grid_accounting.cost
     automatic: tuple[str, ...] | None = None
     degenerate_cells: int | None = None
     jobs: int | None = None
@@ -213,6 +214,9 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
                                  grid=grid, dt=dt, threshold=model.threshold,
                                  motion=motion, jumps=jumps, reset=reset)
         n_cells, n_strips = grid.n_cells, 0
+    costs, found = cost(n_cells, dt, [motion, reset] + [jump for _, _, jump in jumps],
+                        Path(output).stat().st_size)
+    warnings += found
     _report(progress, total_steps, total_steps)
     return MeshSummary(
         output=str(output), input_hash=digest, n_cells=n_cells, n_strips=n_strips,
@@ -223,7 +227,7 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
         largest_cell_near_threshold=float(grid.widths[0]), seconds=time.perf_counter() - started,
         method="strips" if strips else "grid", resolution=dict(zip(variables, grid.resolution)),
         ranges={name: list(bounds) for name, bounds in zip(variables, grid.ranges)},
-        exploration=explored.exploration,
+        exploration=explored.exploration, cost=costs,
         automatic=tuple(automatic), degenerate_cells=int(len(motion.degenerate)),
         jobs=jobs, matrices=tuple(matrices), warnings=tuple(warnings), notes=tuple(notes),
         strip_cells=extra.get("strip_cells"), fill_cells=extra.get("fill_cells"),

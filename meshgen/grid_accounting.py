@@ -41,6 +41,36 @@ JUMP_CLAMP_WARNING = 0.1
 RESET_CLAMP_WARNING = 0.5
 
 
+# Cell-steps per simulated second above which `miind mesh` warns that a run will be
+# slow: the grid kernel takes 19-24 ns per cell and step here (AMD EPYC, 2 cores,
+# 2026-12: AdEx 30,800 cells 22.5 ns, Izhikevich 46,000 cells 18.7 ns, conductance
+# LIF 35,200 cells 23.8 ns, at 1-2 jumps a step), a 2D strip mesh ~37 ns (its jumps
+# are not diagonals): 1e9 is 20-40 s of `miind run` per simulated second.
+CELL_STEPS_WARNING = 1e9
+# A mesh file larger than this warns (MB): `miind run` holds it in memory, twice over.
+ARTIFACT_MB_WARNING = 300.0
+
+
+def cost(n_cells: int, dt: float, transitions, artifact_bytes: int) -> tuple[dict, list]:
+    """(summary entry, warnings) of what a mesh costs to run: cells, steps and
+    cell-steps per simulated second, matrix entries, file size."""
+    entries = int(sum(t.matrix.nnz for t in transitions))
+    entry = {"cells": int(n_cells), "steps_per_second": 1.0 / dt,
+             "cell_steps_per_second": n_cells / dt, "matrix_entries": entries,
+             "artifact_mb": artifact_bytes / 2 ** 20}
+    warnings = []
+    if n_cells / dt > CELL_STEPS_WARNING:
+        warnings.append(f"{n_cells:,} cells at dt = {dt:g} s are {n_cells / dt:.2g} cell-steps "
+                        f"per simulated second: expect `miind run` to take about "
+                        f"{n_cells / dt * 2e-8:.0f}-{n_cells / dt * 4e-8:.0f} s per simulated "
+                        "second on a machine like ours; fewer cells (mesh.resolution) or a "
+                        "longer mesh.dt cost less")
+    if entry["artifact_mb"] > ARTIFACT_MB_WARNING:
+        warnings.append(f"the mesh file is {entry['artifact_mb']:.0f} MB (matrices with "
+                        f"{entries:,} entries); `miind run` holds it in memory")
+    return entry, warnings
+
+
 def motion_accounting(grid: Grid, motion: GridTransition, widen_key: str,
                       visited: np.ndarray | None = None) -> tuple[dict, list, list]:
     """(summary entry, warnings, notes) of the motion matrix. `visited` (bool per cell,

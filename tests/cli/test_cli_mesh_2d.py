@@ -106,6 +106,11 @@ def test_summary_keys_and_values(mesh_of):
         assert entry["clamped_columns"] == int(np.sum(matrix.clamped > grid2d.DROP_FRACTION))
         assert entry["max_fired"] == matrix.fired.max()
     motion, up, down, across, reset = summary["matrices"]
+    entries = len(artifact.motion.data) + len(artifact.reset.data) + \
+        sum(len(j.data) for j in artifact.jumps)
+    assert summary["cost"] == {"cells": 480, "steps_per_second": 1e4,
+                               "cell_steps_per_second": 4.8e6, "matrix_entries": entries,
+                               "artifact_mb": output.stat().st_size / 2 ** 20}
     assert summary["degenerate_cells"] == motion["degenerate_cells"] == 0
     assert len(artifact.motion.degenerate) == 0
     # Up in v fires at the top and clamps nothing; -2 mV is 2.02 cells of 0.99 mV: the
@@ -241,6 +246,15 @@ def test_long_jump_warns(mesh_of):
     summary_of(result)
     assert "jump of 60 in w" in result.stderr and "25% of the cells" in result.stderr
     assert "w high" in result.stderr and "widen mesh.ranges.w" in result.stderr
+
+
+def test_a_costly_mesh_says_what_a_run_will_cost(mesh_of):
+    """480 cells at dt = 1e-7 s: 4.8e9 cell-steps per simulated second."""
+    result, _, _ = mesh_of(edit(GRID_MODEL, "dt = 1e-4", "dt = 1e-7"))
+    summary = summary_of(result)
+    assert summary["cost"]["cell_steps_per_second"] == pytest.approx(4.8e9)
+    assert "480 cells at dt = 1e-07 s are 4.8e+09 cell-steps per simulated second: " \
+        "expect `miind run` to take about 96-192 s per simulated second" in result.stderr
 
 
 def test_reset_leaving_the_w_range_warns(mesh_of):
