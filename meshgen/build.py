@@ -85,7 +85,7 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     name = model.variables[0]
     found = _explored_ranges(spec, model, settings.expected_input,
                              {name: None if settings.lowest is None
-                              else (settings.lowest, model.threshold)})
+                              else (settings.lowest, model.threshold)}, at_rest=False)
     if settings.lowest is None:
         check_v_range(model, found.ranges[name][0], model.threshold, spec.path)
         settings = dataclasses.replace(settings, lowest=found.ranges[name][0])
@@ -145,14 +145,16 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     settings = spec.strips2d if strips else spec.grid
     variables = tuple(model.variables)
     explored = _explored_ranges(spec, model, settings.expected_input,
-                                dict(zip(variables, settings.ranges)))
+                                dict(zip(variables, settings.ranges)),
+                                at_rest=settings.dt is None)
     ranges = tuple(explored.ranges[name] for name in variables)
     automatic = list(explored.automatic)
     warnings = list(explored.warnings)
     resolution = list(settings.resolution)
     default = automatic_resolution(ranges, variables, settings.efficacies,
                                    STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
-                                   else DEFAULT_CELLS_PER_EFFICACY)
+                                   else DEFAULT_CELLS_PER_EFFICACY,
+                                   explored.region if settings.expected_input else None)
     for axis, name in enumerate(variables):
         if resolution[axis] is None:
             resolution[axis] = default[axis]
@@ -175,7 +177,7 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
                         "or fix the equations", path=spec.path, key="mesh.ranges")
     dt = settings.dt
     if dt is None:
-        dt = automatic_grid_dt(model, grid)
+        dt = automatic_grid_dt(model, explored.region)
         if strips:
             dt = automatic_strip_dt(dt)
         automatic.append("dt")
@@ -189,8 +191,9 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     except MeshError as error:
         raise MeshError(error.message, path=spec.path, key=error.key) from None
     motion, jumps, reset, extra = built
-    entry, found, notes = motion_accounting(grid, motion, "mesh.ranges",
-                                            _visited_cells(explored.region, grid, extra))
+    entry, found, notes = motion_accounting(
+        grid, motion, "mesh.ranges",
+        _visited_cells(explored.region, grid, extra) if settings.expected_input else None)
     matrices, warnings = [entry], warnings + found
     for variable, efficacy, jump in jumps:
         entry, found, noted = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
@@ -282,7 +285,7 @@ class _FoundRanges:
     automatic: tuple[str, ...]  # "ranges.<variable>" of the ones found
     exploration: dict | None  # for the summary
     warnings: tuple[str, ...]
-    region: VisitedRegion | None = None
+    region: VisitedRegion | None = None  # with no expected input: the neurons at rest
 
 
 def _visited_cells(region: VisitedRegion | None, grid: Grid, extra: dict) -> np.ndarray | None:
@@ -303,12 +306,14 @@ def _visited_cells(region: VisitedRegion | None, grid: Grid, extra: dict) -> np.
     return near.ravel()[grid.locate(centres[:, 0], centres[:, 1])]
 
 
-def _explored_ranges(spec, model, expected, given: dict) -> _FoundRanges:
+def _explored_ranges(spec, model, expected, given: dict, at_rest: bool) -> _FoundRanges:
     """The ranges of a mesh: those given, and those left out found from the expected
     input (meshgen.exploration); given ranges that miss part of the region the
-    population visits under that input are warned about."""
+    population visits under that input are warned about. Without expected input the
+    region is where the neurons rest if `at_rest` (for a 2D mesh's automatic dt), or
+    None."""
     if not expected:
-        return _FoundRanges(given, (), None, ())
+        return _FoundRanges(given, (), None, (), explore(model, ()) if at_rest else None)
     region = explore(model, expected)
     chosen = ranges_from_region(model, region, expected)
     ranges, automatic, warnings = {}, [], []

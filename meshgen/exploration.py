@@ -52,6 +52,7 @@ MAX_STEP = 2e-4
 STIFFNESS_STEP = 0.2
 BLOCK_SECONDS = 0.1
 GROWTH_TOLERANCE = 0.02
+SETTLE_FLOOR = 1e-4
 SETTLED_BLOCKS = 2
 MIN_DRIVEN_SECONDS = 0.5
 MAX_DRIVEN_SECONDS = 5.0
@@ -87,6 +88,7 @@ class VisitedRegion:
     n_neurons: int
     samples: np.ndarray
     rest: dict[str, float]  # where the neurons were when the input started
+    firing_rate: float  # Hz, per neuron, over the later half of the driven time
 
 
 def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
@@ -99,20 +101,26 @@ def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
                             f"(variables: {', '.join(model.variables)})",
                             key="mesh.expected_input")
     rng = np.random.default_rng(seed)
-    # Without input every neuron follows the same path: relax one, then copy it.
+    # Without input every neuron follows the same path: relax one, then copy it (and
+    # drive one, if there is no input either).
     neurons = _Neurons(model, 1, rng)
     neurons.run(inputs=(), max_seconds=MAX_RELAX_SECONDS)
     rest = dict(zip(model.variables, map(float, neurons.state[:, 0])))
-    neurons.widen(n_neurons)
-    neurons.samples = []
+    inputs = [given for given in inputs if given.rate > 0]
+    neurons.widen(n_neurons if inputs else 1)
+    neurons.samples, neurons.spikes = [], []
     seconds, settled, (lower, upper) = neurons.run(
         inputs=inputs, max_seconds=max_seconds,
         min_seconds=min(MIN_DRIVEN_SECONDS, max_seconds))
+    # The firing rate of the later half of the blocks: past the transient from rest.
+    later = neurons.spikes[len(neurons.spikes) // 2:]
+    rate = sum(later) / (neurons.state.shape[1] * BLOCK_SECONDS * len(later)) if later else 0.0
     names = model.variables
     return VisitedRegion(lower=dict(zip(names, map(float, lower))),
                          upper=dict(zip(names, map(float, upper))), driven_seconds=seconds,
-                         settled=settled, n_neurons=n_neurons,
-                         samples=np.concatenate(neurons.samples, axis=1), rest=rest)
+                         settled=settled, n_neurons=neurons.state.shape[1],
+                         samples=np.concatenate(neurons.samples, axis=1), rest=rest,
+                         firing_rate=float(rate))
 
 
 def ranges_from_region(model: NeuronModel, region: VisitedRegion, inputs) -> dict[str, tuple]:
@@ -164,6 +172,7 @@ class _Neurons:
             self.state[0] = float(model.reset[model.variables[0]])
         self.refractory_left = np.zeros(n)
         self.samples = None  # a list to collect samples into, SAMPLE_INTERVAL apart
+        self.spikes = None  # a list to collect each block's spike count into
         self.clock = 0.0
 
     def widen(self, n: int) -> None:
@@ -189,7 +198,7 @@ class _Neurons:
         return seconds, False, (lower, upper)
 
     def _step(self) -> float:
-        rate = _stiffness(self.model, self.state)
+        rate = median_spectral_radius(self.model, self.state)
         step = MAX_STEP if not (rate > 0 and math.isfinite(rate)) else \
             min(MAX_STEP, STIFFNESS_STEP / rate)
         return BLOCK_SECONDS / math.ceil(BLOCK_SECONDS / step - 1e-9)
@@ -200,6 +209,7 @@ class _Neurons:
         lo, hi = state.min(axis=1), state.max(axis=1)
         threshold = model.threshold
         dims = [model.variables.index(i.dimension) for i in inputs]
+        spikes = 0
         for _ in range(n_steps):
             waiting = self.refractory_left > 0
             for given, dim in zip(inputs, dims):
@@ -216,6 +226,7 @@ class _Neurons:
                         float(model.reset[model.variables[0]])
                 crossed = state[0] >= threshold
                 if crossed.any():
+                    spikes += int(crossed.sum())
                     self._spike(crossed)
             if not np.all(np.isfinite(state)):
                 raise MeshError("the exploration of the visited region diverged (non-finite "
@@ -227,6 +238,8 @@ class _Neurons:
             if self.samples is not None and self.clock >= SAMPLE_INTERVAL:
                 self.clock -= SAMPLE_INTERVAL
                 self.samples.append(state.copy())
+        if self.spikes is not None:
+            self.spikes.append(spikes)
         return lo, hi
 
     def _spike(self, crossed: np.ndarray) -> None:
@@ -247,7 +260,9 @@ def _growth(lower, upper, block_lo, block_hi) -> float:
     """How far the block reaches beyond (lower, upper), as a share of the new span."""
     lo = np.minimum(lower, block_lo)
     hi = np.maximum(upper, block_hi)
-    span = np.maximum(hi - lo, 1e-12 * np.maximum(np.abs(hi), 1.0))
+    # A point that creeps towards rest settles once it moves less than this share of
+    # its own size.
+    span = np.maximum(hi - lo, SETTLE_FLOOR * np.maximum(np.maximum(np.abs(hi), np.abs(lo)), 1.0))
     return float(np.max(np.maximum(lower - lo, hi - upper) / span))
 
 
@@ -278,9 +293,9 @@ def _rk4(model: NeuronModel, state: np.ndarray, h: float) -> np.ndarray:
     return state + k1
 
 
-def _stiffness(model: NeuronModel, state: np.ndarray) -> float:
-    """The median over the neurons of the largest |eigenvalue| of the drift's Jacobian
-    (1/s), by central differences."""
+def median_spectral_radius(model: NeuronModel, state: np.ndarray) -> float:
+    """The median over the states (variables, n) of the largest |eigenvalue| of the
+    drift's Jacobian (1/s), by central differences."""
     scale = np.maximum(np.abs(state).max(axis=1), 1e-3)
     columns = []
     for k in range(model.dimension):

@@ -4,17 +4,29 @@
 
 * resolution: along a variable that has jumps, DEFAULT_CELLS_PER_EFFICACY cells per
   smallest efficacy in it; along one without, DEFAULT_CELLS, or DEFAULT_SPIKING_CELLS
-  along the spiking variable (v: its flux through the threshold is the rate).
+  along the spiking variable (v: its flux through the threshold is the rate). With
+  [mesh] expected_input, an axis without jumps also gets at least CELLS_PER_SPREAD
+  cells across the interquartile range of the states the population visits
+  (meshgen.exploration): a density narrow against its range (FitzHugh-Nagumo's w)
+  would otherwise sit in a few cells.
 * dt: the grid method spreads each moved cell evenly over the cells it lands on, once
   a step, which is a numerical diffusion that grows as the steps get shorter (about
   dx^2 g (1 - g) / dt per unit time, g the fractional shift). So dt is chosen as long
   as accuracy allows: TIME_SCALE_FRACTION of the flow's typical time scale, beyond
   which the fixed split of motion and jumps within a step costs accuracy, rounded
   down to 1, 2 or 5 times a power of ten. The typical time scale is 1 / the median,
-  over the cells below threshold, of the largest |eigenvalue| of the drift's
-  Jacobian, each cell weighted by the time a neuron spends in it (1 / its speed):
-  the density lives where the flow is slow, not in a fast upstroke that may fill
-  most of the range (Izhikevich: 922 /s weighted, 3000 /s unweighted).
+  over the states the neurons pass through (meshgen.exploration: under
+  [mesh] expected_input, or at rest without it), of the largest |eigenvalue| of the
+  drift's Jacobian: the density lives where the flow is slow, not in a fast upstroke
+  that may fill most of the range. With expected_input, dt is also at most
+  1 / (STEPS_PER_INTERVAL x the firing rate the exploration finds): a step is a
+  fortieth of the interval between spikes at most.
+
+Until 2026-12 the median was taken over the cells of the ranges below threshold,
+weighted by the time a neuron spends in each (1 / its speed); it gave the same steps
+on the examples' ranges (AdEx 5e-4 s, Izhikevich 1e-4 s, conductance LIF 5e-4 s) but
+depended on the ranges: Izhikevich on v in [-90, 30] mV, u in [-20, 20] got 5e-5 s,
+twice the cost. The measurements below were made with that rule.
 
 Measured (AdEx of tests/reference/test_grid_density.py: v in [-80, -40.4] mV, w in
 [-50, 300] pA, 2000 Hz of 1 mV jumps, rate over 0.6..1.0 s against a direct simulation
@@ -68,6 +80,7 @@ import math
 import numpy as np
 
 from .errors import MeshError
+from .exploration import VisitedRegion, median_spectral_radius
 from .grid2d import Grid
 from .models import NeuronModel
 
@@ -83,26 +96,46 @@ DEFAULT_SPIKING_CELLS = 200
 # good at 0.053, +3.8% at 0.11, and much shorter steps diffuse more (0.005: +5.9%); the
 # conductance LIF needs 0.1 (5e-4 s) where 0.04 (2e-4 s) gave +2.3%.
 TIME_SCALE_FRACTION = 0.1
-# Relative step of the finite differences of the drift for its Jacobian, in cells.
-JACOBIAN_STEP = 1e-3
+# Steps per expected interval between spikes, at least. The conductance LIF under
+# 2340 Hz of 0.05 jumps in g (147 Hz, 200 x 312 cells, against 20,000 direct
+# neurons): dt 5e-4 s +5.6%, 2e-4 s +2.1%, 1e-4 s +1.0%; 40 steps of its 6.8 ms
+# interval give 1e-4 s. AdEx at 111 Hz (9000 Hz input) gets 2e-4 s instead of 5e-4 s
+# (-2.0% there).
+STEPS_PER_INTERVAL = 40
+# Cells across the interquartile range of the visited density along an axis without
+# jumps, at least (FitzHugh-Nagumo at 1000 Hz: w's IQR is 0.07 of its 2.05-wide
+# range; 100 cells, mean v +0.033 against direct; 200 cells +0.017, target 0.02).
+CELLS_PER_SPREAD = 8
+# ... but no more than this many along such an axis.
+MAX_SPREAD_CELLS = 1000
 # A jump smaller than this many cells is refused: less cannot be told from diffusion.
 MIN_CELLS_PER_EFFICACY = 1.0
 
 
 def automatic_resolution(ranges, variables, efficacies,
-                         spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY
-                         ) -> tuple[int, ...]:
+                         spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY,
+                         region: VisitedRegion | None = None) -> tuple[int, ...]:
     """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
     that have jumps (`efficacies`: (variable, size) pairs; along the first variable,
     `spiking_cells_per_efficacy`), DEFAULT_SPIKING_CELLS along the first variable
-    without them, DEFAULT_CELLS elsewhere."""
+    without them, DEFAULT_CELLS elsewhere; along an axis without jumps at least
+    CELLS_PER_SPREAD across the interquartile range of the `region` visited under
+    the expected input (None: no such floor)."""
     counts = []
     for index, (name, (lo, hi)) in enumerate(zip(variables, ranges)):
         sizes = [abs(h) for variable, h in efficacies if variable == name]
-        otherwise = DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS
-        per_efficacy = spiking_cells_per_efficacy if index == 0 else DEFAULT_CELLS_PER_EFFICACY
-        counts.append(cells_for_efficacy(hi - lo, min(sizes), per_efficacy) if sizes
-                      else otherwise)
+        if sizes:
+            per_efficacy = spiking_cells_per_efficacy if index == 0 \
+                else DEFAULT_CELLS_PER_EFFICACY
+            counts.append(cells_for_efficacy(hi - lo, min(sizes), per_efficacy))
+            continue
+        cells = DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS
+        if region is not None:
+            spread = float(np.subtract(*np.quantile(region.samples[index], [0.75, 0.25])))
+            if spread > 0:
+                cells = max(cells, min(MAX_SPREAD_CELLS,
+                                       math.ceil(CELLS_PER_SPREAD * (hi - lo) / spread)))
+        counts.append(cells)
     return tuple(counts)
 
 
@@ -122,56 +155,21 @@ def too_small_efficacy(grid: Grid, efficacies) -> tuple[str, float, int] | None:
     return None
 
 
-def automatic_grid_dt(model: NeuronModel, grid: Grid) -> float:
-    """The mesh step for `grid` (see the module doc): TIME_SCALE_FRACTION of the flow's
-    typical time scale, rounded down to 1, 2 or 5 times a power of ten."""
-    v, w = _below_threshold(model, grid)
-    dv, dw = _drift(model, v, w)
-    speed = np.abs(dv) / grid.widths[0] + np.abs(dw) / grid.widths[1]
-    rate = _spectral_radius(model, grid, v, w)
-    # Time spent in a cell: 1 / speed, floored so a resting point weighs finitely.
-    residence = 1.0 / (speed + 1e-9 * max(float(np.median(speed)), 1e-300))
-    typical = _weighted_median(rate, residence)
+def automatic_grid_dt(model: NeuronModel, region: VisitedRegion) -> float:
+    """The mesh step (see the module doc): TIME_SCALE_FRACTION of the flow's typical
+    time scale where the `region`'s neurons go, at most a STEPS_PER_INTERVAL-th of
+    their interval between spikes, rounded down to 1, 2 or 5 times a power of ten."""
+    states = region.samples
+    if model.threshold is not None:
+        states = states[:, states[0] < model.threshold]
+    typical = median_spectral_radius(model, states) if states.shape[1] else math.nan
     if not (typical > 0 and math.isfinite(typical)):
-        raise MeshError("cannot choose dt: the flow has no time scale in the ranges (it "
-                        "does not move the cells); give [mesh] dt")
-    return _round_down(TIME_SCALE_FRACTION / typical)
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
-
-
-def _below_threshold(model, grid):
-    """Centres of the cells below the threshold (all cells without one)."""
-    v, w = grid.cell_centres()
-    if model.threshold is None:
-        return v, w
-    keep = v < model.threshold
-    return v[keep], w[keep]
-
-
-def _drift(model, v, w):
-    with np.errstate(all="ignore"):
-        dv, dw = model.drift(v, w)
-    return np.broadcast_to(dv, v.shape), np.broadcast_to(dw, v.shape)
-
-
-def _spectral_radius(model, grid, v, w) -> np.ndarray:
-    """Per point, the largest |eigenvalue| of the drift's Jacobian (1/s), by central
-    differences JACOBIAN_STEP cells wide."""
-    hv, hw = (JACOBIAN_STEP * width for width in grid.widths)
-    up_v, down_v = _drift(model, v + hv, w), _drift(model, v - hv, w)
-    up_w, down_w = _drift(model, v, w + hw), _drift(model, v, w - hw)
-    a = (up_v[0] - down_v[0]) / (2 * hv)
-    b = (up_w[0] - down_w[0]) / (2 * hw)
-    c = (up_v[1] - down_v[1]) / (2 * hv)
-    d = (up_w[1] - down_w[1]) / (2 * hw)
-    half_trace = 0.5 * (a + d)
-    root = np.sqrt((half_trace ** 2 - (a * d - b * c)).astype(complex))
-    return np.maximum(np.abs(half_trace + root), np.abs(half_trace - root))
+        raise MeshError("cannot choose dt: the flow has no time scale where the neurons go "
+                        "(it does not move them); give [mesh] dt")
+    dt = TIME_SCALE_FRACTION / typical
+    if region.firing_rate > 0:
+        dt = min(dt, 1.0 / (STEPS_PER_INTERVAL * region.firing_rate))
+    return _round_down(dt)
 
 
 def _round_down(dt: float) -> float:
@@ -198,3 +196,9 @@ def nonfinite_region(model: NeuronModel, grid: Grid) -> str | None:
         return None
     return ", ".join(f"{name} in [{values[bad].min():.4g}, {values[bad].max():.4g}]"
                      for name, values in zip(grid.variables, (v, w)))
+
+
+def _drift(model, v, w):
+    with np.errstate(all="ignore"):
+        dv, dw = model.drift(v, w)
+    return np.broadcast_to(dv, v.shape), np.broadcast_to(dw, v.shape)

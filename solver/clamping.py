@@ -34,9 +34,11 @@ from .grid_kernels import CLAMP_MECHANISMS
 # (part of the last errors is the finer w cells of the narrower range). A clamped
 # reset moves w by up to b; a clamped jump or motion step moves mass less than a cell,
 # so the reset is the costly case: at 0.05 /s it stays within a few tenths of a
-# percent. Within the ranges validated by `make validate` the examples clamp at most
-# 0.005 /s (the AdEx strip example at 2000 Hz; tests/cli/test_cli_clamping.py lists
-# the grid examples), and 0.2 /s or more where they are driven beyond them.
+# percent. The examples' model files at the rates `make validate` checks them at
+# clamp at most 0.005 /s (AdEx strips at 2000 Hz 0.0047, the grids 1e-4 to 8e-4: AdEx
+# reset at 2000 Hz, Izhikevich reset at 8000 Hz, FitzHugh-Nagumo jumps at 2000 Hz);
+# driven beyond them, 0.2 /s and more (FitzHugh-Nagumo at 4000 Hz 0.2 /s, conductance
+# LIF at 1600 Hz 3.9 /s, AdEx at 3000 Hz on adex.toml's w range 24 /s).
 CLAMP_WARNING_PER_SECOND = 0.05
 
 

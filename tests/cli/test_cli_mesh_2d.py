@@ -166,7 +166,7 @@ def test_automatic_resolution_and_dt(mesh_of):
     """Left out, resolution is 8 cells per smallest efficacy along a jump axis (39.6 mV /
     (2 mV / 8) = 158.4 -> 159 cells along v) and 100 along w; dt: 0.1 of AdEx's
     membrane time scale C / g_L = 9.37 ms (its Jacobian's fast eigenvalue, 105.8 /s,
-    where the flow is slow), 9.4e-4 s, rounded down to 5e-4 s."""
+    where the neurons rest), 9.4e-4 s, rounded down to 5e-4 s."""
     text = edit(edit(edit(GRID_MODEL, "resolution = { v = 40, w = 12 }\n", ""), "dt = 1e-4\n",
                      ""), "efficacies = [1.0]", "efficacies = [2.0, 4.0]")
     summary = summary_of(mesh_of(text)[0])

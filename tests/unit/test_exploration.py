@@ -1,13 +1,18 @@
 """meshgen.exploration: the region a population visits, against cases whose extent is
-known, and the ranges the rule makes of it."""
+known, the ranges the rule makes of it, and the automatic resolution and dt that
+meshgen.grid_defaults takes from it."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 
-from meshgen.exploration import (MARGIN_FRACTION, ExpectedInput, explore,
+from meshgen.exploration import (MARGIN_FRACTION, ExpectedInput, VisitedRegion, explore,
                                  ranges_from_region)
+from meshgen.grid_defaults import (CELLS_PER_SPREAD, MAX_SPREAD_CELLS, STEPS_PER_INTERVAL,
+                                   automatic_grid_dt, automatic_resolution)
 from meshgen.model_file import read_model
 
 LIF = """\
@@ -113,3 +118,45 @@ def test_an_input_along_a_missing_variable_is_refused(adex):
     from meshgen.errors import MeshError
     with pytest.raises(MeshError, match="expected input along 'g'"):
         explore(adex, [ExpectedInput(100.0, 1.0, "g")])
+
+
+# --- the automatic resolution and dt from a visited region (meshgen.grid_defaults) ------
+
+def region_of(samples, firing_rate=0.0) -> VisitedRegion:
+    samples = np.asarray(samples, dtype=float)
+    names = ("v", "w")[:len(samples)]
+    return VisitedRegion(lower=dict(zip(names, samples.min(axis=1))),
+                         upper=dict(zip(names, samples.max(axis=1))), driven_seconds=1.0,
+                         settled=True, n_neurons=samples.shape[1], samples=samples,
+                         rest=dict(zip(names, samples[:, 0])), firing_rate=firing_rate)
+
+
+def test_dt_is_a_tenth_of_the_time_scale_where_the_neurons_are(adex):
+    """At AdEx's rest the Jacobian's largest eigenvalue is g_L / C = 106.8 /s (plus a
+    little from the exponential): 0.1 / 106 s = 9.4e-4 s, rounded down to 5e-4 s."""
+    at_rest = region_of(np.tile([[-70.6], [0.0]], 10))
+    assert automatic_grid_dt(adex, at_rest) == 5e-4
+
+
+def test_dt_resolves_the_interval_between_spikes(adex):
+    """At 111 Hz a fortieth of the interval is 2.25e-4 s: rounded down to 2e-4 s."""
+    firing = region_of(np.tile([[-70.6], [0.0]], 10), firing_rate=111.0)
+    assert 2e-4 <= 1.0 / (STEPS_PER_INTERVAL * 111.0) < 5e-4
+    assert automatic_grid_dt(adex, firing) == 2e-4
+
+
+def test_an_axis_without_jumps_resolves_the_visited_density():
+    """w (no jumps) over [0, 2]: samples with an interquartile range of 0.5 need 8 x 2 /
+    0.5 = 32 cells, fewer than the default 100; an IQR of 0.01 needs 1,600, capped."""
+    wide = region_of([np.linspace(-1, 1, 101), np.linspace(0.0, 1.0, 101)])
+    narrow = region_of([np.linspace(-1, 1, 101), np.linspace(1.0, 1.02, 101)])
+    ranges = ((-1.0, 1.0), (0.0, 2.0))
+    efficacies = [("v", 0.1)]
+    assert automatic_resolution(ranges, ("v", "w"), efficacies, region=wide) == (160, 100)
+    assert automatic_resolution(ranges, ("v", "w"), efficacies, region=narrow) == \
+        (160, MAX_SPREAD_CELLS)
+    middle = region_of([np.linspace(-1, 1, 101), np.linspace(1.0, 1.1, 101)])
+    assert automatic_resolution(ranges, ("v", "w"), efficacies, region=middle) == \
+        (160, math.ceil(CELLS_PER_SPREAD * 2.0 / 0.05))
+    # Without a region (no expected input) the default stands.
+    assert automatic_resolution(ranges, ("v", "w"), efficacies) == (160, 100)
