@@ -342,7 +342,7 @@ def _explored_ranges(spec, model, expected, given: dict, at_rest: bool) -> _Foun
                         f"{region.driven_seconds:g} s of input: the ranges found may be too "
                         "narrow; `miind run` reports any clamped mass")
     exploration = {"neurons": region.n_neurons, "seconds": region.driven_seconds,
-                   "settled": region.settled,
+                   "settled": region.settled, "firing_rate": region.firing_rate,
                    "visited": {name: [region.lower[name], region.upper[name]]
                                for name in model.variables}}
     return _FoundRanges(ranges, tuple(automatic), exploration, tuple(warnings), region)
