@@ -16,7 +16,8 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
-from .grid_accounting import cost, jump_accounting, motion_accounting, reset_accounting
+from .grid_accounting import (CELL_STEPS_WARNING, cost, jump_accounting, motion_accounting,
+                              reset_accounting)
 from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
                             automatic_resolution, nonfinite_region, too_small_efficacy)
 from .exploration import VisitedRegion, explore, ranges_from_region
@@ -150,15 +151,23 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     ranges = tuple(explored.ranges[name] for name in variables)
     automatic = list(explored.automatic)
     warnings = list(explored.warnings)
+    dt = settings.dt
+    if dt is None:
+        dt = automatic_grid_dt(model, explored.region)
+        if strips:
+            dt = automatic_strip_dt(dt)
     resolution = list(settings.resolution)
     default = automatic_resolution(ranges, variables, settings.efficacies,
                                    STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
                                    else DEFAULT_CELLS_PER_EFFICACY,
-                                   explored.region if settings.expected_input else None)
+                                   explored.region if settings.expected_input else None,
+                                   max_cells=CELL_STEPS_WARNING * dt)
     for axis, name in enumerate(variables):
         if resolution[axis] is None:
             resolution[axis] = default[axis]
             automatic.append(f"resolution.{name}")
+    if settings.dt is None:
+        automatic.append("dt")
     grid = Grid(variables, ranges, tuple(resolution))
     if grid.n_cells > settings.max_cells:
         raise MeshError(f"the grid has {grid.n_cells} cells ({resolution[0]} x {resolution[1]}), "
@@ -175,12 +184,6 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     if region is not None:
         raise MeshError(f"the model's equations are not finite for {region}: narrow the ranges "
                         "or fix the equations", path=spec.path, key="mesh.ranges")
-    dt = settings.dt
-    if dt is None:
-        dt = automatic_grid_dt(model, explored.region)
-        if strips:
-            dt = automatic_strip_dt(dt)
-        automatic.append("dt")
     total_steps = MOTION_PROGRESS + len(settings.efficacies) + 1
     _report(progress, 0, total_steps)
     try:

@@ -8,7 +8,8 @@
   [mesh] expected_input, an axis without jumps also gets at least CELLS_PER_SPREAD
   cells across the interquartile range of the states the population visits
   (meshgen.exploration): a density narrow against its range (FitzHugh-Nagumo's w)
-  would otherwise sit in a few cells.
+  would otherwise sit in a few cells. As far as the cost allows: the mesh stays
+  within CELL_STEPS_WARNING cell-steps per simulated second (meshgen.grid_accounting).
 * dt: the grid method spreads each moved cell evenly over the cells it lands on, once
   a step, which is a numerical diffusion that grows as the steps get shorter (about
   dx^2 g (1 - g) / dt per unit time, g the fractional shift). So dt is chosen as long
@@ -114,28 +115,35 @@ MIN_CELLS_PER_EFFICACY = 1.0
 
 def automatic_resolution(ranges, variables, efficacies,
                          spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY,
-                         region: VisitedRegion | None = None) -> tuple[int, ...]:
+                         region: VisitedRegion | None = None,
+                         max_cells: float = math.inf) -> tuple[int, ...]:
     """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
     that have jumps (`efficacies`: (variable, size) pairs; along the first variable,
     `spiking_cells_per_efficacy`), DEFAULT_SPIKING_CELLS along the first variable
     without them, DEFAULT_CELLS elsewhere; along an axis without jumps at least
     CELLS_PER_SPREAD across the interquartile range of the `region` visited under
-    the expected input (None: no such floor)."""
-    counts = []
+    the expected input (None: no such floor), as far as the mesh stays within
+    `max_cells` (the cost budget: meshgen.grid_accounting.CELL_STEPS_WARNING x dt)."""
+    counts, floors = [], []
     for index, (name, (lo, hi)) in enumerate(zip(variables, ranges)):
         sizes = [abs(h) for variable, h in efficacies if variable == name]
         if sizes:
             per_efficacy = spiking_cells_per_efficacy if index == 0 \
                 else DEFAULT_CELLS_PER_EFFICACY
             counts.append(cells_for_efficacy(hi - lo, min(sizes), per_efficacy))
+            floors.append(None)
             continue
-        cells = DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS
-        if region is not None:
-            spread = float(np.subtract(*np.quantile(region.samples[index], [0.75, 0.25])))
-            if spread > 0:
-                cells = max(cells, min(MAX_SPREAD_CELLS,
-                                       math.ceil(CELLS_PER_SPREAD * (hi - lo) / spread)))
-        counts.append(cells)
+        counts.append(DEFAULT_SPIKING_CELLS if index == 0 else DEFAULT_CELLS)
+        spread = (float(np.subtract(*np.quantile(region.samples[index], [0.75, 0.25])))
+                  if region is not None else 0.0)
+        floors.append(min(MAX_SPREAD_CELLS, math.ceil(CELLS_PER_SPREAD * (hi - lo) / spread))
+                      if spread > 0 else None)
+    for index, floor in enumerate(floors):
+        if floor is not None and floor > counts[index]:
+            others = math.prod(counts) // counts[index]
+            affordable = max_cells / others
+            counts[index] = max(counts[index], min(floor, math.floor(affordable))
+                                if math.isfinite(affordable) else floor)
     return tuple(counts)
 
 

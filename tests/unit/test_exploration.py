@@ -160,3 +160,13 @@ def test_an_axis_without_jumps_resolves_the_visited_density():
         (160, math.ceil(CELLS_PER_SPREAD * 2.0 / 0.05))
     # Without a region (no expected input) the default stands.
     assert automatic_resolution(ranges, ("v", "w"), efficacies) == (160, 100)
+
+
+def test_the_spread_floor_stays_within_the_cost_budget():
+    """A floor of 1,000 cells along w, 160 along v, at most 80,000 cells: 500 along w."""
+    narrow = region_of([np.linspace(-1, 1, 101), np.linspace(1.0, 1.02, 101)])
+    assert automatic_resolution(((-1.0, 1.0), (0.0, 2.0)), ("v", "w"), [("v", 0.1)],
+                                region=narrow, max_cells=80_000) == (160, 500)
+    # Never below the default.
+    assert automatic_resolution(((-1.0, 1.0), (0.0, 2.0)), ("v", "w"), [("v", 0.1)],
+                                region=narrow, max_cells=1_000) == (160, 100)
