@@ -106,8 +106,9 @@ def mesh(model_file, output, jobs, overrides, quiet):
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output file to write (HDF5).")
 @click.option("--strict", is_flag=True,
-              help="Fail (exit 6) when a 2D population's mesh clamps more mass at its "
-                   "edges than the warning threshold; the output is written all the same.")
+              help="Fail (exit 6) on any warning of the run: a 2D population's mesh clamps "
+                   "more mass at its edges than the threshold, or steps too long for its "
+                   "interval between spikes; the output is written all the same.")
 @set_option
 @quiet_option
 def run(simulation_file, output, strict, overrides, quiet):
@@ -133,8 +134,8 @@ def run(simulation_file, output, strict, overrides, quiet):
         click.echo(f"warning: {simulation_file}: {warning}", err=True)
     _emit_json(summary.as_dict())
     if summary.failed:
-        click.echo(f"error: {simulation_file}: clamped mass over the threshold (--strict); "
-                   f"the output {output} is written", err=True)
+        click.echo(f"error: {simulation_file}: the run has warnings (--strict); the output "
+                   f"{output} is written", err=True)
         raise click.exceptions.Exit(SimulationError.exit_code)
 
 

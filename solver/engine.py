@@ -22,7 +22,7 @@ from meshgen.model_file import model_from_definition
 from .assembly import Simulation, build_simulation, delayed_rates
 from .backend import load_kernels
 from .clamping import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings,
-                       with_suggestions)
+                       steps_warning, with_suggestions)
 from .output import write_output
 from .sim_file import read_simulation_file
 
@@ -79,14 +79,24 @@ class RunSummary:
     # and the check of it against solver.clamping.CLAMP_WARNING_PER_SECOND.
     clamped_per_second: dict = field(default_factory=dict)
     clamped_mass_check: dict = field(default_factory=dict)
+    # Every warning of the run (clamped mass, too few steps per interval between spikes);
+    # with `strict` any of them fails the run.
     warnings: tuple[str, ...] = ()
+    strict: bool = False
 
     @property
     def failed(self) -> bool:
-        return self.clamped_mass_check.get("result") == "failed"
+        return self.strict and bool(self.warnings)
+
+    @property
+    def result(self) -> str:
+        """"passed", "warning" or "failed" (warnings under `strict`)."""
+        return "failed" if self.failed else "warning" if self.warnings else "passed"
 
     def as_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()}
+        found = {k: list(v) if isinstance(v, tuple) else v for k, v in self.__dict__.items()
+                 if k != "strict"}
+        return {**found, "result": self.result}
 
 
 def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str] = (),
@@ -101,16 +111,21 @@ def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str
     tables, found = check_clamping(simulation, results)
     write_output(output, simulation, results)
     half = simulation.n_steps // 2
+    mean_rates = {r.name: float(r.rate[half:].mean()) for r in results.populations}
+    # 2D populations whose mesh step is long against their interval between spikes.
+    slow = [message for message in (steps_warning(r.name, mean_rates[r.name], simulation.dt)
+                                    for r in results.populations if r.clamped is not None)
+            if message]
     result = "passed" if not found else "failed" if strict else "warning"
     check = {"result": result, "threshold_per_second": CLAMP_WARNING_PER_SECOND,
              "over": [{"population": f.population, "mechanism": f.mechanism, "edge": f.edge,
                        "per_second": f.per_second, "suggested_limit": f.suggestion}
                       for f in found]} if tables else {}
     return RunSummary(output=str(output), n_steps=simulation.n_steps, dt=simulation.dt,
-                      seconds=results.seconds, kernels=results.kernels,
-                      mean_rates={r.name: float(r.rate[half:].mean()) for r in results.populations},
+                      seconds=results.seconds, kernels=results.kernels, mean_rates=mean_rates,
                       clamped_per_second=tables, clamped_mass_check=check,
-                      warnings=tuple(f.message() for f in found))
+                      warnings=tuple(f.message() for f in found) + tuple(slow),
+                      strict=strict)
 
 
 def check_clamping(simulation: Simulation, results: Results):

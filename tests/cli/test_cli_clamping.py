@@ -124,7 +124,7 @@ def test_the_narrow_adex_case_warns_about_the_reset_at_w_high(adex_narrow):
         CLAMP_WARNING_PER_SECOND
     assert check["over"] == [{"population": "adex", "mechanism": "reset", "edge": "w high",
                               "per_second": reset, "suggested_limit": suggested}]
-    assert summary["warnings"] == [line.split(": ", 2)[2]]
+    assert summary["warnings"] == [line.split(": ", 2)[2]] and summary["result"] == "warning"
 
 
 def test_strict_fails_with_exit_6_and_writes_the_output(adex_narrow):
@@ -136,8 +136,9 @@ def test_strict_fails_with_exit_6_and_writes_the_output(adex_narrow):
     assert summary["clamped_mass_check"]["result"] == "failed"
     lines = result.stderr.strip().splitlines()
     assert lines[0].startswith("warning: ") and "reset" in lines[0]
-    assert lines[-1] == (f"error: {adex_narrow / 'sim.toml'}: clamped mass over the threshold "
+    assert lines[-1] == (f"error: {adex_narrow / 'sim.toml'}: the run has warnings "
                          f"(--strict); the output {output} is written")
+    assert summary["result"] == "failed"
 
 
 def test_the_output_holds_the_clamped_series_and_analyze_reads_it(adex_narrow):
@@ -219,3 +220,47 @@ def test_an_initial_state_outside_the_mesh_is_refused(tmp_path, initial, key):
     result = invoke("run", simulation, "-o", output)
     assert_error(result, 3, file=simulation, key=f"population.0.initial.{key}",
                  says=("lies outside the mesh's range", "[0, 10]"), output=output)
+
+
+# v moves one cell of 1 mV a step of 10 ms and fires from the top: every N steps on a
+# v range of N cells, at 100 / N Hz.
+PACEMAKER = """\
+[model]
+kind = "custom"
+variables = ["v", "w"]
+equations = ["dv/dt = 100 + 0*v", "dw/dt = 0*w"]
+[model.spike]
+threshold = TOP
+reset = { v = 0.5, w = "w" }
+[mesh]
+method = "grid"
+ranges = { v = [0.0, TOP], w = [0.0, 10.0] }
+resolution = { v = CELLS, w = 10 }
+dt = 0.01
+efficacies = [1.5]
+"""
+
+
+@pytest.mark.parametrize("cells, warns", [(10, True), (30, False)])
+def test_too_few_steps_per_interval_between_spikes(tmp_path, cells, warns):
+    """10 steps per interval (10 Hz) warns, 30 (3.3 Hz) does not: the threshold is 20."""
+    (tmp_path / "model.toml").write_text(PACEMAKER.replace("TOP", f"{cells:.1f}")
+                                         .replace("CELLS", str(cells)))
+    assert_ok(invoke("mesh", tmp_path / "model.toml", "-o", tmp_path / "mesh.h5", "-q"))
+    (tmp_path / "sim.toml").write_text(STILL_SIMULATION.replace("RATE", "0.0")
+                                       .replace("v = 9.5, w = 5.5", "v = 0.5, w = 5.5")
+                                       .replace("t_end = 0.2", "t_end = 2.4"))
+    result = invoke("run", tmp_path / "sim.toml", "-o", tmp_path / "out.h5", "-q")
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["mean_rates"]["still"] == pytest.approx(100.0 / cells, rel=1e-9)
+    assert summary["result"] == ("warning" if warns else "passed")
+    if warns:
+        assert summary["warnings"] == [
+            "population 'still' fires at 10 Hz: 10 steps of its mesh (dt = 0.01 s) per "
+            "interval between spikes, fewer than 20; the 2D methods' error grows with dt "
+            "there (the conductance LIF at 147 Hz: +5.6% with 14 steps, +1.0% with 68): "
+            "re-mesh with [mesh] dt <= 0.0025 s, or with [mesh] expected_input"]
+        strict = invoke("run", tmp_path / "sim.toml", "-o", tmp_path / "strict.h5", "-q",
+                        "--strict")
+        assert strict.exit_code == EXIT_SIMULATION_FAILED and (tmp_path / "strict.h5").exists()
