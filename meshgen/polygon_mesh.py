@@ -5,7 +5,10 @@ Cells are listed, not implied by ranges and resolution as on a grid:
 * `cell_vertices` (n_cells, k, 2): each cell's outline (v, w) in model units,
   counter-clockwise, not closed; cells with fewer than k corners repeat their last
   corner (a repeated corner adds nothing to the area or the outline, so the array
-  can be drawn and measured as it is).
+  can be drawn and measured as it is). An outline of more than
+  meshgen.strips2d.MAX_STORED_CORNERS corners is stored simplified (within a
+  thousandth of a target cell): the padding to the longest outline would otherwise
+  multiply the array's size.
 * `centres` (n_cells, 2): each cell's area centroid (v, w), used for the means.
 * Cells [0, n_strip_cells) lie on strips: strip i is the cells
   strip_first[i] <= cell < strip_first[i + 1] (the last ends at n_strip_cells), in

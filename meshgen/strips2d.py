@@ -101,6 +101,15 @@ RESET_POINT_LENGTH = 1e-6
 OVERLAP_CHUNK = 4096
 # Outline points of a moved cell: edges are cut to this length (cells) first.
 MOVED_EDGE_LENGTH = 0.25
+# The artifact stores every cell's outline padded to the most corners of any cell
+# (meshgen.polygon_mesh): a few fill cells that follow a strip's edge step by step have
+# hundreds (AdEx with automatic settings: 22 of 57,779 cells over 32, one 267, which
+# made cell_vertices 235 MB of a 246 MB file). Outlines over MAX_STORED_CORNERS are
+# stored simplified, within STORED_OUTLINE_TOLERANCE cells (there: 19 corners at most,
+# areas within 0.5%); the matrices are computed on the exact cells before.
+MAX_STORED_CORNERS = 24
+STORED_OUTLINE_TOLERANCE = 1e-3
+MAX_SIMPLIFICATIONS = 20
 # Steps traced at most; what is left is covered by fill cells.
 MAX_STEPS = 100_000
 
@@ -801,6 +810,21 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> GridTr
     return reset_transition(matrix, clamped, edges_of_clamped(clamped, edge))
 
 
+def _stored_outlines(cells: np.ndarray) -> np.ndarray:
+    """The cells, those with more than MAX_STORED_CORNERS corners simplified
+    (Douglas-Peucker, topology kept) with a tolerance of STORED_OUTLINE_TOLERANCE cells,
+    doubled until they fit."""
+    cells = cells.copy()
+    tolerance = STORED_OUTLINE_TOLERANCE
+    for _ in range(MAX_SIMPLIFICATIONS):
+        over = np.flatnonzero(shapely.get_num_coordinates(cells) - 1 > MAX_STORED_CORNERS)
+        if len(over) == 0:
+            break
+        cells[over] = shapely.simplify(cells[over], tolerance, preserve_topology=True)
+        tolerance *= 2
+    return cells
+
+
 def locate_cells(tree: shapely.STRtree, u: np.ndarray, s: np.ndarray) -> np.ndarray:
     """The cell (of the cells in `tree`) holding each point (cell units); the nearest
     cell for points on none."""
@@ -815,9 +839,10 @@ def locate_cells(tree: shapely.STRtree, u: np.ndarray, s: np.ndarray) -> np.ndar
 
 
 def polygon_mesh(tracing: Tracing) -> PolygonMesh:
-    """The cells in model units, outlines padded to one length (meshgen.polygon_mesh)."""
+    """The cells in model units, outlines padded to one length (meshgen.polygon_mesh);
+    outlines of more than MAX_STORED_CORNERS corners are simplified (see there)."""
     grid = tracing.grid
-    rings = shapely.get_exterior_ring(tracing.cells)
+    rings = shapely.get_exterior_ring(_stored_outlines(tracing.cells))
     coords, owner = shapely.get_coordinates(rings, return_index=True)
     counts = np.bincount(owner, minlength=len(rings))
     # Rings are closed: drop each one's repeated first point.
