@@ -177,10 +177,11 @@ def automatic_grid_dt(model: NeuronModel, region: VisitedRegion) -> float:
     dt = TIME_SCALE_FRACTION / typical
     if region.firing_rate > 0:
         dt = min(dt, 1.0 / (STEPS_PER_INTERVAL * region.firing_rate))
-    return _round_down(dt)
+    return round_down_step(dt)
 
 
-def _round_down(dt: float) -> float:
+def round_down_step(dt: float) -> float:
+    """dt rounded down to 1, 2 or 5 times a power of ten."""
     exponent = math.floor(math.log10(dt))
     for mantissa in (5.0, 2.0, 1.0):
         value = mantissa * 10.0 ** exponent

@@ -57,6 +57,7 @@ from scipy import sparse
 
 from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
+from .grid_defaults import round_down_step
 from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _check_finite, _flow_in_units,
                      _normalise_columns, crossing_region, reset_transition)
 from .models import NeuronModel
@@ -113,12 +114,17 @@ MAX_SIMPLIFICATIONS = 20
 # Steps traced at most; what is left is covered by fill cells.
 MAX_STEPS = 100_000
 
-# The default strip dt is the grid's (meshgen.grid_defaults) over this: a strip
-# cell is one step of the flow long, and near an AdEx threshold a grid step of 0.5 ms
-# makes cells several mV long against a 1 mV jump. AdEx (adex_validate_model.toml,
-# 200 x 100 target cells, against 20,000 direct neurons at 2000 / 3000 Hz): dt 0.5 ms
-# +8.7%, 0.2 ms +1.4%, 0.1 ms -0.62% / -0.05%.
-GRID_DT_OVER_STRIP_DT = 5
+# The default strip dt is the grid's (meshgen.grid_defaults) over this, rounded down
+# to 1, 2 or 5 x 10^k: a strip cell is one step of the flow long, and near an AdEx
+# threshold a grid step of 0.5 ms makes cells several mV long against a 1 mV jump.
+# AdEx (adex_validate_model.toml, 200 x 100 target cells, against 20,000 direct
+# neurons at 2000 / 3000 Hz): dt 0.5 ms +8.7%, 0.2 ms +1.4% / -0.05%, 0.1 ms -0.62% /
+# -0.05%. Until 2026-12 it was 5 (0.1 ms for AdEx): accurate, but 24-45 s of `miind
+# run` per simulated second and 55,000-90,000 cells with automatic settings
+# (benchmarks/validate_defaults.py); 2 halves both. Izhikevich gets 0.05 ms
+# (230 x 88 target cells: -1.29% / -0.41%), FitzHugh-Nagumo 0.1 ms, the conductance
+# LIF 0.2 ms (-0.23% / +0.48%).
+GRID_DT_OVER_STRIP_DT = 2
 # Automatic target cells per smallest efficacy along v, for strips (the grid's 8 along
 # the other variables). Along v a strip cell's length is the flow's step, not the
 # target size; finer target cells along v stretch the flow, in cell units, towards
@@ -136,7 +142,7 @@ Progress = Callable[[int, int], None]
 
 def automatic_strip_dt(grid_dt: float) -> float:
     """The default strip mesh step from the grid's default step."""
-    return grid_dt / GRID_DT_OVER_STRIP_DT
+    return round_down_step(grid_dt / GRID_DT_OVER_STRIP_DT)
 
 
 @dataclass
