@@ -41,30 +41,41 @@ JUMP_CLAMP_WARNING = 0.1
 RESET_CLAMP_WARNING = 0.5
 
 
-# Cell-steps per simulated second above which `miind mesh` warns that a run will be
-# slow: the grid kernel takes 19-24 ns per cell and step here (AMD EPYC, 2 cores,
-# 2026-12: AdEx 30,800 cells 22.5 ns, Izhikevich 46,000 cells 18.7 ns, conductance
-# LIF 35,200 cells 23.8 ns, at 1-2 jumps a step), a 2D strip mesh ~37 ns (its jumps
-# are not diagonals): 1e9 is 20-40 s of `miind run` per simulated second.
+# What a cell and a step of `miind run` cost here (AMD EPYC, 2 cores, 2026-12; whole
+# runs of benchmarks/validate_defaults.py, 1-3 jumps a step), in ns: grids 19-24
+# (AdEx 30,800 cells 22.5, Izhikevich 92,000 cells 18-26, conductance LIF 35,200 cells
+# 23.8), 2D strip meshes 48-60 (their jumps are overlaps of listed cells, not
+# diagonals: AdEx 30,000 cells 57, Izhikevich 55,000 cells 48). The estimate
+# `miind mesh` gives is the low and high figure of the method.
+SECONDS_PER_CELL_STEP = {"grid": (2e-8, 4e-8), "strips": (4.5e-8, 6.5e-8)}
+# `miind mesh` warns when the low estimate exceeds this many seconds of `miind run` per
+# simulated second.
+RUN_SECONDS_WARNING = 30.0
+# The automatic resolution keeps a mesh within this many cell-steps per simulated
+# second where it could add cells (meshgen.grid_defaults): 20-40 s on a grid.
 CELL_STEPS_WARNING = 1e9
 # A mesh file larger than this warns (MB): `miind run` holds it in memory, twice over.
 ARTIFACT_MB_WARNING = 300.0
 
 
-def cost(n_cells: int, dt: float, transitions, artifact_bytes: int) -> tuple[dict, list]:
-    """(summary entry, warnings) of what a mesh costs to run: cells, steps and
-    cell-steps per simulated second, matrix entries, file size."""
+def cost(method: str, n_cells: int, dt: float, transitions,
+         artifact_bytes: int) -> tuple[dict, list]:
+    """(summary entry, warnings) of what a 2D mesh (`method` "grid" or "strips") costs
+    to run: cells, steps and cell-steps per simulated second, the estimated seconds
+    of `miind run` per simulated second (low, high), matrix entries, file size."""
     entries = int(sum(t.matrix.nnz for t in transitions))
+    cell_steps = n_cells / dt
+    low, high = (cell_steps * seconds for seconds in SECONDS_PER_CELL_STEP[method])
     entry = {"cells": int(n_cells), "steps_per_second": 1.0 / dt,
-             "cell_steps_per_second": n_cells / dt, "matrix_entries": entries,
+             "cell_steps_per_second": cell_steps,
+             "estimated_run_seconds_per_second": [low, high], "matrix_entries": entries,
              "artifact_mb": artifact_bytes / 2 ** 20}
     warnings = []
-    if n_cells / dt > CELL_STEPS_WARNING:
-        warnings.append(f"{n_cells:,} cells at dt = {dt:g} s are {n_cells / dt:.2g} cell-steps "
+    if low > RUN_SECONDS_WARNING:
+        warnings.append(f"{n_cells:,} cells at dt = {dt:g} s are {cell_steps:.2g} cell-steps "
                         f"per simulated second: expect `miind run` to take about "
-                        f"{n_cells / dt * 2e-8:.0f}-{n_cells / dt * 4e-8:.0f} s per simulated "
-                        "second on a machine like ours; fewer cells (mesh.resolution) or a "
-                        "longer mesh.dt cost less")
+                        f"{low:.0f}-{high:.0f} s per simulated second on a machine like ours; "
+                        "fewer cells (mesh.resolution) or a longer mesh.dt cost less")
     if entry["artifact_mb"] > ARTIFACT_MB_WARNING:
         warnings.append(f"the mesh file is {entry['artifact_mb']:.0f} MB (matrices with "
                         f"{entries:,} entries); `miind run` holds it in memory")

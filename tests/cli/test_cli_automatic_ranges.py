@@ -82,6 +82,17 @@ def test_a_2d_strip_mesh_finds_its_ranges_too(mesh_of):
     assert summary["warnings"] == []
 
 
+def test_rare_firing_under_the_expected_input_warns(mesh_of):
+    """At 1000 Hz AdEx fires ~1e-4 Hz: 2D meshes overestimate such rates."""
+    result, model, _ = mesh_of(edit(AUTO_ADEX, "rate = 3000.0", "rate = 1000.0"))
+    assert_ok(result)
+    summary = json.loads(result.stdout)
+    assert summary["exploration"]["firing_rate"] < 0.1
+    rare = [w for w in summary["warnings"] if "fires rarely" in w]
+    assert len(rare) == 1 and "check the rate against a direct population" in rare[0]
+    assert f"warning: {model}: under expected_input the population fires rarely" in result.stderr
+
+
 def test_one_range_given_the_other_found(mesh_of):
     result, _, _ = mesh_of(edit(AUTO_ADEX, "method = \"grid\"",
                                 "method = \"grid\"\nranges = { v = [-90.0, -40.4] }"))

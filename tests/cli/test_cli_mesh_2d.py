@@ -109,7 +109,9 @@ def test_summary_keys_and_values(mesh_of):
     entries = len(artifact.motion.data) + len(artifact.reset.data) + \
         sum(len(j.data) for j in artifact.jumps)
     assert summary["cost"] == {"cells": 480, "steps_per_second": 1e4,
-                               "cell_steps_per_second": 4.8e6, "matrix_entries": entries,
+                               "cell_steps_per_second": 4.8e6,
+                               "estimated_run_seconds_per_second": [4.8e6 * 2e-8, 4.8e6 * 4e-8],
+                               "matrix_entries": entries,
                                "artifact_mb": output.stat().st_size / 2 ** 20}
     assert summary["degenerate_cells"] == motion["degenerate_cells"] == 0
     assert len(artifact.motion.degenerate) == 0
