@@ -2,7 +2,7 @@
 
 Used for the ranges of a mesh that the model file leaves out (`[mesh] expected_input`,
 meshgen.build), for the check of given ranges against that input, and for the range
-`miind run` suggests when a mesh clamps mass (solver.clamping).
+`miind run` suggests when a mesh clamps mass (solver.checks).
 
 The rule (README, "Choosing ranges"):
 

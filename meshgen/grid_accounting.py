@@ -8,7 +8,7 @@ which edges of the box (meshgen.box_edges). For the reset mapping, also the shar
 the cells that can fire (by motion or a jump) whose reset lands outside the box.
 
 What the mesh alone can tell is limited: whether clamping matters depends on where
-the population's mass goes, which `miind run` measures (solver.clamping). So:
+the population's mass goes, which `miind run` measures (solver.checks). So:
 * warnings (likely problems; the caller shows them):
   - motion: a column clamps more than MOTION_CLAMP_WARNING of its mass in one step:
     the flow leaves the box there, and the edge cell holds mass that should have gone on;

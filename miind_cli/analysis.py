@@ -66,7 +66,7 @@ class PopulationOutput:
     reset_v: float = math.nan
     marginals: dict[str, tuple[np.ndarray, np.ndarray]] | None = None  # 2D: variable ->
     # (marginal density (k, n_bins) [1/unit], bin edges (n_bins + 1,) [unit])
-    # 2D: mechanism -> (n_steps, edges) clamped mass per second [1/s] (solver.clamping),
+    # 2D: mechanism -> (n_steps, edges) clamped mass per second [1/s] (solver.checks),
     # the edges' names and the threshold of `miind run`'s warning; None in older outputs
     clamped: dict[str, np.ndarray] | None = None
     clamp_edges: list[str] | None = None

@@ -21,8 +21,8 @@ from meshgen.model_file import model_from_definition
 
 from .assembly import Simulation, build_simulation, delayed_rates
 from .backend import load_kernels
-from .clamping import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings,
-                       steps_warning, with_suggestions)
+from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings,
+                     spread_warnings, steps_warning, with_suggestions)
 from .output import write_output
 from .sim_file import read_simulation_file
 
@@ -76,7 +76,7 @@ class RunSummary:
     kernels: str
     mean_rates: dict[str, float]
     # 2D populations: {name: {mechanism: {edge: clamped mass per second}}} over the run,
-    # and the check of it against solver.clamping.CLAMP_WARNING_PER_SECOND.
+    # and the check of it against solver.checks.CLAMP_WARNING_PER_SECOND.
     clamped_per_second: dict = field(default_factory=dict)
     clamped_mass_check: dict = field(default_factory=dict)
     # Every warning of the run (clamped mass, too few steps per interval between spikes);
@@ -102,7 +102,7 @@ class RunSummary:
 def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str] = (),
                    progress: Progress | None = None, strict: bool = False) -> RunSummary:
     """Run the simulation file and write its output. `strict`: a clamped-mass
-    finding (solver.clamping) marks the summary failed (the output is written all the
+    finding (solver.checks) marks the summary failed (the output is written all the
     same; the caller decides what failing means)."""
     check_writable(output)
     spec = read_simulation_file(sim_path, overrides)
@@ -112,10 +112,16 @@ def run_simulation(sim_path: str | Path, output: str | Path, overrides: list[str
     write_output(output, simulation, results)
     half = simulation.n_steps // 2
     mean_rates = {r.name: float(r.rate[half:].mean()) for r in results.populations}
-    # 2D populations whose mesh step is long against their interval between spikes.
+    # 2D populations whose mesh step is long against their interval between spikes, or
+    # whose cells are coarse against their density.
     slow = [message for message in (steps_warning(r.name, mean_rates[r.name], simulation.dt)
                                     for r in results.populations if r.clamped is not None)
             if message]
+    for population in simulation.grids:
+        artifact = population.artifact
+        slow += spread_warnings(population.name, population.mass, population.centres,
+                                population.grid.widths, artifact.ranges, artifact.variables,
+                                {jump.dimension for jump in artifact.jumps})
     result = "passed" if not found else "failed" if strict else "warning"
     check = {"result": result, "threshold_per_second": CLAMP_WARNING_PER_SECOND,
              "over": [{"population": f.population, "mechanism": f.mechanism, "edge": f.edge,

@@ -32,7 +32,7 @@
                        "v high", "w low", "w high"]); a mechanism is written when its
                        mesh accounts for it (group attr `accounted`; meshes written
                        before the reset's accounting lack "reset"); group attr
-                       threshold_per_second: where `miind run` warns (solver.clamping)
+                       threshold_per_second: where `miind run` warns (solver.checks)
       2D strip density (attr mesh_kind = "strips2d", meshgen.strips2d): the same
         density attrs and marginals, with density/mass in the mesh's cell order and
         density/cell_vertices (n_cells, k, 2) [model units] in place of ranges and
@@ -70,7 +70,7 @@ from meshgen.atomic_file import atomic_output
 from meshgen.box_edges import edge_names
 from meshgen.grid2d import Grid
 
-from .clamping import CLAMP_WARNING_PER_SECOND
+from .checks import CLAMP_WARNING_PER_SECOND
 from .grid_kernels import CLAMP_MECHANISMS
 
 FORMAT = "miind-output"

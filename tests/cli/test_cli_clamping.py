@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from clitools import assert_error, assert_ok, invoke
-from solver.clamping import CLAMP_WARNING_PER_SECOND
+from solver.checks import CLAMP_WARNING_PER_SECOND
 
 EXIT_SIMULATION_FAILED = 6
 
@@ -53,7 +53,9 @@ efficacy = 1.0
 
 # No drift: mass stays where it is put. Jumps of 1.5 cells out of the top of v (no
 # threshold, so v high clamps) from the top cell clamp it whole: input at rate r
-# clamps r of the mass per second, by the jumps, at v high.
+# clamps r of the mass per second, by the jumps, at v high. (A matrix for jumps in w
+# too, unused: a variable with jumps is not checked for the density's spread, which
+# here is one cell.)
 STILL = """\
 [model]
 kind = "custom"
@@ -64,7 +66,7 @@ method = "grid"
 ranges = { v = [0.0, 10.0], w = [0.0, 10.0] }
 resolution = { v = 10, w = 10 }
 dt = 0.01
-efficacies = [1.5]
+efficacies = { v = [1.5], w = [1.5] }
 """
 
 STILL_SIMULATION = """\
@@ -223,7 +225,7 @@ def test_an_initial_state_outside_the_mesh_is_refused(tmp_path, initial, key):
 
 
 # v moves one cell of 1 mV a step of 10 ms and fires from the top: every N steps on a
-# v range of N cells, at 100 / N Hz.
+# v range of N cells, at 100 / N Hz (jumps in w as in STILL).
 PACEMAKER = """\
 [model]
 kind = "custom"
@@ -237,7 +239,7 @@ method = "grid"
 ranges = { v = [0.0, TOP], w = [0.0, 10.0] }
 resolution = { v = CELLS, w = 10 }
 dt = 0.01
-efficacies = [1.5]
+efficacies = { v = [1.5], w = [1.5] }
 """
 
 
