@@ -221,7 +221,8 @@ def run_case(model: Model, method: str, ranges: str, rate: float, reference: dic
     case.update(run_seconds=run_wall, run_peak_mb=run_mb,
                 seconds_per_second=run_wall / T_END,
                 clamp_check=run["clamped_mass_check"]["result"],
-                clamped_per_second=run["clamped_per_second"]["p"])
+                clamped_per_second=run["clamped_per_second"]["p"],
+                run_warnings=run.get("warnings", []))
     with h5py.File(where / "out.h5") as f:
         time_ = f["time"][()]
         rate_hz = f["populations/p/rate"][()]
@@ -299,6 +300,8 @@ def report(cases: list[dict]) -> str:
                 flags.append("memory")
             if c["clamp_check"] != "passed":
                 flags.append("clamped")
+            elif c.get("run_warnings"):
+                flags.append("warned")
             rows.append([c["method"], c["ranges"], f"{c['input_hz']:g}", cells, ranges,
                          f"{c['dt']:g}", cost, accuracy, transient, ", ".join(flags) or "ok"])
         lines += [md_table(["method", "ranges", "input Hz", "cells", "mesh ranges", "dt (s)",
