@@ -164,6 +164,13 @@ def test_the_output_holds_the_clamped_series_and_analyze_reads_it(adex_narrow):
         reset[1000:, 3].mean(), rel=1e-12)
     assert entry["clamped_over_threshold"] == ["reset at w high"]
     assert entry["clamped_threshold_per_second"] == CLAMP_WARNING_PER_SECOND
+    # Outputs written before the clamped series still read, without those figures.
+    with h5py.File(output, "a") as f:
+        del f["populations/adex/clamped"]
+    result = invoke("analyze", output, "--summary")
+    assert_ok(result)
+    entry = json.loads(result.stdout)["populations"]["adex"]
+    assert "clamped_per_second" not in entry and entry["mean_rate"] > 20.0
 
 
 @pytest.mark.parametrize("factor, warns", [(0.5, False), (2.0, True)])
