@@ -139,7 +139,8 @@ def test_refinement_moves_the_rate_towards_direct(tmp_path):
     print(f"refinement: grid {rates}, direct {direct:.4f} +- {standard_error:.4f}")
     # Measured: 4.457, 4.030, 3.913 Hz on 55 x 40, 110 x 80, 220 x 160 against direct
     # 3.848 +- 0.044 Hz: the grid's diffusion raises the rate, less on finer cells
-    # (+16%, +4.7%, +1.7%). The finest within 1.7% + 3 standard errors (3.4%).
+    # (+16%, +4.7%, +1.7%). The finest within its measured 1.7% plus 3 of the direct's
+    # standard errors (3 x 1.1% there).
     assert rates[0] > rates[1] > rates[2]
-    assert abs(rates[2] / direct - 1) <= 0.05
+    assert abs(rates[2] / direct - 1) <= 0.017 + 3 * standard_error / direct
 
