@@ -16,7 +16,7 @@ from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
-from .grid_accounting import (CELL_STEPS_WARNING, cost, jump_accounting, motion_accounting,
+from .grid_accounting import (affordable_cells, cost, jump_accounting, motion_accounting,
                               reset_accounting)
 from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
                             automatic_resolution, nonfinite_region, too_small_efficacy)
@@ -165,7 +165,8 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
                                    STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
                                    else DEFAULT_CELLS_PER_EFFICACY,
                                    explored.region if settings.expected_input else None,
-                                   max_cells=CELL_STEPS_WARNING * dt)
+                                   max_cells=affordable_cells("strips" if strips else "grid", dt),
+                                   given=settings.resolution)
     for axis, name in enumerate(variables):
         if resolution[axis] is None:
             resolution[axis] = default[axis]
@@ -208,7 +209,9 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
         warnings += found
         notes += noted
     firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
-    entry, found, noted = reset_accounting(grid, reset, firing, model, "mesh.ranges")
+    entry, found, noted = reset_accounting(
+        grid, reset, firing, model, "mesh.ranges",
+        automatic=[name for name in variables if f"ranges.{name}" in automatic])
     matrices.append(entry)
     warnings += found
     notes += noted
@@ -321,8 +324,9 @@ def _explored_ranges(spec, model, expected, given: dict, at_rest: bool) -> _Foun
     region is where the neurons rest if `at_rest` (for a 2D mesh's automatic dt), or
     None."""
     if not expected:
-        return _FoundRanges(given, (), None, (), explore(model, ()) if at_rest else None)
-    region = explore(model, expected)
+        region = _explore(spec, model, (), given, "mesh.dt") if at_rest else None
+        return _FoundRanges(given, (), None, (), region)
+    region = _explore(spec, model, expected, given, "mesh.expected_input")
     chosen = ranges_from_region(model, region, expected)
     ranges, automatic, warnings = {}, [], []
     for name, bounds in given.items():
@@ -337,15 +341,18 @@ def _explored_ranges(spec, model, expected, given: dict, at_rest: bool) -> _Foun
         if low < lo or (high > hi and not top_is_threshold):
             unit = model.units.get(name, "")
             unit = f" {unit}" if unit not in ("", "1") else ""
+            key = "mesh.v_range" if model.dimension == 1 else f"mesh.ranges.{name}"
             warnings.append(
                 f"under expected_input the population visits {name} in [{low:.4g}, {high:.4g}]"
-                f"{unit}, beyond mesh.ranges.{name} = [{lo:g}, {hi:g}]: mass that gets there "
-                f"is clamped to the edge cells; widen it to about [{chosen[name][0]:g}, "
+                f"{unit}, beyond {key} = [{lo:g}, {hi:g}]: mass that gets there is clamped "
+                f"to the edge cells; widen it to about [{chosen[name][0]:g}, "
                 f"{chosen[name][1]:g}] (the rule of automatic ranges) or leave it out")
     if automatic and model.dimension == 2:
         # (A strip mesh's v_range is checked by its builder.)
         check_threshold_and_reset(model, tuple(ranges[v] for v in model.variables), spec.path)
-    if model.threshold is not None and region.firing_rate < RARE_FIRING_RATE:
+    driven = any(given_input.rate > 0 for given_input in expected)
+    if model.dimension == 2 and model.threshold is not None and driven and \
+            region.firing_rate < RARE_FIRING_RATE:
         warnings.append(f"under expected_input the population fires rarely "
                         f"({region.firing_rate:.2g} Hz among {region.n_neurons} neurons): 2D "
                         "meshes overestimate rare, fluctuation-driven firing (numerical "
@@ -361,6 +368,17 @@ def _explored_ranges(spec, model, expected, given: dict, at_rest: bool) -> _Foun
                    "visited": {name: [region.lower[name], region.upper[name]]
                                for name in model.variables}}
     return _FoundRanges(ranges, tuple(automatic), exploration, tuple(warnings), region)
+
+
+def _explore(spec, model, expected, given: dict, key: str) -> VisitedRegion:
+    """meshgen.exploration.explore from a state within the given ranges; its errors
+    name the model file and `key` (what the exploration was for)."""
+    try:
+        return explore(model, expected, within=given)
+    except MeshError as error:
+        advice = ("give [mesh] dt" if key == "mesh.dt"
+                  else "give [mesh] ranges for every variable")
+        raise MeshError(f"{error.message} ({advice})", path=spec.path, key=key) from None
 
 
 def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:

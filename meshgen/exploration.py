@@ -70,6 +70,12 @@ TAIL_QUANTILE = 1e-3
 MARGIN_FRACTION = 0.02
 # The driven neurons' states are sampled this often (s) for VisitedRegion.samples.
 SAMPLE_INTERVAL = 2e-3
+# Central differences of the drift for its Jacobian: steps of JACOBIAN_STEP times a
+# variable's magnitude (1e-6: the drifts are smooth, and double precision keeps ~10
+# digits of their differences), and at least JACOBIAN_FLOOR (in its unit) where it is
+# near 0 (a conductance at rest).
+JACOBIAN_STEP = 1e-6
+JACOBIAN_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -99,23 +105,27 @@ class VisitedRegion:
 
 
 def explore(model: NeuronModel, inputs, n_neurons: int = EXPLORE_NEURONS,
-            seed: int = EXPLORE_SEED, max_seconds: float = MAX_DRIVEN_SECONDS) -> VisitedRegion:
+            seed: int = EXPLORE_SEED, max_seconds: float = MAX_DRIVEN_SECONDS,
+            within: dict | None = None) -> VisitedRegion:
     """The region `n_neurons` neurons of `model` visit under `inputs` (ExpectedInput),
-    by the rule of the module doc, driven for at most `max_seconds`."""
+    by the rule of the module doc, driven for at most `max_seconds`. `within`: ranges
+    (variable -> (lo, hi), or None) the starting state is moved into."""
     for given in inputs:
         if given.dimension not in model.variables:
             raise MeshError(f"expected input along '{given.dimension}', which the model lacks "
-                            f"(variables: {', '.join(model.variables)})",
-                            key="mesh.expected_input")
+                            f"(variables: {', '.join(model.variables)})")
     rng = np.random.default_rng(seed)
     # Without input every neuron follows the same path: relax one, then copy it (and
     # drive one, if there is no input either).
     neurons = _Neurons(model, 1, rng)
+    for k, name in enumerate(model.variables):
+        if within and within.get(name) is not None:
+            neurons.state[k] = np.clip(neurons.state[k], *within[name])
     neurons.run(inputs=(), max_seconds=MAX_RELAX_SECONDS)
     rest = dict(zip(model.variables, map(float, neurons.state[:, 0])))
     inputs = [given for given in inputs if given.rate > 0]
     neurons.widen(n_neurons if inputs else 1)
-    neurons.samples, neurons.spikes = [], []
+    neurons.samples, neurons.spikes, neurons.clock = [], [], 0.0
     seconds, settled, (lower, upper) = neurons.run(
         inputs=inputs, max_seconds=max_seconds,
         min_seconds=min(MIN_DRIVEN_SECONDS, max_seconds))
@@ -236,9 +246,8 @@ class _Neurons:
                     spikes += int(crossed.sum())
                     self._spike(crossed)
             if not np.all(np.isfinite(state)):
-                raise MeshError("the exploration of the visited region diverged (non-finite "
-                                "state): check the model's equations, or give [mesh] ranges",
-                                key="mesh.expected_input")
+                raise MeshError("the direct exploration of where the neurons go diverged "
+                                "(non-finite state); check the model's equations")
             np.minimum(lo, state.min(axis=1), out=lo)
             np.maximum(hi, state.max(axis=1), out=hi)
             self.clock += h
@@ -301,14 +310,15 @@ def _rk4(model: NeuronModel, state: np.ndarray, h: float) -> np.ndarray:
 
 def median_spectral_radius(model: NeuronModel, state: np.ndarray) -> float:
     """The median over the states (variables, n) of the largest |eigenvalue| of the
-    drift's Jacobian (1/s), by central differences."""
-    scale = np.maximum(np.abs(state).max(axis=1), 1e-3)
+    drift's Jacobian (1/s), by central differences of JACOBIAN_STEP times each
+    variable's magnitude among the states (at least JACOBIAN_FLOOR in its unit)."""
+    scale = np.maximum(np.abs(state).max(axis=1), JACOBIAN_FLOOR)
     columns = []
     for k in range(model.dimension):
         shift = np.zeros_like(state)
-        shift[k] = 1e-6 * scale[k]
+        shift[k] = JACOBIAN_STEP * scale[k]
         columns.append((_drift(model, state + shift) - _drift(model, state - shift))
-                       / (2e-6 * scale[k]))
+                       / (2 * JACOBIAN_STEP * scale[k]))
     jacobian = np.stack(columns, axis=1)  # (variables, variables, n)
     with np.errstate(all="ignore"):
         radius = np.abs(np.linalg.eigvals(np.moveaxis(jacobian, -1, 0))).max(axis=1)

@@ -51,11 +51,15 @@ SECONDS_PER_CELL_STEP = {"grid": (2e-8, 4e-8), "strips": (4.5e-8, 6.5e-8)}
 # `miind mesh` warns when the low estimate exceeds this many seconds of `miind run` per
 # simulated second.
 RUN_SECONDS_WARNING = 30.0
-# The automatic resolution keeps a mesh within this many cell-steps per simulated
-# second where it could add cells (meshgen.grid_defaults): 20-40 s on a grid.
-CELL_STEPS_WARNING = 1e9
 # A mesh file larger than this warns (MB): `miind run` holds it in memory, twice over.
 ARTIFACT_MB_WARNING = 300.0
+
+
+def affordable_cells(method: str, dt: float) -> float:
+    """The most cells a mesh of `method` at `dt` can have for `miind run` to take
+    RUN_SECONDS_WARNING per simulated second at the high estimate: the budget the
+    automatic resolution keeps to where it could add cells (meshgen.grid_defaults)."""
+    return RUN_SECONDS_WARNING / SECONDS_PER_CELL_STEP[method][1] * dt
 
 
 def cost(method: str, n_cells: int, dt: float, transitions,
@@ -130,10 +134,13 @@ def jump_accounting(grid: Grid, variable: str, efficacy: float, jump: GridTransi
 
 
 def reset_accounting(grid: Grid, reset: GridTransition, firing: np.ndarray, model,
-                     widen_key: str) -> tuple[dict, list, list]:
+                     widen_key: str, automatic=()) -> tuple[dict, list, list]:
     """(summary entry, warnings, notes) of the reset mapping; `firing` (bool per cell)
-    marks the cells that can fire, by motion or a jump."""
-    entry = _entry("reset", reset, grid, fired=False)
+    marks the cells that can fire, by motion or a jump (the others' columns are never
+    used, and are left out of the entry). `automatic`: the variables whose ranges were
+    found from the expected input; widening them is not the user's to do, so a reset
+    leaving only those is noted, not warned about."""
+    entry = _entry("reset", reset, grid, fired=False, among=firing)
     clamping = firing & (reset.clamped > DROP_FRACTION)
     n_firing = int(firing.sum())
     share = float(clamping.sum() / n_firing) if n_firing else 0.0
@@ -149,14 +156,20 @@ def reset_accounting(grid: Grid, reset: GridTransition, firing: np.ndarray, mode
                f"that can fire ({int(clamping.sum())} of {n_firing}), at the "
                f"{' and '.join(names[edge] for edge in edges)} edge; mass fired there is "
                "clamped to the edge cells")
-    if share > RESET_CLAMP_WARNING:
+    if share > RESET_CLAMP_WARNING and not set(variables) <= set(automatic):
         return entry, [f"{message}: widen {', '.join(f'{widen_key}.{v}' for v in variables)}"], []
     return entry, [], [f"{message}; `miind run` reports how much mass that is"]
 
 
-def _entry(name: str, transition: GridTransition, grid: Grid, fired: bool = True) -> dict:
+def _entry(name: str, transition: GridTransition, grid: Grid, fired: bool = True,
+           among: np.ndarray | None = None) -> dict:
+    """The summary entry of a matrix; `among` (bool per cell): count only these."""
     sums = np.asarray(transition.matrix.sum(axis=0)).ravel() + transition.fired
     clamping = transition.clamped > DROP_FRACTION
+    counted = transition.clamped
+    if among is not None:
+        clamping &= among
+        counted = counted[among]
     names = edge_names(grid.variables)
     edges, counts = np.unique(transition.clamped_edge[clamping], return_counts=True)
     entry = {"matrix": name}
@@ -164,7 +177,7 @@ def _entry(name: str, transition: GridTransition, grid: Grid, fired: bool = True
         entry.update(min_column_sum=float(sums.min()), max_column_sum=float(sums.max()),
                      max_fired=float(transition.fired.max()))
     entry.update(clamped_columns=int(clamping.sum()),
-                 max_clamped=float(transition.clamped.max(initial=0.0)),
+                 max_clamped=float(counted.max(initial=0.0)),
                  clamped_sides={names[edge]: int(count) for edge, count in zip(edges, counts)
                                 if edge != NO_EDGE})
     return entry

@@ -9,7 +9,8 @@
   cells across the interquartile range of the states the population visits
   (meshgen.exploration): a density narrow against its range (FitzHugh-Nagumo's w)
   would otherwise sit in a few cells. As far as the cost allows: the mesh stays
-  within CELL_STEPS_WARNING cell-steps per simulated second (meshgen.grid_accounting).
+  within what `miind mesh` would warn about (meshgen.grid_accounting.affordable_cells),
+  and at most MAX_SPREAD_CELLS along the axis.
 * dt: the grid method spreads each moved cell evenly over the cells it lands on, once
   a step, which is a numerical diffusion that grows as the steps get shorter (about
   dx^2 g (1 - g) / dt per unit time, g the fractional shift). So dt is chosen as long
@@ -107,7 +108,9 @@ STEPS_PER_INTERVAL = 40
 # jumps, at least (FitzHugh-Nagumo at 1000 Hz: w's IQR is 0.07 of its 2.05-wide
 # range; 100 cells, mean v +0.033 against direct; 200 cells +0.017, target 0.02).
 CELLS_PER_SPREAD = 8
-# ... but no more than this many along such an axis.
+# ... but no more than this many along such an axis: the floor is for densities tens
+# of times narrower than their range (FitzHugh-Nagumo at 500 Hz asks for 537), not for
+# the point a resting population shrinks to.
 MAX_SPREAD_CELLS = 1000
 # A jump smaller than this many cells is refused: less cannot be told from diffusion.
 MIN_CELLS_PER_EFFICACY = 1.0
@@ -116,14 +119,16 @@ MIN_CELLS_PER_EFFICACY = 1.0
 def automatic_resolution(ranges, variables, efficacies,
                          spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY,
                          region: VisitedRegion | None = None,
-                         max_cells: float = math.inf) -> tuple[int, ...]:
+                         max_cells: float = math.inf, given=None) -> tuple[int, ...]:
     """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
     that have jumps (`efficacies`: (variable, size) pairs; along the first variable,
     `spiking_cells_per_efficacy`), DEFAULT_SPIKING_CELLS along the first variable
     without them, DEFAULT_CELLS elsewhere; along an axis without jumps at least
     CELLS_PER_SPREAD across the interquartile range of the `region` visited under
     the expected input (None: no such floor), as far as the mesh stays within
-    `max_cells` (the cost budget: meshgen.grid_accounting.CELL_STEPS_WARNING x dt)."""
+    `max_cells` (the cost budget: meshgen.grid_accounting.affordable_cells), with the
+    cells of the axes the user gave (`given`: per axis, a count or None) counted as
+    given."""
     counts, floors = [], []
     for index, (name, (lo, hi)) in enumerate(zip(variables, ranges)):
         sizes = [abs(h) for variable, h in efficacies if variable == name]
@@ -138,9 +143,10 @@ def automatic_resolution(ranges, variables, efficacies,
                   if region is not None else 0.0)
         floors.append(min(MAX_SPREAD_CELLS, math.ceil(CELLS_PER_SPREAD * (hi - lo) / spread))
                       if spread > 0 else None)
+    actual = [n if n is not None else c for n, c in zip(given or [None] * len(counts), counts)]
     for index, floor in enumerate(floors):
         if floor is not None and floor > counts[index]:
-            others = math.prod(counts) // counts[index]
+            others = math.prod(actual) // actual[index]
             affordable = max_cells / others
             counts[index] = max(counts[index], min(floor, math.floor(affordable))
                                 if math.isfinite(affordable) else floor)

@@ -620,10 +620,13 @@ def motion_of_cells(tracing: Tracing, workers: Workers | None = None) -> GridTra
                                 (np.concatenate([nexts[chained], rows]),
                                  np.concatenate([chained, cols]))), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, "strip motion matrix")
-    clamped = np.clip(clamped, 0.0, 1.0)
+    clamped = _significant(clamped)
+    bounds = shapely.bounds(moved)
+    # A moved cell that collapsed to nothing has no bounds: its own stand in.
+    emptied = np.isnan(bounds).any(axis=1)
+    bounds[emptied] = shapely.bounds(cells[loose[emptied]])
     edge = np.full(n, NO_EDGE, np.int8)
-    edge[loose] = outward_edge(shapely.bounds(moved), grid.resolution,
-                               top_fires=threshold is not None)
+    edge[loose] = outward_edge(bounds, grid.resolution, top_fires=threshold is not None)
     return GridTransition(matrix=matrix, fired=fired, clamped=clamped, degenerate=degenerate,
                           clamped_edge=edges_of_clamped(clamped, edge))
 
@@ -655,11 +658,19 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
     matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
                                                       f"{grid.variables[axis]})")
-    clamped = np.clip(clamped, 0.0, 1.0)
+    clamped = _significant(clamped)
     return GridTransition(matrix=matrix, fired=fired, clamped=clamped,
                           degenerate=np.zeros(0, np.int64),
                           clamped_edge=edges_of_clamped(clamped,
                                                         edge_index(axis, efficacy > 0)))
+
+
+def _significant(clamped: np.ndarray) -> np.ndarray:
+    """Clamped fractions in [0, 1], those at or below NEGLIGIBLE_OVERLAP (rounding where
+    clipped outlines meet the box's edge) set to 0."""
+    clamped = np.clip(clamped, 0.0, 1.0)
+    clamped[clamped <= NEGLIGIBLE_OVERLAP] = 0.0
+    return clamped
 
 
 def overlap_workers(tracing: Tracing, jobs: int) -> Workers:
@@ -805,12 +816,12 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> GridTr
     # of a point reset outside it.
     clamped = np.zeros(n)
     length = np.hypot(*(high[long] - low[long]).T)
-    clamped[long] = np.clip(1.0 - on_cells / length, 0.0, 1.0)
+    clamped[long] = 1.0 - on_cells / length
     box_u, box_s = grid.resolution
     outside = ((middle[:, 0] < 0) | (middle[:, 0] > box_u) | (middle[:, 1] < 0)
                | (middle[:, 1] > box_s))
     clamped[single] = outside[single]
-    clamped[clamped <= NEGLIGIBLE_OVERLAP] = 0.0
+    clamped = _significant(clamped)
     extent = np.concatenate([np.minimum(low, high), np.maximum(low, high)], axis=1)
     edge = outward_edge(extent, grid.resolution, top_fires=False)
     return reset_transition(matrix, clamped, edges_of_clamped(clamped, edge))

@@ -175,9 +175,10 @@ def _grid_population(spec, population, artifact, index, input_index, inputs, dt,
     initial = _initial_state(spec, p, model)
     for name, (lo, hi) in zip(artifact.variables, artifact.ranges):
         if not lo <= initial[name] <= hi:
-            raise ConfigError(f"initial {name} = {initial[name]:g} lies outside the mesh's range "
-                              f"[{lo:g}, {hi:g}] (mesh {artifact.path})", path=spec.path,
-                              key=f"population.{p}.initial.{name}")
+            given = "" if name in population.initial else " (the default: set it)"
+            raise ConfigError(f"initial {name} = {initial[name]:g}{given} lies outside the "
+                              f"mesh's range [{lo:g}, {hi:g}] (mesh {artifact.path})",
+                              path=spec.path, key=f"population.{p}.initial.{name}")
     grid.set_initial(initial)
     return grid, rates, feeds
 

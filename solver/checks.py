@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from meshgen.box_edges import edge_names
+from meshgen.errors import MeshError
 from meshgen.exploration import MAX_DRIVEN_SECONDS, explore, ranges_from_region
+from meshgen.grid_defaults import CELLS_PER_SPREAD, MAX_SPREAD_CELLS, STEPS_PER_INTERVAL
 
 from .grid_kernels import CLAMP_MECHANISMS
 
@@ -89,7 +91,8 @@ def steps_warning(name: str, rate: float, dt: float) -> str | None:
             f"mesh (dt = {dt:g} s) per interval between spikes, fewer than "
             f"{MIN_STEPS_PER_INTERVAL}; the 2D methods' error grows with dt there (the "
             f"conductance LIF at 147 Hz: +5.6% with 14 steps, +1.0% with 68): re-mesh with "
-            f"[mesh] dt <= {1.0 / (40 * rate):.2g} s, or with [mesh] expected_input")
+            f"[mesh] dt <= {1.0 / (STEPS_PER_INTERVAL * rate):.2g} s, or with [mesh] "
+            "expected_input")
 
 
 # Cells across the interquartile range of the final density along a variable without
@@ -122,7 +125,8 @@ def spread_warnings(name: str, mass: np.ndarray, centres, widths, ranges, variab
         cells = (upper - lower) / widths[axis]
         if cells < MIN_CELLS_ACROSS_SPREAD:
             span = ranges[axis][1] - ranges[axis][0]
-            wanted = math.ceil(8 * span / max(upper - lower, widths[axis]))
+            wanted = min(MAX_SPREAD_CELLS, math.ceil(CELLS_PER_SPREAD * span
+                                                     / max(upper - lower, widths[axis])))
             found.append(f"population '{name}': its final density spans {cells:.2g} cells of "
                          f"{variable} across its interquartile range, fewer than "
                          f"{MIN_CELLS_ACROSS_SPREAD}; the 2D methods diffuse such a narrow "
@@ -143,8 +147,18 @@ def with_suggestions(found: list[ClampFinding], explore_inputs,
     for finding in found:
         if finding.population not in ranges_of:
             model, inputs, current = explore_inputs(finding.population)
-            region = explore(model, inputs, max_seconds=min(seconds, MAX_DRIVEN_SECONDS))
-            ranges_of[finding.population] = (ranges_from_region(model, region, inputs), current)
+            try:
+                region = explore(model, inputs, max_seconds=min(seconds, MAX_DRIVEN_SECONDS),
+                                 within=current)
+            except MeshError:
+                # No suggestion then; the warning stands without one.
+                ranges_of[finding.population] = None
+            else:
+                ranges_of[finding.population] = (ranges_from_region(model, region, inputs),
+                                                  current)
+        if ranges_of[finding.population] is None:
+            suggested.append(finding)
+            continue
         ranges, current = ranges_of[finding.population]
         high = finding.edge.endswith("high")
         limit = ranges[finding.variable][1 if high else 0]

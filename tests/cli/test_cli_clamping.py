@@ -195,7 +195,7 @@ def test_the_warning_threshold(tmp_path, factor, warns):
 def test_a_mesh_without_the_reset_accounting_runs_and_says_so(tmp_path):
     """Meshes written before the reset's `clamped` (and every `clamped_edge`): the
     motion and jumps are accounted for (edges from the jump's direction and the cell's
-    nearest edge), the reset is not, and the output says which."""
+    nearest edge), the reset is not, and the output and a warning say so."""
     (tmp_path / "model.toml").write_text(ADEX_NARROW.replace("ranges = { v = [-80.0, -40.0], "
                                                              "w = [-20.0, 300.0] }",
                                                              "ranges = { v = [-80.0, -40.0], "
@@ -211,6 +211,12 @@ def test_a_mesh_without_the_reset_accounting_runs_and_says_so(tmp_path):
     assert_ok(result)
     summary = json.loads(result.stdout)
     assert set(summary["clamped_per_second"]["adex"]) == {"motion", "jump"}
+    assert summary["clamped_mass_check"]["unaccounted"] == {"adex": ["reset"]}
+    assert summary["clamped_mass_check"]["result"] == "warning"
+    # (Its 20 cells of w are coarse for 50 ms of adaptation: the spread check speaks too.)
+    assert summary["warnings"][0] == (
+        "population 'adex': its mesh was written before the clamped-mass accounting of the "
+        "reset, which is not checked; re-run `miind mesh` on its model file to check it")
     with h5py.File(tmp_path / "out.h5") as f:
         group = f["populations/adex/clamped"]
         assert json.loads(group.attrs["accounted"]) == ["motion", "jump"]

@@ -170,3 +170,6 @@ def test_the_spread_floor_stays_within_the_cost_budget():
     # Never below the default.
     assert automatic_resolution(((-1.0, 1.0), (0.0, 2.0)), ("v", "w"), [("v", 0.1)],
                                 region=narrow, max_cells=1_000) == (160, 100)
+    # A resolution the user gave along v counts as given: 800 along v leave 100 along w.
+    assert automatic_resolution(((-1.0, 1.0), (0.0, 2.0)), ("v", "w"), [("v", 0.1)],
+                                region=narrow, max_cells=80_000, given=(800, None)) == (160, 100)
