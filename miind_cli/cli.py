@@ -107,8 +107,9 @@ def mesh(model_file, output, jobs, overrides, quiet):
               help="Output file to write (HDF5).")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 6) on any warning of the run: a 2D population's mesh clamps "
-                   "more mass at its edges than the threshold, or steps too long for its "
-                   "interval between spikes; the output is written all the same.")
+                   "more mass at its edges than the threshold (or predates that check), "
+                   "steps too long for its interval between spikes, or cells too coarse "
+                   "for its density; the output is written all the same.")
 @set_option
 @quiet_option
 def run(simulation_file, output, strict, overrides, quiet):
