@@ -98,6 +98,8 @@ DEFAULT_SPIKING_CELLS = 200
 # good at 0.053, +3.8% at 0.11, and much shorter steps diffuse more (0.005: +5.9%); the
 # conductance LIF needs 0.1 (5e-4 s) where 0.04 (2e-4 s) gave +2.3%.
 TIME_SCALE_FRACTION = 0.1
+# Relative slack of the rounding of dt (see round_down_step).
+ROUNDING_SLACK = 1e-6
 # Steps per expected interval between spikes, at least. The conductance LIF under
 # 2340 Hz of 0.05 jumps in g (147 Hz, 200 x 312 cells, against 20,000 direct
 # neurons): dt 5e-4 s +5.6%, 2e-4 s +2.1%, 1e-4 s +1.0%; 40 steps of its 6.8 ms
@@ -187,11 +189,14 @@ def automatic_grid_dt(model: NeuronModel, region: VisitedRegion) -> float:
 
 
 def round_down_step(dt: float) -> float:
-    """dt rounded down to 1, 2 or 5 times a power of ten."""
-    exponent = math.floor(math.log10(dt))
+    """dt rounded down to 1, 2 or 5 times a power of ten; within ROUNDING_SLACK of one
+    counts as that one (the time scale comes from finite differences: the conductance
+    LIF's 1 / tau_g = 200 /s came out 200.0000000024 /s, which would round 5e-4 s
+    down to 2e-4 s)."""
+    exponent = math.floor(math.log10(dt * (1 + ROUNDING_SLACK)))
     for mantissa in (5.0, 2.0, 1.0):
         value = mantissa * 10.0 ** exponent
-        if value <= dt * (1 + 1e-12):
+        if value <= dt * (1 + ROUNDING_SLACK):
             return float(f"{value:.3g}")
     return float(f"{10.0 ** exponent:.3g}")
 
