@@ -7,7 +7,7 @@ Two kinds of run:
   measures the files a user runs;
 - `lif_case`: a LIF population written from parameters, for the validation cases.
 
-The LIF files come from solver.studies, as in the tests.
+The LIF files come from tests.support.studies, as in the tests.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from bench_report import REPO  # first: it puts the repository root on the path
 from meshgen.build import build_mesh
 from solver.engine import run_simulation
-from solver.studies import PUBLIC_PARAMETERS, write_lif_files  # noqa: F401 - re-exported
-
-from bench_report import REPO
+from tests.support.studies import PUBLIC_PARAMETERS, write_lif_files  # noqa: F401 - re-exported
 
 PUBLIC_MODEL = REPO / "examples" / "lif" / "lif.toml"
 PUBLIC_SIMULATION = REPO / "examples" / "lif" / "simulation.toml"

@@ -41,7 +41,7 @@ from bench_report import (OUT_DIR, REPO, fmt, log, machine_info, machine_line, m
 
 sys.path.insert(0, str(REPO / "benchmarks" / "brian2_side"))
 import brian2_side  # noqa: E402  (a script directory, not a package)
-from solver.studies import LIF_MODEL as STUDY_LIF_MODEL, PUBLIC_PARAMETERS  # noqa: E402
+from tests.support.studies import LIF_MODEL as STUDY_LIF_MODEL, PUBLIC_PARAMETERS  # noqa: E402
 
 OUR_PYTHON = Path(sys.executable)
 OUR_MIIND = OUR_PYTHON.parent / "miind"

@@ -18,6 +18,10 @@ from pathlib import Path
 from meshgen.atomic_file import atomic_output
 
 REPO = Path(__file__).resolve().parent.parent
+# The harness shared with the tests (tests/support) is not installed: the scripts,
+# which run from benchmarks/, import it from the repository root.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 OUT_DIR = REPO / "out"
 
 

@@ -32,7 +32,7 @@ from bench_density import PUBLIC_PARAMETERS, lif_case, public_case
 from bench_report import (OUT_DIR, fmt, log, machine_info, machine_line, md_table, percent,
                           publish)
 from meshgen.model_file import DEFAULT_CELLS_PER_EFFICACY, DEFAULT_JUMP_INTERVAL
-from solver.reference import lif_event_driven_rate, lif_siegert_rate
+from tests.support.reference import lif_event_driven_rate, lif_siegert_rate
 
 ISSUE_RATE_HZ = 7.463  # the exact rate quoted in the issue
 # MIIND 1.0.21 on the public case: its rate from 0.3 s on (benchmarks/miind_side/README.md;

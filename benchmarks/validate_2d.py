@@ -26,7 +26,7 @@ the direct's standard error from batch means over time blocks.
 
 A markdown report goes to stdout and out/validate_2d.md, the figures as JSON to
 out/validate_2d.json, progress to stderr. All runs start from the same fixed state; the simulation files
-are written into a scratch directory (solver.grid_studies) and can be rerun by hand.
+are written into a scratch directory (tests.support.grid_studies) and can be rerun by hand.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ import numpy as np
 
 from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent, publish
 from meshgen.atomic_file import atomic_output
-from solver.grid_studies import Drive, mesh_overrides, run_direct, run_grid
+from tests.support.grid_studies import Drive, mesh_overrides, run_direct, run_grid
 
 EXAMPLES = REPO / "examples" / "grid2d"
 

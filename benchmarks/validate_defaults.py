@@ -49,7 +49,7 @@ import h5py
 import numpy as np
 
 from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent
-from solver.grid_studies import Drive, run_direct
+from tests.support.grid_studies import Drive, run_direct
 
 EXAMPLES = REPO / "examples" / "grid2d"
 MIIND = str(Path(sys.executable).with_name("miind"))

@@ -1,4 +1,4 @@
-"""The tests' shorthand for solver.studies: (time, rate, mass, mean_v) of one run."""
+"""The tests' shorthand for tests.support.studies: (time, rate, mass, mean_v) of one run."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from solver.studies import LIF_MODEL, lif_density_run as study  # noqa: F401 - LIF_MODEL re-exported
+from tests.support.studies import LIF_MODEL, lif_density_run as study  # noqa: F401 - LIF_MODEL re-exported
 
 
 def lif_density_run(directory: Path, **options):

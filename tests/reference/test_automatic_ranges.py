@@ -11,7 +11,7 @@ import pytest
 
 from meshgen.build import build_mesh
 from solver.engine import run_simulation
-from solver.grid_studies import Drive, run_direct, simulation_text
+from tests.support.grid_studies import Drive, run_direct, simulation_text
 
 # The target for the steady rate.
 STEADY_TARGET = 0.02

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver.reference import lif_event_driven_rate, lif_siegert_rate
+from tests.support.reference import lif_event_driven_rate, lif_siegert_rate
 
 from .density_runs import lif_density_run, steady_rate
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from solver.engine import run_simulation
-from solver.reference import lif_event_driven_rate, lif_siegert_rate
-from solver.studies import lif_density_run, write_direct_lif_files
+from tests.support.reference import lif_event_driven_rate, lif_siegert_rate
+from tests.support.studies import lif_density_run, write_direct_lif_files
 
 STANDARD_ERRORS = 3.0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from solver.grid_studies import Drive, mesh_overrides, run_direct, run_grid
+from tests.support.grid_studies import Drive, mesh_overrides, run_direct, run_grid
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "grid2d"
 T_END = 0.6  # s

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 
 from solver.engine import run_simulation
-from solver.studies import LIF_MODEL, PUBLIC_PARAMETERS
+from tests.support.studies import LIF_MODEL, PUBLIC_PARAMETERS
 
 MIXED = """
 [simulation]

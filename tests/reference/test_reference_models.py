@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 
-from solver.reference.event_driven_lif import (
+from tests.support.reference.event_driven_lif import (
     lif_event_driven_rate,
     number_of_bins,
     simulate_lif_event_driven,
 )
-from solver.reference.siegert import (
+from tests.support.reference.siegert import (
     lif_diffusion_parameters,
     lif_siegert_rate,
     siegert_rate,

@@ -16,7 +16,7 @@ import numpy as np
 
 from meshgen.build import MeshSummary, build_mesh
 
-from .engine import RunSummary, run_simulation
+from solver.engine import RunSummary, run_simulation
 
 LIF_MODEL = """[model]
 kind = "lif"

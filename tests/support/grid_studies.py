@@ -20,7 +20,7 @@ import numpy as np
 
 from meshgen.build import MeshSummary, build_mesh
 
-from .engine import run_simulation
+from solver.engine import run_simulation
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,12 @@
   input of fixed efficacies, with a standard error from independent batches.
 """
 
-from solver.reference.event_driven_lif import (
+from tests.support.reference.event_driven_lif import (
     EventDrivenRate,
     lif_event_driven_rate,
     simulate_lif_event_driven,
 )
-from solver.reference.siegert import lif_diffusion_parameters, lif_siegert_rate, siegert_rate
+from tests.support.reference.siegert import lif_diffusion_parameters, lif_siegert_rate, siegert_rate
 
 __all__ = [
     "EventDrivenRate",
