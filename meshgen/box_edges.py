@@ -14,6 +14,8 @@ import numpy as np
 
 N_EDGES = 4
 NO_EDGE = -1
+# What put the mass into an edge cell (the rows of `miind run`'s accounting).
+CLAMP_MECHANISMS = ("motion", "jump", "reset")
 
 
 def edge_names(variables) -> list[str]:

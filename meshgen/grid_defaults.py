@@ -83,7 +83,7 @@ import numpy as np
 
 from .errors import MeshError
 from .exploration import VisitedRegion, median_spectral_radius
-from .grid2d import Grid
+from .regular_grid import Grid
 from .models import NeuronModel
 
 # Cells per smallest efficacy along a jump axis: 5 gave +1% on AdEx (see above); the

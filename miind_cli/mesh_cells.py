@@ -68,7 +68,7 @@ class MeshCells:
 
 
 def grid_cells(variables, units, ranges, resolution) -> MeshCells:
-    """The cells of a regular grid (meshgen.grid2d.Grid's edges: exactly lo to hi)."""
+    """The cells of a regular grid (meshgen.regular_grid.Grid's edges: exactly lo to hi)."""
     edges = tuple(np.linspace(float(lo), float(hi), int(n) + 1)
                   for (lo, hi), n in zip(np.asarray(ranges), np.asarray(resolution)))
     return MeshCells(tuple(variables), tuple(units), edges=edges)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,11 +20,14 @@ from meshgen.artifact import GridArtifact, read_mesh
 from meshgen.errors import ConfigError
 from meshgen.model_file import model_from_definition, read_model
 
-from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
-                     check_integration_step)
-from .grid import GridPopulation
 from .network import Network, build_network, input_rate_table
 from .sim_file import InputSpec, SimulationSpec
+
+if TYPE_CHECKING:
+    # Imported where used: the direct and grid populations' modules import numba
+    # (and their kernels), which a simulation without them need not load.
+    from .direct import DirectPopulation
+    from .grid import GridPopulation
 
 # The step of simulations made of direct populations only, when [simulation] dt is
 # not given: 0.1 ms, Brian2's and NEST's default. LIF is solved exactly whatever the
@@ -89,6 +93,9 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
     inputs = input_rate_table(spec, dt, n_steps)
     input_index = {s.name: i for i, s in enumerate(spec.inputs)}
     direct, direct_rates, direct_feeds = [], [], []
+    if direct_members:
+        from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
+                             check_integration_step)
     for stream, population in enumerate(direct_members):
         p = index[population.name]
         model = _direct_model(spec, p)
@@ -147,6 +154,7 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
 
 def _grid_population(spec, population, artifact, index, input_index, inputs, dt, n_steps):
     """A grid population, its input rate table (groups, n_steps) and its rate feeds."""
+    from .grid import GridPopulation
     p = index[population.name]
     if abs(dt - artifact.dt) > 1e-9 * artifact.dt:
         raise ConfigError(f"population '{population.name}': grid meshes step with their own dt "

@@ -23,7 +23,7 @@ from .assembly import Simulation, build_simulation, delayed_rates
 from .backend import load_kernels
 from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings,
                      spread_warnings, steps_warning, with_suggestions)
-from .grid_kernels import CLAMP_MECHANISMS
+from meshgen.box_edges import CLAMP_MECHANISMS
 from .output import write_output
 from .sim_file import read_simulation_file
 
@@ -47,7 +47,7 @@ class PopulationResult:
     upper: np.ndarray | None = None
     mesh_path: str | None = None
     mesh_hash: str | None = None
-    grid: object | None = None  # 2D populations: the meshgen.grid2d.Grid (strips: the range box)
+    grid: object | None = None  # 2D populations: the meshgen.regular_grid.Grid (strips: the range box)
     clamped: np.ndarray | None = None  # 2D: (n, mechanisms, edges) mass clamped per step
     clamp_accounted: tuple[str, ...] = ()  # 2D: the mechanisms the mesh accounts for
     spike_times: np.ndarray | None = None  # direct only

@@ -16,8 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from meshgen.artifact import GridArtifact, GridMatrix, StripArtifact
-from meshgen.box_edges import N_EDGES, edge_index, nearest_edge
-from meshgen.grid2d import Grid
+from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, nearest_edge
+from meshgen.regular_grid import Grid
 
 from . import grid_kernels
 
@@ -84,9 +84,9 @@ class GridPopulation:
         self.rate = np.zeros(self.n_steps)
         self.total_mass = np.zeros(self.n_steps)
         self.mean = np.zeros((2, self.n_steps))
-        # Mass clamped per step, mechanism (grid_kernels.CLAMP_MECHANISMS) and edge of
+        # Mass clamped per step, mechanism (meshgen.box_edges.CLAMP_MECHANISMS) and edge of
         # the range box (meshgen.box_edges).
-        self.clamped = np.zeros((self.n_steps, len(grid_kernels.CLAMP_MECHANISMS), N_EDGES))
+        self.clamped = np.zeros((self.n_steps, len(CLAMP_MECHANISMS), N_EDGES))
         self.work = np.zeros((3, n))
         self._kernel_arrays = _kernel_arrays(a, n)
         self.clamps, self.accounted = clamp_lists(a, self.grid, self.centres,
@@ -139,7 +139,7 @@ def clamp_lists(artifact: GridArtifact, grid: Grid, centres, firing_cells: np.nd
         lists.append((cells.astype(np.int64), edges.astype(np.int64),
                       matrix.clamped[cells].astype(float)))
     known = {"motion": [artifact.motion], "jump": list(artifact.jumps), "reset": [artifact.reset]}
-    accounted = tuple(name for name in grid_kernels.CLAMP_MECHANISMS
+    accounted = tuple(name for name in CLAMP_MECHANISMS
                       if all(m.clamped is not None for m in known[name]))
     ptr = np.cumsum([0] + [len(cells) for cells, _, _ in lists]).astype(np.int64)
     return ((ptr,) + tuple(np.concatenate([entry[i] for entry in lists]) for i in range(3)),

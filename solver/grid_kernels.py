@@ -39,11 +39,13 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from meshgen.box_edges import CLAMP_MECHANISMS
+
 from .kernels import MAX_POISSON_TERMS, exact_sum, poisson_weights
 
 # Rows of the clamped-mass accounting, per step: what put the mass into an edge cell.
-CLAMP_MOTION, CLAMP_JUMP, CLAMP_RESET = 0, 1, 2
-CLAMP_MECHANISMS = ("motion", "jump", "reset")
+CLAMP_MOTION, CLAMP_JUMP, CLAMP_RESET = (CLAMP_MECHANISMS.index(name)
+                                         for name in ("motion", "jump", "reset"))
 
 
 @njit(cache=True)

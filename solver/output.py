@@ -62,16 +62,15 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from scipy import sparse
 
 from meshgen import __version__
 from meshgen.artifact import StripArtifact
 from meshgen.atomic_file import atomic_output
 from meshgen.box_edges import edge_names
-from meshgen.grid2d import Grid
+from meshgen.regular_grid import Grid
 
 from .checks import CLAMP_WARNING_PER_SECOND
-from .grid_kernels import CLAMP_MECHANISMS
+from meshgen.box_edges import CLAMP_MECHANISMS
 
 FORMAT = "miind-output"
 FORMAT_VERSION = 1
@@ -187,17 +186,19 @@ def _write_polygon_marginals(density, box: Grid, vertices: np.ndarray, stacked: 
     `vertices` (n_cells, k, 2), over the bins of the range box `box`."""
     marginals = density.create_group("marginals")
     for axis, (variable, edges, width) in enumerate(zip(box.variables, box.edges, box.widths)):
-        spread = extent_bin_shares(vertices[..., axis].min(axis=1),
-                                   vertices[..., axis].max(axis=1), edges)
-        summed = np.asarray((spread.T @ stacked.T).T)
-        _write_marginal(marginals, variable, summed / width, edges, units.get(variable, ""))
+        cell, bins, share = extent_bin_shares(vertices[..., axis].min(axis=1),
+                                              vertices[..., axis].max(axis=1), edges)
+        summed = np.zeros((len(edges) - 1, len(stacked)))
+        np.add.at(summed, bins, (stacked[:, cell] * share).T)
+        _write_marginal(marginals, variable, summed.T / width, edges, units.get(variable, ""))
 
 
-def extent_bin_shares(lower: np.ndarray, upper: np.ndarray, edges: np.ndarray) -> sparse.csr_matrix:
-    """(n_cells, n_bins): the share of each cell's mass in each bin when its mass is
-    spread uniformly over its extent [lower, upper], clipped to the bins (what lies
-    outside goes to the end bins, so every row sums to 1); a cell of no extent
-    puts all of it in the bin holding it."""
+def extent_bin_shares(lower: np.ndarray, upper: np.ndarray, edges: np.ndarray):
+    """(cell, bin, share) of every (cell, bin) pair: the share of each cell's mass in
+    each bin when its mass is spread uniformly over its extent [lower, upper], clipped
+    to the bins (what lies outside goes to the end bins, so every cell's shares sum to
+    1); a cell of no extent puts all of it in the bin holding it. (Plain numpy: a run
+    does not import scipy.)"""
     n_bins = len(edges) - 1
     lower = np.clip(lower, edges[0], edges[-1])
     upper = np.clip(upper, edges[0], edges[-1])
@@ -211,7 +212,7 @@ def extent_bin_shares(lower: np.ndarray, upper: np.ndarray, edges: np.ndarray) -
     overlap = np.minimum(upper[cell], edges[bins + 1]) - np.maximum(lower[cell], edges[bins])
     share = np.where(upper[cell] > lower[cell], np.maximum(overlap, 0.0), 1.0)
     share /= np.bincount(cell, weights=share, minlength=len(lower))[cell]
-    return sparse.csr_matrix((share, (cell, bins)), shape=(len(lower), n_bins))
+    return cell, bins, share
 
 
 def _write_marginal(marginals, variable: str, values: np.ndarray, edges: np.ndarray,

@@ -1,0 +1,63 @@
+"""What the commands load: `miind --help` no numba; `miind run` none of the mesh
+builder's geometry (shapely), the plots (matplotlib) or worker processes
+(multiprocessing), and on the public case (1D, ahead-of-time kernels) not scipy
+either. Each command runs in a fresh interpreter, which reports its modules."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from clitools import assert_ok, invoke
+from solver.backend import aot_is_current
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# Never loaded by `miind run`: the mesh builder's and the plots' libraries.
+NOT_FOR_RUNS = {"shapely", "matplotlib", "multiprocessing"}
+
+REPORT_MODULES = """\
+import json, sys
+from click.testing import CliRunner
+from miind_cli.cli import cli
+result = CliRunner().invoke(cli, sys.argv[1:])
+print(json.dumps({"exit": result.exit_code,
+                  "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+"""
+
+
+def modules_of(*args) -> set[str]:
+    done = subprocess.run([sys.executable, "-c", REPORT_MODULES, *map(str, args)],
+                          capture_output=True, text=True, check=True)
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["exit"] == 0, done.stdout
+    return set(report["modules"])
+
+
+def test_help_loads_no_numba():
+    loaded = modules_of("--help")
+    assert not loaded & {"numba", "scipy", "shapely", "matplotlib", "h5py"}
+
+
+def test_a_run_of_the_public_case_loads_only_what_it_needs(lif_mesh, tmp_path):
+    loaded = modules_of("run", EXAMPLES / "lif" / "simulation.toml", "-o", tmp_path / "out.h5",
+                        "-q", "--set", f"population.0.mesh={lif_mesh.path}")
+    assert not loaded & NOT_FOR_RUNS
+    if aot_is_current():
+        # The kernels compiled ahead of time need neither numba nor (through it) scipy.
+        assert not loaded & {"numba", "scipy"}
+
+
+def test_a_2d_run_loads_no_mesh_geometry(tmp_path):
+    """A grid population runs numba's JIT kernels (numba itself loads scipy), but no
+    mesh-building or plotting library."""
+    mesh = tmp_path / "mesh.h5"
+    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "-q",
+                     "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
+                     "--set", "mesh.dt=5e-4"))
+    loaded = modules_of("run", EXAMPLES / "grid2d" / "adex_sim.toml", "-o", tmp_path / "out.h5",
+                        "-q", "--set", f"population.grid.mesh={mesh}",
+                        "--set", "population.direct.n_neurons=10",
+                        "--set", "simulation.t_end=0.01")
+    assert "numba" in loaded and not loaded & NOT_FOR_RUNS
