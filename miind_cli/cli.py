@@ -18,6 +18,7 @@ from meshgen import __version__
 from meshgen.atomic_file import atomic_output, check_writable
 from meshgen.errors import ConfigError, MiindError, SimulationError
 
+from .analyze_options import combination_problem
 from .progress import progress_callback
 
 # Frames per second of `analyze --movie` (miind_cli.plotting2d, which needs matplotlib
@@ -228,34 +229,19 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     """
     from . import analysis
 
+    given = {name for name, value in (
+        ("csv", csv_path), ("summary", summary), ("window", window),
+        ("bin", bin_width is not None), ("plot", plot_path), ("raster", raster_path),
+        ("trace", trace_path), ("spectrum", spectrum_path), ("compare", compare),
+        ("density", density_path), ("marginals", marginals_path), ("movie", movie_path),
+        ("fps", fps is not None), ("log", log_scale), ("population", population),
+        ("time", at_time is not None), ("mesh", mesh_path)) if value}
+    problem = combination_problem(given)
+    if problem:
+        raise click.UsageError(problem)
     if mesh_path:
-        _draw_mesh(output_file, mesh_path, [csv_path, summary, window, bin_width, plot_path,
-                                            raster_path, trace_path, spectrum_path, compare,
-                                            density_path, marginals_path, movie_path, fps,
-                                            log_scale, population, at_time is not None])
+        _draw_mesh(output_file, mesh_path)
         return
-    actions = [csv_path, summary, plot_path, density_path, raster_path, spectrum_path, compare,
-               trace_path, marginals_path, movie_path]
-    if not any(actions):
-        raise click.UsageError("nothing to do: give --summary, --csv, --plot, --raster, "
-                               "--trace, --spectrum, --compare, --density, --marginals, "
-                               "--movie or --mesh")
-    if window and not (summary or compare or spectrum_path):
-        raise click.UsageError("--window goes with --summary, --compare or --spectrum")
-    if bin_width is not None and not any(
-            [csv_path, summary, plot_path, raster_path, spectrum_path, compare]):
-        raise click.UsageError("--bin goes with --csv, --plot, --summary, --raster, "
-                               "--spectrum or --compare")
-    if (population or at_time is not None) and not (density_path or marginals_path or movie_path):
-        raise click.UsageError("--population and --time go with --density or --marginals "
-                               "(--population also with --movie)")
-    if at_time is not None and not (density_path or marginals_path):
-        raise click.UsageError("--time goes with --density or --marginals (--movie shows "
-                               "every snapshot)")
-    if log_scale and not (density_path or movie_path):
-        raise click.UsageError("--log goes with --density or --movie")
-    if fps is not None and not movie_path:
-        raise click.UsageError("--fps goes with --movie")
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise click.UsageError(f"--fps must be a positive number of frames per second, got {fps:g}")
     if movie_path:
@@ -320,11 +306,8 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
         _emit_json({**(report or {}), **(comparison or {})})
 
 
-def _draw_mesh(mesh_file, figure_path, other_options) -> None:
-    """analyze MESH_FILE --mesh FIGURE: --mesh reads a mesh artifact and goes alone."""
-    if any(other_options):
-        raise click.UsageError("--mesh draws a mesh artifact and takes no other analyze "
-                               "option (those read a `miind run` output)")
+def _draw_mesh(mesh_file, figure_path) -> None:
+    """analyze MESH_FILE --mesh FIGURE: --mesh reads a mesh artifact (and goes alone)."""
     from .analysis import read_mesh_to_draw
     from .plotting2d import plot_mesh
 

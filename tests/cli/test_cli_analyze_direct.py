@@ -203,7 +203,7 @@ def test_bad_bin(mixed, width):
 @pytest.mark.parametrize("args, says", [
     (["--bin", "0.001", "--density", "d.png"], "--bin goes with"),
     (["--window", "0:0.1", "--csv", "-"], "--window goes with"),
-    (["--time", "0.1", "--summary"], "go with --density"),
+    (["--time", "0.1", "--summary"], "--time goes with --density"),
 ], ids=["bin", "window", "time"])
 def test_option_without_what_it_modifies(mixed, tmp_path, args, says):
     args = [str(tmp_path / a) if a.endswith(".png") else a for a in args]
