@@ -61,6 +61,7 @@ validate: install
 	$(PY) benchmarks/validate.py
 	$(PY) benchmarks/validate_2d.py
 	$(PY) benchmarks/validate_defaults.py
+	$(PY) -m tests.support.golden full
 
 clean:
 	rm -rf out .bench

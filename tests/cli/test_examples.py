@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from clitools import assert_ok, invoke
+from tests.support import golden
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -101,3 +102,12 @@ def test_strips2d_examples_run_with_the_grid_examples_simulations(tmp_path, mode
     summary = json.loads(result.stdout)
     assert summary["method"] == "strips" and summary["strip_cells"] > summary["fill_cells"]
     _run_beside_direct(tmp_path, simulation, mesh)
+
+
+@pytest.mark.parametrize("case", golden.CASES, ids=lambda case: case.name)
+def test_examples_give_the_stored_digests(tmp_path, case):
+    """Bit for bit (tests/support/golden.py): a refactoring changes no result. A change
+    meant to alter results rewrites tests/data/golden_quick.json and says why."""
+    stored = json.loads(golden.golden_path("quick").read_text())[case.name]
+    found = golden.run_case(case, "quick", tmp_path)
+    assert golden.differences(stored, found) == []

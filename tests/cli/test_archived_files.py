@@ -1,0 +1,85 @@
+"""Files written by an earlier version stay readable: the archived meshes and outputs of
+tests/data/format_v1 (see its README) are analysed as they were then, and the archived
+meshes still run to the archived outputs' numbers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from clitools import assert_ok, invoke
+
+ARCHIVE = Path(__file__).resolve().parents[1] / "data" / "format_v1"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+# Archived output -> (simulation file, mesh population, archived mesh, --set settings),
+# as in the archive's README.
+RUNS = {
+    "lif_compare_run.h5": ("lif/compare_methods.toml", "density", "lif_mesh.h5",
+                           ["simulation.t_end=0.05", "population.direct.n_neurons=50",
+                            "output.density_interval=0.025"]),
+    "grid_run.h5": ("grid2d/adex_sim.toml", "grid", "grid_mesh.h5",
+                    ["simulation.t_end=0.01", "population.direct.n_neurons=10",
+                     "output.density_interval=0.005"]),
+    "strips_run.h5": ("grid2d/adex_sim.toml", "grid", "strips_mesh.h5",
+                      ["simulation.t_end=0.01", "population.direct.n_neurons=10",
+                       "output.density_interval=0.01"]),
+}
+
+
+@pytest.mark.parametrize("output", sorted(RUNS))
+def test_archived_output_summarises_as_then(output):
+    result = invoke("analyze", ARCHIVE / output, "--summary")
+    assert_ok(result)
+    then = json.loads((ARCHIVE / "summaries.json").read_text())[output]
+    now = json.loads(result.stdout)
+    assert now["window"] == pytest.approx(then["window"], rel=1e-12)
+    assert set(now["populations"]) == set(then["populations"])
+    for name, figures in then["populations"].items():
+        for key in ("mean_rate", "min_rate", "max_rate", "final_mass", "mean_v", "spike_count"):
+            if key in figures:
+                assert now["populations"][name][key] == pytest.approx(figures[key], rel=1e-12,
+                                                                      abs=1e-15), (name, key)
+
+
+def _datasets(path) -> dict[str, np.ndarray]:
+    found = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: found.__setitem__(name, obj[()])
+                     if isinstance(obj, h5py.Dataset) else None)
+    return found
+
+
+@pytest.mark.parametrize("output", sorted(RUNS))
+def test_archived_mesh_runs_to_the_archived_output(tmp_path, output):
+    simulation, population, mesh, settings = RUNS[output]
+    rerun = tmp_path / output
+    sets = [f"population.{population}.mesh={ARCHIVE / mesh}", *settings]
+    assert_ok(invoke("run", EXAMPLES / simulation, "-o", rerun, "--quiet",
+                     *[word for item in sets for word in ("--set", item)]))
+    then, now = _datasets(ARCHIVE / output), _datasets(rerun)
+    assert len(then) > 10
+    for name, values in then.items():
+        assert name in now, name
+        np.testing.assert_array_equal(now[name], values, err_msg=name)
+
+
+@pytest.mark.parametrize("output, population", [("grid_run.h5", "grid"),
+                                                ("strips_run.h5", "grid"),
+                                                ("lif_compare_run.h5", "density")])
+def test_archived_density_draws(tmp_path, output, population):
+    picture = tmp_path / "density.png"
+    assert_ok(invoke("analyze", ARCHIVE / output, "--density", picture,
+                     "--population", population))
+    assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize("mesh", ["grid_mesh.h5", "strips_mesh.h5"])
+def test_archived_2d_mesh_draws(tmp_path, mesh):
+    picture = tmp_path / "mesh.png"
+    assert_ok(invoke("analyze", ARCHIVE / mesh, "--mesh", picture))
+    assert picture.read_bytes().startswith(b"\x89PNG")
