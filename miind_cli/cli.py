@@ -227,7 +227,7 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     --window, in bins of --bin or of 1 ms rounded to whole steps.
     Bins: a last incomplete bin is left out.
     """
-    from . import analysis
+    from . import output_reader, selection, statistics
 
     given = {name for name, value in (
         ("csv", csv_path), ("summary", summary), ("window", window),
@@ -255,29 +255,29 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
                  marginals_path, movie_path):
         if path and path != "-":
             check_writable(path)
-    result = analysis.read_output(output_file, spikes=bool(raster_path))
-    span = analysis.parse_window(window)
-    binning = analysis.make_binning(result, bin_width)
-    count_binning = analysis.make_binning(result, bin_width, analysis.DEFAULT_BIN)
-    snapshot = analysis.select_snapshot(result, population, at_time) if density_path else None
+    result = output_reader.read_output(output_file, spikes=bool(raster_path))
+    span = selection.parse_window(window)
+    binning = statistics.make_binning(result, bin_width)
+    count_binning = statistics.make_binning(result, bin_width, statistics.DEFAULT_BIN)
+    snapshot = selection.select_snapshot(result, population, at_time) if density_path else None
     if snapshot and log_scale and not result.populations[snapshot[0]].two_dimensional:
         raise ConfigError(f"--log: population '{snapshot[0]}' is one-dimensional; the log "
                           "colour scale is for 2D densities", path=result.path)
-    marginals = (analysis.select_marginals(result, population, at_time) if marginals_path
+    marginals = (selection.select_marginals(result, population, at_time) if marginals_path
                  else None)
-    movie = analysis.select_movie(result, population) if movie_path else None
+    movie = selection.select_movie(result, population) if movie_path else None
     density_2d = bool(snapshot) and result.populations[snapshot[0]].two_dimensional
-    raster_names = analysis.direct_names(result, "--raster") if raster_path else None
-    trace_names = analysis.recorded_names(result) if trace_path else None
-    spectra = (analysis.spectra(result, analysis.direct_names(result, "--spectrum"), span,
+    raster_names = selection.direct_names(result, "--raster") if raster_path else None
+    trace_names = selection.recorded_names(result) if trace_path else None
+    spectra = (statistics.spectra(result, selection.direct_names(result, "--spectrum"), span,
                                 count_binning) if spectrum_path else None)
-    report = analysis.summarize(result, span, binning, count_binning) if summary else None
-    comparison = analysis.compare(result, *compare, span, binning) if compare else None
+    report = statistics.summarize(result, span, binning, count_binning) if summary else None
+    comparison = statistics.compare(result, *compare, span, binning) if compare else None
     if csv_path == "-":
-        analysis.write_rates_csv(result, sys.stdout, binning)
+        statistics.write_rates_csv(result, sys.stdout, binning)
     elif csv_path:
         with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
-            analysis.write_rates_csv(result, stream, binning)
+            statistics.write_rates_csv(result, stream, binning)
     if density_2d or marginals or movie:
         from . import plotting2d
         if density_2d:
@@ -308,7 +308,7 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
 
 def _draw_mesh(mesh_file, figure_path) -> None:
     """analyze MESH_FILE --mesh FIGURE: --mesh reads a mesh artifact (and goes alone)."""
-    from .analysis import read_mesh_to_draw
+    from .output_reader import read_mesh_to_draw
     from .plotting2d import plot_mesh
 
     check_writable(figure_path)

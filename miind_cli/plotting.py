@@ -1,6 +1,6 @@
 """Figures of `miind run` outputs (matplotlib, no display needed).
 
-The numbers come from `analysis`; this module only draws them and writes the file
+The numbers come from `statistics` and `selection`; this module only draws them and writes the file
 atomically."""
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ import numpy as np
 
 from meshgen.atomic_file import atomic_output
 
-from .analysis import Binning, RunOutput, binned_rates, make_binning, raster_selection
+from .output_reader import RunOutput
+from .selection import raster_selection
+from .statistics import Binning, binned_rates, make_binning
 
 
 def _pyplot():
@@ -48,7 +50,7 @@ def plot_rates(output: RunOutput, path: str | Path, binning: Binning | None = No
 
 def plot_comparison(output: RunOutput, path: str | Path, comparison: dict,
                     binning: Binning | None = None) -> None:
-    """The rates of the two populations of `comparison` (analysis.compare) overlaid,
+    """The rates of the two populations of `comparison` (statistics.compare) overlaid,
     and their difference below, with the steady window shaded."""
     binning = binning or make_binning(output, None)
     times, rates = binned_rates(output, binning)
@@ -76,7 +78,7 @@ def plot_comparison(output: RunOutput, path: str | Path, comparison: dict,
 def plot_raster(output: RunOutput, path: str | Path, names: list[str],
                 binning: Binning) -> None:
     """For each direct population in `names`: a spike raster (at most
-    analysis.RASTER_MAX_NEURONS neurons, chosen evenly) above its rate in `binning`."""
+    selection.RASTER_MAX_NEURONS neurons, chosen evenly) above its rate in `binning`."""
     times, rates = binned_rates(output, binning)
     plt = _pyplot()
     figure, axes = plt.subplots(2 * len(names), 1, figsize=(7, 4.5 * len(names)),
@@ -103,7 +105,7 @@ def plot_raster(output: RunOutput, path: str | Path, names: list[str],
 
 def plot_spectra(output: RunOutput, path: str | Path, spectra: dict,
                  binning: Binning) -> None:
-    """Power spectra of population spike counts (analysis.spectra), log scale."""
+    """Power spectra of population spike counts (statistics.spectra), log scale."""
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
     for name, (frequencies, power) in spectra.items():

@@ -1,7 +1,7 @@
 """Figures of 2D densities and meshes: the density on the mesh cells, its marginals,
 a movie over the snapshots, and the cells of a mesh artifact.
 
-Cells are drawn from their generic form (mesh_cells.MeshCells): a regular grid as one
+Cells are drawn from their generic form (output_reader.MeshCells): a regular grid as one
 pcolormesh, any other mesh as a PolyCollection of its polygons. Every file is
 written atomically: a failure leaves nothing behind.
 """
@@ -19,8 +19,7 @@ from meshgen.artifact import MeshArtifact
 from meshgen.atomic_file import atomic_output
 from solver.output import spike_lines
 
-from .analysis import RunOutput
-from .mesh_cells import MeshCells, artifact_cells
+from .output_reader import MeshCells, RunOutput, artifact_cells
 from .plotting import _pyplot, _save
 
 # The log colour scale spans this many decades below the largest density: deeper

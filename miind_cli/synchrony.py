@@ -1,7 +1,7 @@
 """Synchrony measures of a population of directly simulated neurons.
 
-Pure functions of numpy arrays (no I/O): `analysis` reads the output file and passes
-the arrays in.
+Pure functions of numpy arrays (no I/O): `output_reader` reads the output file and
+`statistics` passes the arrays in.
 
 - chi (Golomb & Rinzel 1993; Golomb 2007, Scholarpedia "Neuronal synchrony measures"):
   chi^2 = Var_t[V(t)] / mean_i Var_t[v_i(t)], with V(t) the population average of v.

@@ -15,7 +15,7 @@ from clitools import T_END, assert_error, assert_ok, invoke
 EXIT_USAGE = 2
 EXIT_BAD_OPTION = 3
 EXIT_BAD_ARTIFACT = 4
-# The CSV prints 9 significant digits (analysis.write_rates_csv).
+# The CSV prints 9 significant digits (statistics.write_rates_csv).
 CSV_RELATIVE_PRECISION = 1e-8
 
 

@@ -21,8 +21,8 @@ import pytest
 from PIL import Image
 
 from clitools import assert_error, assert_ok, invoke, leftovers
-from miind_cli import analysis
-from miind_cli.mesh_cells import grid_cells, polygon_cells
+from miind_cli import output_reader, selection
+from miind_cli.output_reader import grid_cells, polygon_cells
 from miind_cli.plotting2d import (MAX_LINES_PER_AXIS, _draw_cell_lines, _subsampled,
                                   plot_mesh)
 
@@ -178,7 +178,7 @@ def test_marginals_integrate_to_the_mass_in_the_grid(runs):
 
 
 def test_densities_on_the_cells_hold_the_mass(runs):
-    output = analysis.read_output(runs.output)
+    output = output_reader.read_output(runs.output)
     pop = output.populations["adex"]
     mass = pop.density_mass[-1]
     assert abs(np.sum(pop.cells.densities(mass) * pop.cells.areas()) - mass.sum()) < MASS_TOLERANCE
@@ -196,8 +196,8 @@ def test_polygon_areas_match_the_grid(runs):
 
 
 def test_nearest_snapshot_is_chosen(runs):
-    output = analysis.read_output(runs.output)
-    name, index = analysis.select_snapshot(output, "adex", 0.032)
+    output = output_reader.read_output(runs.output)
+    name, index = selection.select_snapshot(output, "adex", 0.032)
     assert (name, index) == ("adex", 3)
     assert output.populations["adex"].density_time[index] == pytest.approx(0.03)
 
@@ -274,7 +274,7 @@ def test_polygon_cells_are_drawn(runs, tmp_path):
     assert_ok(invoke("analyze", runs.polygons, "--density", figure, "--log",
                      "--movie", movie))
     assert_drawn(read_image(figure), DENSITY_PIXELS)
-    output = analysis.read_output(runs.polygons)
+    output = output_reader.read_output(runs.polygons)
     cells = output.populations["adex"].cells
     assert not cells.regular and cells.vertices.shape == (N_CELLS_PER_AXIS ** 2, 4, 2)
     # The sheared mesh reaches higher in w than the grid: the axes follow the cells.
@@ -300,7 +300,7 @@ def test_strip_mesh_figure(lif_mesh, tmp_path):
 
 def test_polygon_mesh_figure(runs, tmp_path):
     """A mesh artifact whose cells are polygons (as 2D strip meshes will be) is drawn
-    from its cell_vertices (mesh_cells.artifact_cells)."""
+    from its cell_vertices (output_reader.artifact_cells)."""
     with h5py.File(runs.output) as f:
         vertices = _sheared_vertices(f["populations/adex/density"])
     artifact = SimpleNamespace(path=str(tmp_path / "strips.h5"), variables=("v", "w"),

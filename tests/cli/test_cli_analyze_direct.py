@@ -24,7 +24,7 @@ from clitools import LIF_MODEL, assert_error, assert_ok, invoke
 EXIT_USAGE = 2
 EXIT_BAD_OPTION = 3
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# The CSV prints 9 significant digits (analysis.write_rates_csv).
+# The CSV prints 9 significant digits (statistics.write_rates_csv).
 CSV_RELATIVE_PRECISION = 1e-8
 N_NEURONS = 2000
 T_END = 0.5

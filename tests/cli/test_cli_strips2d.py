@@ -19,7 +19,7 @@ import pytest
 
 from clitools import assert_ok, invoke
 from meshgen.artifact import read_mesh
-from miind_cli import analysis
+from miind_cli import output_reader
 from tests.unit.grid_as_polygons import CORNERS, write_grid_as_strips2d
 
 N_V, N_W = 16, 12
@@ -114,7 +114,7 @@ def test_the_strip_population_is_written_as_strips2d_and_equals_the_grid(run):
 
 
 def test_analysis_reads_polygon_cells(run):
-    pop = analysis.read_output(run.output).populations["strips"]
+    pop = output_reader.read_output(run.output).populations["strips"]
     assert pop.two_dimensional and not pop.cells.regular and not pop.grid
     assert pop.cells.vertices.shape == (N_V * N_W, CORNERS, 2)
     # The fifth corner is on an edge or a repeat: the areas are the grid's.
