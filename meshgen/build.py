@@ -15,7 +15,8 @@ from .artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
 from .atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
-from .grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
+from .grid2d_jumps import jump_matrix, reset_mapping
+from .grid2d_motion import motion_matrix
 from .grid_accounting import (affordable_cells, cost, jump_accounting, motion_accounting,
                               reset_accounting)
 from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
@@ -23,6 +24,7 @@ from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
 from .exploration import VisitedRegion, explore, ranges_from_region
 from .model_file import check_threshold_and_reset, check_v_range, read_model_file
 from .parallel import resolve_jobs
+from .regular_grid import Grid
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .strips2d import (STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, jump_of_cells,
                        motion_of_cells, overlap_workers, polygon_mesh, reset_of_cells,

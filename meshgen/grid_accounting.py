@@ -25,7 +25,8 @@ from __future__ import annotations
 import numpy as np
 
 from .box_edges import NO_EDGE, edge_names
-from .grid2d import DROP_FRACTION, Grid, GridTransition
+from .grid2d import DROP_FRACTION, GridTransition
+from .regular_grid import Grid
 
 # Fraction of a cell's mass clamped by one motion step above which `miind mesh` warns:
 # a real outward flow clamps far more than this, rounding at the boundary far less.

@@ -58,11 +58,12 @@ from scipy import sparse
 from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
 from .grid_defaults import round_down_step
-from .grid2d import (DEFAULT_SUBSTEPS, Grid, GridTransition, _check_finite, _flow_in_units,
-                     _normalise_columns, crossing_region, reset_transition)
+from .grid2d import GridTransition, normalise_columns, reset_transition
+from .grid2d_flow import DEFAULT_SUBSTEPS, check_finite, crossing_region, flow_in_units
 from .models import NeuronModel
 from .parallel import Workers
 from .polygon_mesh import PolygonMesh
+from .regular_grid import Grid
 
 # Seeds per cell along the inflow boundary.
 SEED_SPACING = 1.0
@@ -240,8 +241,8 @@ def trace_strips(model: NeuronModel, grid: Grid, dt: float, max_cells: int,
     threshold = model.threshold
 
     def flow(points):
-        u, s = _flow_in_units(model, grid, points[:, 0], points[:, 1], dt, substeps, threshold)
-        _check_finite(grid, points[:, 0], points[:, 1], u, s, dt)
+        u, s = flow_in_units(model, grid, points[:, 0], points[:, 1], dt, substeps, threshold)
+        check_finite(grid, points[:, 0], points[:, 1], u, s, dt)
         return np.stack([u, s], axis=1)
 
     rings, successor = [], []  # per strip cell: outline (k, 2), next cell or -1
@@ -604,9 +605,9 @@ def motion_of_cells(tracing: Tracing, workers: Workers | None = None) -> GridTra
         fired[loose] = np.clip(inside / tracing.areas[loose], 0.0, 1.0)
     outlines = shapely.segmentize(shapely.get_exterior_ring(cells[loose]), MOVED_EDGE_LENGTH)
     coords, owner = shapely.get_coordinates(outlines, return_index=True)
-    u, s = _flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, tracing.substeps,
+    u, s = flow_in_units(model, grid, coords[:, 0], coords[:, 1], dt, tracing.substeps,
                           threshold)
-    _check_finite(grid, coords[:, 0], coords[:, 1], u, s, dt)
+    check_finite(grid, coords[:, 0], coords[:, 1], u, s, dt)
     moved = shapely.polygons(shapely.linearrings(np.stack([u, s], axis=1), indices=owner))
     twisted = ~shapely.is_valid(moved)
     degenerate = loose[twisted]
@@ -619,7 +620,7 @@ def motion_of_cells(tracing: Tracing, workers: Workers | None = None) -> GridTra
     matrix = sparse.csc_matrix((np.concatenate([np.ones(len(chained)), values]),
                                 (np.concatenate([nexts[chained], rows]),
                                  np.concatenate([chained, cols]))), shape=(n, n))
-    matrix, fired = _normalise_columns(matrix, fired, "strip motion matrix")
+    matrix, fired = normalise_columns(matrix, fired, "strip motion matrix")
     clamped = _significant(clamped)
     bounds = shapely.bounds(moved)
     # A moved cell that collapsed to nothing has no bounds: its own stand in.
@@ -656,7 +657,7 @@ def jump_of_cells(tracing: Tracing, axis: int, efficacy: float,
     rows, cols, values, clamped = _share_overlaps(moved, np.arange(n), tracing, 1.0 - fired,
                                                   below, workers)
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
-    matrix, fired = _normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
+    matrix, fired = normalise_columns(matrix, fired, f"strip jump matrix ({efficacy} along "
                                                       f"{grid.variables[axis]})")
     clamped = _significant(clamped)
     return GridTransition(matrix=matrix, fired=fired, clamped=clamped,
@@ -811,7 +812,7 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> GridTr
     cols = np.concatenate([long[index], single])
     values = np.concatenate([lengths / on_cells[index], np.ones(len(single))])
     matrix = sparse.csc_matrix((values, (rows, cols)), shape=(n, n))
-    matrix, _ = _normalise_columns(matrix, np.zeros(n), "strip reset mapping")
+    matrix, _ = normalise_columns(matrix, np.zeros(n), "strip reset mapping")
     # Clamped: the share of each segment on no cell (outside the box), or the whole
     # of a point reset outside it.
     clamped = np.zeros(n)

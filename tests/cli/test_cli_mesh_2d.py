@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from clitools import assert_error, assert_ok, edit, invoke
-from meshgen import grid2d
+from meshgen import grid2d, grid2d_motion
 from meshgen.artifact import read_mesh
 from meshgen.parallel import available_cores
 
@@ -209,7 +209,7 @@ def assert_same_artifact(one, two) -> None:
 
 def test_jobs_give_the_same_artifact_to_the_bit(mesh_of, monkeypatch):
     # Bands of one row, so two workers share twelve of them.
-    monkeypatch.setattr(grid2d, "CELL_BATCH", 40)
+    monkeypatch.setattr(grid2d_motion, "CELL_BATCH", 40)
     one = summary_of(mesh_of(GRID_MODEL, "--jobs", "1", name="one.h5")[0])
     two = summary_of(mesh_of(GRID_MODEL, "--jobs", "2", name="two.h5")[0])
     assert one["jobs"] == 1 and two["jobs"] == 2

@@ -16,8 +16,9 @@ import numpy as np
 from scipy import sparse
 
 from meshgen.artifact import GridArtifact, GridMatrix, write_strip2d_mesh
-from meshgen.grid2d import Grid, GridTransition
+from meshgen.grid2d import GridTransition
 from meshgen.polygon_mesh import PolygonMesh
+from meshgen.regular_grid import Grid
 
 # Corners per listed cell: a grid cell has four; the even cells get a fifth on the
 # midpoint of their lower edge (the same polygon), the odd ones repeat their last

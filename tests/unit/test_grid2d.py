@@ -1,4 +1,4 @@
-"""The 2D grid method (meshgen.grid2d) against exact overlaps and slow references."""
+"""The 2D grid method (meshgen.grid2d*) against exact overlaps and slow references."""
 
 from __future__ import annotations
 
@@ -10,12 +10,14 @@ import pytest
 import shapely
 from scipy.integrate import solve_ivp
 
-from meshgen import grid2d
+from meshgen import grid2d_motion
 from meshgen.errors import MeshError
-from meshgen.grid2d import Grid, jump_matrix, motion_matrix, reset_mapping
+from meshgen.grid2d_jumps import jump_matrix, reset_mapping
+from meshgen.grid2d_motion import motion_matrix
 from meshgen.model_file import read_model
 from meshgen.polygon_overlap import (edges_of_geometries, edges_of_rings, overlap_areas,
                                      signed_areas)
+from meshgen.regular_grid import Grid
 
 # Every matrix column (with fired) must sum to 1 this closely (grid2d renormalises).
 COLUMN_SUM = 1e-12
@@ -390,7 +392,7 @@ def test_motion_is_deterministic(adex):
 def test_worker_processes_give_the_same_matrix_and_progress(adex, monkeypatch):
     """jobs = 2 splits the same bands of cells over two spawned processes: every array
     is bit-for-bit that of jobs = 1, and progress counts the same bands."""
-    monkeypatch.setattr(grid2d, "CELL_BATCH", 100)
+    monkeypatch.setattr(grid2d_motion, "CELL_BATCH", 100)
     grid = Grid(("v", "w"), ADEX_RANGES, (30, 20))
     results, calls = [], []
     for jobs in (1, 2):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import shapely
 
-from meshgen.grid2d import Grid
+from meshgen.regular_grid import Grid
 from meshgen.model_file import read_model_file
 from meshgen.strips2d import (jump_of_cells, motion_of_cells, polygon_mesh, reset_of_cells,
                               trace_strips)
