@@ -8,6 +8,8 @@ takes nothing else. The names are the options' long names without the dashes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+
 # What analyze can do, in the order its messages list them.
 ACTIONS = ("summary", "csv", "plot", "raster", "trace", "spectrum", "compare", "density",
            "marginals", "movie")
@@ -22,6 +24,43 @@ MODIFIES = {
     "fps": ("movie",),
 }
 ALONE = "mesh"
+# Options given by a number: given when not None (a 0 is given, and refused later).
+NUMBERS = ("bin", "fps", "time")
+
+
+@dataclass(frozen=True)
+class AnalyzeOptions:
+    """The options of one `miind analyze`, by long name (None or False: not given)."""
+
+    csv: str | None = None  # a path, or "-" for stdout
+    summary: bool = False
+    window: str | None = None  # T0:T1 as typed (selection.parse_window)
+    bin: float | None = None  # [s]
+    plot: str | None = None
+    raster: str | None = None
+    trace: str | None = None
+    spectrum: str | None = None
+    compare: tuple[str, str] | None = None
+    density: str | None = None
+    marginals: str | None = None
+    movie: str | None = None
+    fps: float | None = None
+    log: bool = False
+    population: str | None = None
+    time: float | None = None  # [s]
+    mesh: str | None = None
+
+    def given(self) -> set[str]:
+        """The long names of the options given, as combination_problem takes them."""
+        return {field.name for field in fields(self)
+                if (getattr(self, field.name) is not None if field.name in NUMBERS
+                    else getattr(self, field.name))}
+
+    def files(self) -> list[str]:
+        """The files the options write (not "-", stdout)."""
+        return [path for path in (self.csv, self.plot, self.density, self.raster,
+                                  self.spectrum, self.trace, self.marginals, self.movie)
+                if path and path != "-"]
 
 
 def combination_problem(given: set[str]) -> str | None:

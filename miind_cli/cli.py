@@ -11,15 +11,21 @@ from __future__ import annotations
 import json
 import math
 import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from meshgen import __version__
 from meshgen.atomic_file import atomic_output, check_writable
-from meshgen.errors import ConfigError, MiindError, SimulationError
+from meshgen.errors import MiindError, SimulationError
 
-from .analyze_options import combination_problem
+from .analyze_options import AnalyzeOptions, combination_problem
 from .progress import progress_callback
+
+if TYPE_CHECKING:  # read and computed only by analyze, imported there (h5py, numpy)
+    from .output_reader import RunOutput
+    from .statistics import Binning
 
 # Frames per second of `analyze --movie` (miind_cli.plotting2d, which needs matplotlib
 # and is imported only when drawing).
@@ -143,54 +149,52 @@ def run(simulation_file, output, strict, overrides, quiet):
 
 @cli.command()
 @click.argument("output_file", type=click.Path(dir_okay=False))
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+@click.option("--csv", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write rates as CSV: t, then one column per population (Hz). '-' = stdout.")
 @click.option("--summary", is_flag=True,
               help="Print mean rates as JSON; for direct populations also the spike count "
                    "in the window and synchrony measures (chi, Fano factor, spectrum peak).")
 @click.option("--window", metavar="T0:T1",
               help="Time window of --summary, --compare and --spectrum (default: second half).")
-@click.option("--bin", "bin_width", type=float, metavar="T",
+@click.option("--bin", type=float, metavar="T",
               help="Average rates into bins of T seconds, a whole number of steps (--csv, "
                    "--plot, --summary, --raster, --compare), and count spikes in them "
                    "(Fano factor, spectrum; default 1 ms). Default: per step.")
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False),
+@click.option("--plot", type=click.Path(dir_okay=False),
               help="Plot rates (PNG); with --compare, the two compared overlaid.")
-@click.option("--raster", "raster_path", type=click.Path(dir_okay=False),
+@click.option("--raster", type=click.Path(dir_okay=False),
               help="Spike raster of each direct population, its rate below (PNG).")
-@click.option("--spectrum", "spectrum_path", type=click.Path(dir_okay=False),
+@click.option("--spectrum", type=click.Path(dir_okay=False),
               help="Power spectrum of each direct population's spike count (PNG).")
-@click.option("--trace", "trace_path", type=click.Path(dir_okay=False),
+@click.option("--trace", type=click.Path(dir_okay=False),
               help="Plot the recorded neurons' state against time (direct populations "
                    "with `record`), one panel per variable (PNG).")
 @click.option("--compare", nargs=2, metavar="POP_A POP_B",
               help="Print JSON comparing two populations' rates: RMS difference, steady "
                    "means over --window and the standard error of their difference.")
-@click.option("--density", "density_path", type=click.Path(dir_okay=False),
+@click.option("--density", type=click.Path(dir_okay=False),
               help="Plot the density of --population at --time (PNG); in 2D on the mesh "
                    "cells, with the threshold and reset lines.")
-@click.option("--marginals", "marginals_path", type=click.Path(dir_okay=False),
+@click.option("--marginals", type=click.Path(dir_okay=False),
               help="Plot the marginal density of each variable of a 2D --population at "
                    "--time, one panel each (PNG).")
-@click.option("--movie", "movie_path", type=click.Path(dir_okay=False),
+@click.option("--movie", type=click.Path(dir_okay=False),
               help="Movie of the 2D density of --population over all its snapshots "
                    "(.gif or .mp4).")
 @click.option("--fps", type=float, help=f"Frames per second of --movie (default "
                                         f"{DEFAULT_FPS:g}).")
-@click.option("--log", "log_scale", is_flag=True,
+@click.option("--log", is_flag=True,
               help="Logarithmic colour scale for a 2D --density or --movie (cells without "
                    "mass left blank).")
 @click.option("--population",
               help="Population for --density, --marginals and --movie (default: the first "
                    "density population; the first 2D one for --marginals and --movie).")
-@click.option("--time", "at_time", type=float,
+@click.option("--time", type=float,
               help="Time of --density and --marginals: the nearest snapshot is drawn "
                    "(default: the last snapshot).")
-@click.option("--mesh", "mesh_path", type=click.Path(dir_okay=False),
+@click.option("--mesh", type=click.Path(dir_okay=False),
               help="OUTPUT_FILE is a mesh artifact (`miind mesh`): draw its cells (PNG).")
-def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster_path, trace_path,
-            spectrum_path, compare, density_path, marginals_path, movie_path, fps, log_scale,
-            population, at_time, mesh_path):
+def analyze(output_file, **given):
     """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE, or the
     cells of a mesh artifact (--mesh).
 
@@ -227,83 +231,135 @@ def analyze(output_file, csv_path, summary, window, bin_width, plot_path, raster
     --window, in bins of --bin or of 1 ms rounded to whole steps.
     Bins: a last incomplete bin is left out.
     """
-    from . import output_reader, selection, statistics
+    options = AnalyzeOptions(**given)
+    _check_usage(options)
+    if options.mesh:
+        _draw_mesh(output_file, options.mesh)
+        return
+    # Check everything before writing anything, so an error leaves no file behind.
+    for path in options.files():
+        check_writable(path)
+    _write_results(options, _compute(output_file, options))
 
-    given = {name for name, value in (
-        ("csv", csv_path), ("summary", summary), ("window", window),
-        ("bin", bin_width is not None), ("plot", plot_path), ("raster", raster_path),
-        ("trace", trace_path), ("spectrum", spectrum_path), ("compare", compare),
-        ("density", density_path), ("marginals", marginals_path), ("movie", movie_path),
-        ("fps", fps is not None), ("log", log_scale), ("population", population),
-        ("time", at_time is not None), ("mesh", mesh_path)) if value}
-    problem = combination_problem(given)
+
+def _check_usage(options: AnalyzeOptions) -> None:
+    """The usage errors of analyze: options that do not go together, a bad --fps or
+    --movie suffix."""
+    problem = combination_problem(options.given())
     if problem:
         raise click.UsageError(problem)
-    if mesh_path:
-        _draw_mesh(output_file, mesh_path)
+    if options.mesh:
         return
+    fps = options.fps
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise click.UsageError(f"--fps must be a positive number of frames per second, got {fps:g}")
-    if movie_path:
+    if options.movie:
         from .plotting2d import check_movie_path
         try:
-            check_movie_path(movie_path)
+            check_movie_path(options.movie)
         except ValueError as problem:
             raise click.UsageError(str(problem)) from None
-    # Check everything before writing anything, so an error leaves no file behind.
-    for path in (csv_path, plot_path, density_path, raster_path, spectrum_path, trace_path,
-                 marginals_path, movie_path):
-        if path and path != "-":
-            check_writable(path)
-    result = output_reader.read_output(output_file, spikes=bool(raster_path))
-    span = selection.parse_window(window)
-    binning = statistics.make_binning(result, bin_width)
-    count_binning = statistics.make_binning(result, bin_width, statistics.DEFAULT_BIN)
-    snapshot = selection.select_snapshot(result, population, at_time) if density_path else None
-    if snapshot and log_scale and not result.populations[snapshot[0]].two_dimensional:
-        raise ConfigError(f"--log: population '{snapshot[0]}' is one-dimensional; the log "
-                          "colour scale is for 2D densities", path=result.path)
-    marginals = (selection.select_marginals(result, population, at_time) if marginals_path
-                 else None)
-    movie = selection.select_movie(result, population) if movie_path else None
-    density_2d = bool(snapshot) and result.populations[snapshot[0]].two_dimensional
-    raster_names = selection.direct_names(result, "--raster") if raster_path else None
-    trace_names = selection.recorded_names(result) if trace_path else None
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """What analyze reads, selects and computes before it writes anything."""
+
+    output: RunOutput
+    binning: Binning  # rates (--bin, default per step)
+    count_binning: Binning  # spike counts (--bin, default statistics.DEFAULT_BIN)
+    snapshot: tuple[str, int] | None  # --density: population, snapshot index
+    density_2d: bool
+    marginals: tuple[str, int] | None
+    movie: str | None
+    raster_names: list[str] | None
+    trace_names: list[str] | None
+    spectra: dict | None
+    report: dict | None  # --summary
+    comparison: dict | None  # --compare
+
+
+def _compute(output_file: str, options: AnalyzeOptions) -> _Analysis:
+    """Read OUTPUT_FILE, select what the options name and compute what they ask for."""
+    from . import output_reader, selection, statistics
+
+    result = output_reader.read_output(output_file, spikes=bool(options.raster))
+    span = selection.parse_window(options.window)
+    binning = statistics.make_binning(result, options.bin)
+    count_binning = statistics.make_binning(result, options.bin, statistics.DEFAULT_BIN)
+    snapshot = (selection.select_density(result, options.population, options.time, options.log)
+                if options.density else None)
+    marginals = (selection.select_marginals(result, options.population, options.time)
+                 if options.marginals else None)
+    movie = selection.select_movie(result, options.population) if options.movie else None
+    raster_names = selection.direct_names(result, "--raster") if options.raster else None
+    trace_names = selection.recorded_names(result) if options.trace else None
     spectra = (statistics.spectra(result, selection.direct_names(result, "--spectrum"), span,
-                                count_binning) if spectrum_path else None)
-    report = statistics.summarize(result, span, binning, count_binning) if summary else None
-    comparison = statistics.compare(result, *compare, span, binning) if compare else None
-    if csv_path == "-":
-        statistics.write_rates_csv(result, sys.stdout, binning)
-    elif csv_path:
-        with atomic_output(csv_path) as temporary, open(temporary, "w", newline="") as stream:
-            statistics.write_rates_csv(result, stream, binning)
-    if density_2d or marginals or movie:
-        from . import plotting2d
-        if density_2d:
-            plotting2d.plot_density_2d(result, density_path, *snapshot, log=log_scale,
-                                       at_time=at_time)
-        if marginals:
-            plotting2d.plot_marginals(result, marginals_path, *marginals, at_time=at_time)
-        if movie:
-            plotting2d.write_movie(result, movie_path, movie, fps or DEFAULT_FPS, log=log_scale)
-    if plot_path or (density_path and not density_2d) or raster_path or spectrum_path or \
-            trace_path:
-        from . import plotting
-        if trace_path:
-            plotting.plot_traces(result, trace_path, trace_names)
-        if plot_path and comparison:
-            plotting.plot_comparison(result, plot_path, comparison["compare"], binning)
-        elif plot_path:
-            plotting.plot_rates(result, plot_path, binning)
-        if raster_path:
-            plotting.plot_raster(result, raster_path, raster_names, count_binning)
-        if spectrum_path:
-            plotting.plot_spectra(result, spectrum_path, spectra, count_binning)
-        if density_path and not density_2d:
-            plotting.plot_density(result, density_path, *snapshot)
-    if report is not None or comparison is not None:
-        _emit_json({**(report or {}), **(comparison or {})})
+                                  count_binning) if options.spectrum else None)
+    report = statistics.summarize(result, span, binning, count_binning) if options.summary else None
+    comparison = (statistics.compare(result, *options.compare, span, binning)
+                  if options.compare else None)
+    return _Analysis(
+        output=result, binning=binning, count_binning=count_binning, snapshot=snapshot,
+        density_2d=bool(snapshot) and result.populations[snapshot[0]].two_dimensional,
+        marginals=marginals, movie=movie, raster_names=raster_names, trace_names=trace_names,
+        spectra=spectra, report=report, comparison=comparison)
+
+
+def _write_results(options: AnalyzeOptions, analysis: _Analysis) -> None:
+    """The CSV, then the figures, then the JSON of --summary and --compare."""
+    from . import statistics
+
+    if options.csv == "-":
+        statistics.write_rates_csv(analysis.output, sys.stdout, analysis.binning)
+    elif options.csv:
+        with atomic_output(options.csv) as temporary, open(temporary, "w", newline="") as stream:
+            statistics.write_rates_csv(analysis.output, stream, analysis.binning)
+    if analysis.density_2d or analysis.marginals or analysis.movie:
+        _draw_2d(options, analysis)
+    if options.plot or (options.density and not analysis.density_2d) or options.raster or \
+            options.spectrum or options.trace:
+        _draw_figures(options, analysis)
+    if analysis.report is not None or analysis.comparison is not None:
+        _emit_json({**(analysis.report or {}), **(analysis.comparison or {})})
+
+
+def _draw_2d(options: AnalyzeOptions, analysis: _Analysis) -> None:
+    """--density of a 2D population, --marginals and --movie (plotting2d)."""
+    from . import plotting2d
+
+    result = analysis.output
+    if analysis.density_2d:
+        plotting2d.plot_density_2d(result, options.density, *analysis.snapshot, log=options.log,
+                                   at_time=options.time)
+    if analysis.marginals:
+        plotting2d.plot_marginals(result, options.marginals, *analysis.marginals,
+                                  at_time=options.time)
+    if analysis.movie:
+        plotting2d.write_movie(result, options.movie, analysis.movie, options.fps or DEFAULT_FPS,
+                               log=options.log)
+
+
+def _draw_figures(options: AnalyzeOptions, analysis: _Analysis) -> None:
+    """--trace, --plot, --raster, --spectrum and --density of a 1D population (plotting)."""
+    from . import plotting
+
+    result = analysis.output
+    if options.trace:
+        plotting.plot_traces(result, options.trace, analysis.trace_names)
+    if options.plot and analysis.comparison:
+        plotting.plot_comparison(result, options.plot, analysis.comparison["compare"],
+                                 analysis.binning)
+    elif options.plot:
+        plotting.plot_rates(result, options.plot, analysis.binning)
+    if options.raster:
+        plotting.plot_raster(result, options.raster, analysis.raster_names,
+                             analysis.count_binning)
+    if options.spectrum:
+        plotting.plot_spectra(result, options.spectrum, analysis.spectra,
+                              analysis.count_binning)
+    if options.density and not analysis.density_2d:
+        plotting.plot_density(result, options.density, *analysis.snapshot)
 
 
 def _draw_mesh(mesh_file, figure_path) -> None:

@@ -83,6 +83,16 @@ def select_snapshot(output: RunOutput, population: str | None,
     return name, index
 
 
+def select_density(output: RunOutput, population: str | None, at_time: float | None,
+                   log: bool = False) -> tuple[str, int]:
+    """The population and snapshot index of --density (select_snapshot); --log needs a
+    2D population."""
+    name, index = select_snapshot(output, population, at_time)
+    if log and not output.populations[name].two_dimensional:
+        raise ConfigError(f"--log: population '{name}' is one-dimensional; the log "
+                          "colour scale is for 2D densities", path=output.path)
+    return name, index
+
 def select_2d(output: RunOutput, population: str | None, option: str) -> str:
     """The 2D density population for `option` (default: the first one)."""
     planar = [n for n in output.names("density") if output.populations[n].two_dimensional]
