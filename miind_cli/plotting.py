@@ -16,14 +16,18 @@ from .selection import raster_selection
 from .statistics import Binning, binned_rates, make_binning
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed), imported only when a
+    figure is drawn."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     return plt
 
 
-def _save(figure, path: str | Path) -> None:
+def save_figure(figure, path: str | Path) -> None:
+    """Write `figure` to `path` atomically, in the format its suffix names (PNG without
+    one)."""
     with atomic_output(path) as temporary:
         figure.savefig(temporary, format=Path(path).suffix.lstrip(".") or "png", dpi=120)
 
@@ -36,7 +40,7 @@ def plot_rates(output: RunOutput, path: str | Path, binning: Binning | None = No
     """The rate of every population (in `binning`, default per step)."""
     binning = binning or make_binning(output, None)
     times, rates = binned_rates(output, binning)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
     for name, rate in rates.items():
         axes.plot(times, rate, label=name, lw=1)
@@ -44,7 +48,7 @@ def plot_rates(output: RunOutput, path: str | Path, binning: Binning | None = No
     axes.set_ylabel(f"rate (Hz), {_bin_label(binning)}")
     axes.legend(frameon=False)
     axes.set_title(Path(output.path).name)
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -55,7 +59,7 @@ def plot_comparison(output: RunOutput, path: str | Path, comparison: dict,
     binning = binning or make_binning(output, None)
     times, rates = binned_rates(output, binning)
     a, b = comparison["a"], comparison["b"]
-    plt = _pyplot()
+    plt = pyplot()
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 5), sharex=True,
                                          height_ratios=[2, 1], constrained_layout=True)
     top.plot(times, rates[a], label=a, lw=1)
@@ -71,7 +75,7 @@ def plot_comparison(output: RunOutput, path: str | Path, comparison: dict,
     bottom.set_xlabel("time (s)")
     for axes in (top, bottom):
         axes.axvspan(*comparison["window"], color="0.9", zorder=0)
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -80,7 +84,7 @@ def plot_raster(output: RunOutput, path: str | Path, names: list[str],
     """For each direct population in `names`: a spike raster (at most
     selection.RASTER_MAX_NEURONS neurons, chosen evenly) above its rate in `binning`."""
     times, rates = binned_rates(output, binning)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(2 * len(names), 1, figsize=(7, 4.5 * len(names)),
                                 sharex=True, squeeze=False, constrained_layout=True,
                                 height_ratios=[3, 1] * len(names))
@@ -99,14 +103,14 @@ def plot_raster(output: RunOutput, path: str | Path, names: list[str],
         rate.set_title(f"rate {_bin_label(binning)}", fontsize="small")
     axes[-1, 0].set_xlabel("time (s)")
     axes[-1, 0].set_xlim(0.0, float(output.time[-1]))
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
 def plot_spectra(output: RunOutput, path: str | Path, spectra: dict,
                  binning: Binning) -> None:
     """Power spectra of population spike counts (statistics.spectra), log scale."""
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
     for name, (frequencies, power) in spectra.items():
         above = frequencies > 0
@@ -116,7 +120,7 @@ def plot_spectra(output: RunOutput, path: str | Path, spectra: dict,
     axes.set_ylabel("power (spikes² / Hz)")
     axes.legend(frameon=False)
     axes.set_title(f"spike count spectrum, {_bin_label(binning)} (Welch)")
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -126,21 +130,21 @@ def plot_density(output: RunOutput, path: str | Path, name: str, index: int) -> 
     order = np.argsort(pop.lower)
     lower, upper = pop.lower[order], pop.upper[order]
     density = pop.density_mass[index][order] / (upper - lower)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 3.5), constrained_layout=True)
     edges = np.concatenate([lower, upper[-1:]])
     axes.stairs(density, edges, fill=True, alpha=0.6)
     axes.set_xlabel(f"v ({pop.unit})")
     axes.set_ylabel(f"density (1/{pop.unit})")
     axes.set_title(f"{name} at t = {pop.density_time[index]:.4g} s")
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
 def plot_traces(output: RunOutput, path: str | Path, names: list[str]) -> None:
     """State of the recorded neurons against time: a panel per variable, a line per
     neuron, every recorded population."""
-    plt = _pyplot()
+    plt = pyplot()
     panels = [(name, variable) for name in names for variable in output.populations[name].variables]
     figure, axes = plt.subplots(len(panels), 1, figsize=(7, 2.2 * len(panels)), sharex=True,
                                 constrained_layout=True, squeeze=False)
@@ -153,5 +157,5 @@ def plot_traces(output: RunOutput, path: str | Path, names: list[str]) -> None:
     axes[0, 0].legend(frameon=False, fontsize="small", loc="upper right")
     axes[-1, 0].set_xlabel("time (s)")
     axes[0, 0].set_title(Path(output.path).name)
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)

@@ -17,10 +17,10 @@ import numpy as np
 
 from meshgen.artifact import MeshArtifact
 from meshgen.atomic_file import atomic_output
-from solver.output import spike_lines
+from solver.marginals import spike_lines
 
 from .output_reader import MeshCells, RunOutput, artifact_cells
-from .plotting import _pyplot, _save
+from .plotting import pyplot, save_figure
 
 # The log colour scale spans this many decades below the largest density: deeper
 # cells hold under a millionth of the peak, and without a floor the rounding residue
@@ -44,12 +44,12 @@ def plot_density_2d(output: RunOutput, path: str | Path, name: str, index: int,
     """The density (mass / cell area) of 2D population `name` at snapshot `index`."""
     pop = output.populations[name]
     densities = _shown_densities(pop.cells, pop.density_mass[index:index + 1], log)
-    plt = _pyplot()
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7, 5), constrained_layout=True)
     _draw_density(figure, axes, pop.cells, densities[0], _norm(densities, log), log)
     _draw_spike_lines(axes, pop.threshold, pop.reset_v, pop.cells.units[0])
     axes.set_title(_snapshot_title(pop, name, index, at_time))
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -57,7 +57,7 @@ def plot_marginals(output: RunOutput, path: str | Path, name: str, index: int,
                    at_time: float | None = None) -> None:
     """One panel per variable: its marginal density at snapshot `index`."""
     pop = output.populations[name]
-    plt = _pyplot()
+    plt = pyplot()
     variables = list(pop.marginals)
     figure, axes = plt.subplots(1, len(variables), figsize=(4 * len(variables), 3.5),
                                 constrained_layout=True, squeeze=False)
@@ -69,7 +69,7 @@ def plot_marginals(output: RunOutput, path: str | Path, name: str, index: int,
         if variable == pop.cells.variables[0]:
             _draw_spike_lines(axis, pop.threshold, pop.reset_v, unit)
     figure.suptitle(_snapshot_title(pop, name, index, at_time, "marginal densities"))
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -89,7 +89,7 @@ def write_movie(output: RunOutput, path: str | Path, name: str, fps: float,
     suffix = check_movie_path(path)
     pop = output.populations[name]
     densities = _shown_densities(pop.cells, pop.density_mass, log)
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib import animation
     if suffix == ".gif":
         writer = animation.PillowWriter(fps=fps)
@@ -127,21 +127,21 @@ def write_movie(output: RunOutput, path: str | Path, name: str, fps: float,
 def plot_mesh(artifact, path: str | Path) -> None:
     """The cells of a mesh artifact: grid lines or polygons in 2D, the cell boundaries
     along v (and each cell's width) in 1D; threshold and reset lines."""
-    plt = _pyplot()
+    plt = pyplot()
     name = Path(artifact.path).name
     if isinstance(artifact, MeshArtifact):  # 1D strips
         figure = _plot_intervals(plt, artifact, name)
     else:
         cells = artifact_cells(artifact)
         figure, axes = plt.subplots(figsize=(7, 5.5), constrained_layout=True)
-        note = _draw_cell_lines(axes, cells)
+        note = draw_cell_lines(axes, cells)
         threshold, reset_v = spike_lines(artifact)
         _draw_spike_lines(axes, threshold, reset_v, cells.units[0])
         _set_limits(axes, cells)
         shape = (f"{cells.shape[0]} x {cells.shape[1]} grid" if cells.regular
                  else f"{cells.n_cells} cells")
         axes.set_title(f"{name}: {shape}{note}")
-    _save(figure, path)
+    save_figure(figure, path)
     plt.close(figure)
 
 
@@ -234,7 +234,7 @@ def _draw_spike_lines(axes, threshold: float, reset_v: float, unit: str) -> None
         axes.legend(loc="upper left", fontsize="small", framealpha=0.8)
 
 
-def _subsampled(edges: np.ndarray) -> tuple[np.ndarray, int]:
+def subsampled_edges(edges: np.ndarray) -> tuple[np.ndarray, int]:
     """Every k-th of `edges` (the ends always), k chosen so at most
     MAX_LINES_PER_AXIS cells' lines remain."""
     stride = max(1, math.ceil((len(edges) - 1) / MAX_LINES_PER_AXIS))
@@ -244,7 +244,7 @@ def _subsampled(edges: np.ndarray) -> tuple[np.ndarray, int]:
     return kept, stride
 
 
-def _draw_cell_lines(axes, cells: MeshCells) -> str:
+def draw_cell_lines(axes, cells: MeshCells) -> str:
     """Draw the cells' outlines; returns a note for the title if lines were left out."""
     from matplotlib.collections import PolyCollection
     if not cells.regular:
@@ -252,7 +252,7 @@ def _draw_cell_lines(axes, cells: MeshCells) -> str:
                                            edgecolors="0.3", linewidths=0.3))
         return ""
     (v_lo, v_hi), (w_lo, w_hi) = cells.limits()
-    (v_lines, v_stride), (w_lines, w_stride) = (_subsampled(e) for e in cells.edges)
+    (v_lines, v_stride), (w_lines, w_stride) = (subsampled_edges(e) for e in cells.edges)
     axes.vlines(v_lines, w_lo, w_hi, colors="0.3", linewidths=0.4)
     axes.hlines(w_lines, v_lo, v_hi, colors="0.3", linewidths=0.4)
     thinned = [f"one line in {stride} along {variable}" for variable, stride
@@ -265,7 +265,7 @@ def _plot_intervals(plt, artifact, name: str):
     order = np.argsort(artifact.lower)
     lower, upper = artifact.lower[order], artifact.upper[order]
     boundaries = np.unique(np.concatenate([lower, upper]))
-    shown, stride = _subsampled(boundaries)
+    shown, stride = subsampled_edges(boundaries)
     figure, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.5), sharex=True,
                                          height_ratios=[1, 2], constrained_layout=True)
     top.vlines(shown, 0.0, 1.0, colors="0.3", linewidths=0.4)

@@ -23,7 +23,7 @@ from PIL import Image
 from clitools import assert_error, assert_ok, invoke, leftovers
 from miind_cli import output_reader, selection
 from miind_cli.output_reader import grid_cells, polygon_cells
-from miind_cli.plotting2d import (MAX_LINES_PER_AXIS, _draw_cell_lines, _subsampled,
+from miind_cli.plotting2d import (MAX_LINES_PER_AXIS, draw_cell_lines, subsampled_edges,
                                   plot_mesh)
 
 EXIT_USAGE = 2
@@ -315,7 +315,7 @@ def test_polygon_mesh_figure(runs, tmp_path):
 @pytest.mark.parametrize("n_cells", [30, 200, 201, 1000, 1001])
 def test_mesh_lines_are_subsampled(n_cells):
     edges = np.linspace(0.0, 1.0, n_cells + 1)
-    kept, stride = _subsampled(edges)
+    kept, stride = subsampled_edges(edges)
     assert len(kept) - 1 <= MAX_LINES_PER_AXIS
     assert kept[0] == 0.0 and kept[-1] == 1.0
     assert stride == (1 if n_cells <= MAX_LINES_PER_AXIS else -(-n_cells // MAX_LINES_PER_AXIS))
@@ -326,7 +326,7 @@ def test_thinned_mesh_lines_are_said(tmp_path):
     import matplotlib.pyplot as plt
     figure, axes = plt.subplots()
     cells = grid_cells("vw", ("mV", "pA"), [[-80.0, -40.0], [0.0, 1.0]], [1000, 150])
-    assert _draw_cell_lines(axes, cells) == " (one line in 5 along v drawn)"
+    assert draw_cell_lines(axes, cells) == " (one line in 5 along v drawn)"
     assert len(axes.collections[0].get_segments()) == 201  # v lines: every 5th edge
     assert len(axes.collections[1].get_segments()) == 151  # all w lines
     plt.close(figure)
