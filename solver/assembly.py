@@ -1,18 +1,17 @@
-"""Assembling a simulation that may mix density and direct populations.
+"""Assembling a simulation: from its spec to the populations the engine advances.
 
-Density populations on strip meshes (1D) run together in the network kernel, which
-couples them step by step. Density populations on grid meshes (2D, solver.grid) and
-direct populations run in their own kernels. Connections between
-the two kinds (and between direct populations) carry rates through tables filled in
-between chunks of steps; a chunk is never longer than the shortest such delay, so
-every rate a chunk needs is known before it starts.
+Each population of the file becomes a population of the protocol
+solver.population.Population, of the kind its method and mesh say (BUILDERS): the
+density populations on 1D strip meshes all in one solver.network_1d.Strips1DNetwork
+(its kernel couples them step by step), each one on a 2D mesh a solver.density_2d.Density2DPopulation, each direct one a
+solver.direct.DirectPopulation. Each mesh is read once, here. Input rates from Poisson
+sources are tabulated now; rows fed by other populations (their `feeds`) are filled
+by the engine between chunks, which are never longer than the shortest such delay.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,14 +19,9 @@ from meshgen.artifact import GridArtifact, read_mesh
 from meshgen.errors import ConfigError
 from meshgen.model_file import model_from_definition, read_model
 
-from .network import Network, build_network, input_rate_table
-from .sim_file import InputSpec, SimulationSpec
-
-if TYPE_CHECKING:
-    # Imported where used: the direct and grid populations' modules import numba
-    # (and their kernels), which a simulation without them need not load.
-    from .direct import DirectPopulation
-    from .grid import GridPopulation
+from .network_1d import input_rate_table
+from .population import Population, RateFeed
+from .sim_file import SimulationSpec
 
 # The step of simulations made of direct populations only, when [simulation] dt is
 # not given: 0.1 ms, Brian2's and NEST's default. LIF is solved exactly whatever the
@@ -35,134 +29,141 @@ if TYPE_CHECKING:
 DEFAULT_DIRECT_DT = 1e-4
 
 
-@dataclass(frozen=True)
-class RateFeed:
-    """A rate fed through a table: row `row` gets n x the rate of population `source`
-    (index in file order) `delay` steps earlier."""
-
-    row: int
-    source: int
-    count: float
-    delay: float
-
-
 @dataclass
 class Simulation:
     spec: SimulationSpec
     dt: float
     n_steps: int
-    kinds: list[tuple[str, int]]  # per population in file order: (kind, index), kind one
-    # of "density" (strips, in the network kernel), "grid" or "direct"
-    density: Network | None
-    density_feeds: list[RateFeed]  # rows of density.input_rates filled from populations
-    direct: list[DirectPopulation]
-    direct_rates: list[np.ndarray]  # per direct population: (groups, n_steps) Hz
-    direct_feeds: list[list[RateFeed]]
-    chunk: int
-    grids: list[GridPopulation] = dataclasses.field(default_factory=list)
-    grid_rates: list[np.ndarray] = dataclasses.field(default_factory=list)  # (groups, n_steps)
-    grid_feeds: list[list[RateFeed]] = dataclasses.field(default_factory=list)
+    populations: list[Population]  # each advanced by the engine in turn
+    input_table: np.ndarray  # (inputs, n_steps) Hz: the rate of each [[input]] per step
+    chunk: int  # steps per chunk at most: the shortest delay between populations
 
     @property
     def names(self) -> list[str]:
         return [p.name for p in self.spec.populations]
 
 
+@dataclass(frozen=True)
+class Context:
+    """What every builder needs: the spec, where each population and input sits in
+    the file, the input table, and the simulation's step."""
+
+    spec: SimulationSpec
+    index: dict[str, int]
+    input_index: dict[str, int]
+    inputs: np.ndarray
+    dt: float
+    n_steps: int
+
+    def incoming(self, name: str):
+        """The connections into population `name`, in file order."""
+        return [c for c in self.spec.connections if c.target == name]
+
+    def input_row(self, connection, row: int, table: np.ndarray, feeds: list) -> None:
+        """Row `row` of `table` from a Poisson input, or a feed from a population."""
+        if connection.source in self.input_index:
+            table[row] = connection.n_connections * self.inputs[self.input_index[connection.source]]
+        else:
+            feeds.append(RateFeed(row, self.index[connection.source], connection.n_connections,
+                                  max(connection.delay / self.dt, 1.0)))
+
+
+def population_kind(population, artifact) -> str:
+    """"direct", "density_2d" (a grid or 2D strip mesh) or "strips_1d"."""
+    if population.direct:
+        return "direct"
+    return "density_2d" if isinstance(artifact, GridArtifact) else "strips_1d"
+
+
 def build_simulation(spec: SimulationSpec) -> Simulation:
+    artifacts = {p.name: read_mesh(p.mesh_path) for p in spec.populations if not p.direct}
+    kinds = {p.name: population_kind(p, artifacts.get(p.name)) for p in spec.populations}
     index = {p.name: i for i, p in enumerate(spec.populations)}
-    grid_artifacts = {p.name: a for p in spec.populations if not p.direct
-                      for a in [read_mesh(p.mesh_path)] if isinstance(a, GridArtifact)}
-    density_members = [p for p in spec.populations if not p.direct and p.name not in grid_artifacts]
-    direct_members = [p for p in spec.populations if p.direct]
-    grid_members = [p for p in spec.populations if p.name in grid_artifacts]
-    kinds = []
-    counters = {"density": 0, "direct": 0, "grid": 0}
-    for p in spec.populations:
-        kind = "direct" if p.direct else "grid" if p.name in grid_artifacts else "density"
-        kinds.append((kind, counters[kind]))
-        counters[kind] += 1
-
-    density, density_feeds = None, []
-    if density_members:
-        density, density_feeds = _density_network(spec, density_members, index)
-        dt, n_steps = density.dt, density.n_steps
+    strips_1d = [p for p in spec.populations if kinds[p.name] == "strips_1d"]
+    populations = []
+    if strips_1d:
+        # One object for all of them: their kernel couples them step by step.
+        from .network_1d import Strips1DNetwork
+        populations.append(Strips1DNetwork(spec, strips_1d, [artifacts[p.name] for p in strips_1d],
+                                           index))
+        dt, n_steps = populations[0].dt, populations[0].n_steps
     else:
-        dt = spec.dt or next((a.dt for a in grid_artifacts.values()), DEFAULT_DIRECT_DT)
+        dt = spec.dt or next((a.dt for a in artifacts.values()), DEFAULT_DIRECT_DT)
         n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
-
-    inputs = input_rate_table(spec, dt, n_steps)
-    input_index = {s.name: i for i, s in enumerate(spec.inputs)}
-    direct, direct_rates, direct_feeds = [], [], []
-    if direct_members:
-        from .direct import (STEP_CHECK_TOLERANCE, DirectPopulation, InputGroup,
-                             check_integration_step)
-    for stream, population in enumerate(direct_members):
-        p = index[population.name]
-        model = _direct_model(spec, p)
-        incoming = [c for c in spec.connections if c.target == population.name]
-        groups, feeds = [], []
-        rates = np.zeros((len(incoming), n_steps))
-        for g, c in enumerate(incoming):
-            if c.dimension not in model.variables:
-                raise ConfigError(f"population '{population.name}' has no variable "
-                                  f"'{c.dimension}' (variables: {', '.join(model.variables)})",
-                                  path=spec.path, key=f"connection.{c.index}.dimension")
-            groups.append(InputGroup(c.efficacy, model.variables.index(c.dimension)))
-            if c.source in input_index:
-                rates[g] = c.n_connections * inputs[input_index[c.source]]
-            else:
-                feeds.append(RateFeed(g, index[c.source], c.n_connections, max(c.delay / dt, 1.0)))
-        member = DirectPopulation(
-            name=population.name, model=model, n_neurons=population.n_neurons, groups=groups,
-            n_steps=n_steps, dt=dt, integration_step=population.integration_step or dt,
-            record=np.array(population.record, dtype=np.int64), seed=population.seed,
-            stream=stream, accumulate_from=n_steps // 2)
-        initial = _initial_state(spec, p, model)
-        step = population.integration_step or dt
-        drive = {}
-        for g, group in enumerate(groups):
-            name = model.variables[group.dimension]
-            drive[name] = drive.get(name, 0.0) + rates[g, 0] * group.efficacy
-        suggested = check_integration_step(model, initial, step, drive, spec.t_end)
-        if suggested is not None:
-            raise ConfigError(f"the integration step {step:g} s is too coarse for model "
-                              f"'{model.kind}' (RK4 at half the step differs by more than "
-                              f"{STEP_CHECK_TOLERANCE:g} of the voltage scale); set "
-                              f"integration_step = {suggested:.3g}", path=spec.path,
-                              key=f"population.{p}.integration_step")
-        member.set_initial(initial)
-        direct.append(member)
-        direct_rates.append(rates)
-        direct_feeds.append(feeds)
-
-    grids, grid_rates, grid_feeds = [], [], []
-    for population in grid_members:
-        grid, rates, feeds = _grid_population(spec, population, grid_artifacts[population.name],
-                                              index, input_index, inputs, dt, n_steps)
-        grids.append(grid)
-        grid_rates.append(rates)
-        grid_feeds.append(feeds)
-
-    delays = [f.delay for f in density_feeds] + [f.delay for feeds in direct_feeds for f in feeds]
-    delays += [f.delay for feeds in grid_feeds for f in feeds]
+    context = Context(spec, index, {s.name: i for i, s in enumerate(spec.inputs)},
+                      input_rate_table(spec, dt, n_steps), dt, n_steps)
+    made = {kind: 0 for kind in BUILDERS}
+    for population in spec.populations:
+        kind = kinds[population.name]
+        if kind in BUILDERS:
+            populations.append(BUILDERS[kind](context, population, artifacts.get(population.name),
+                                              made[kind]))
+            made[kind] += 1
+    delays = [feed.delay for population in populations for feed in population.feeds]
     chunk = max(1, int(np.floor(min(delays)))) if delays else n_steps
-    return Simulation(spec=spec, dt=dt, n_steps=n_steps, kinds=kinds, density=density,
-                      density_feeds=density_feeds, direct=direct, direct_rates=direct_rates,
-                      direct_feeds=direct_feeds, chunk=chunk, grids=grids,
-                      grid_rates=grid_rates, grid_feeds=grid_feeds)
+    return Simulation(spec=spec, dt=dt, n_steps=n_steps, populations=populations,
+                      input_table=context.inputs[:len(spec.inputs)], chunk=chunk)
 
 
-def _grid_population(spec, population, artifact, index, input_index, inputs, dt, n_steps):
-    """A grid population, its input rate table (groups, n_steps) and its rate feeds."""
-    from .grid import GridPopulation
-    p = index[population.name]
+def build_direct(context: Context, population, artifact, stream: int):
+    """A direct population (`stream`: its place among the direct ones, which picks its
+    random stream; `artifact` is None)."""
+    from .direct import DirectPopulation, InputGroup
+
+    p = context.index[population.name]
+    model = _direct_model(context.spec, p)
+    incoming = context.incoming(population.name)
+    groups, feeds = [], []
+    rates = np.zeros((len(incoming), context.n_steps))
+    for g, c in enumerate(incoming):
+        if c.dimension not in model.variables:
+            raise ConfigError(f"population '{population.name}' has no variable "
+                              f"'{c.dimension}' (variables: {', '.join(model.variables)})",
+                              path=context.spec.path, key=f"connection.{c.index}.dimension")
+        groups.append(InputGroup(c.efficacy, model.variables.index(c.dimension)))
+        context.input_row(c, g, rates, feeds)
+    member = DirectPopulation(
+        name=population.name, model=model, n_neurons=population.n_neurons, groups=groups,
+        n_steps=context.n_steps, dt=context.dt,
+        integration_step=population.integration_step or context.dt,
+        record=np.array(population.record, dtype=np.int64), seed=population.seed,
+        stream=stream, accumulate_from=context.n_steps // 2, input_rates=rates, feeds=feeds)
+    initial = _initial_state(context.spec, p, model)
+    _check_integration_step(context, population, p, model, initial, groups, rates)
+    member.set_initial(initial)
+    return member
+
+
+def _check_integration_step(context, population, p, model, initial, groups, rates) -> None:
+    from .direct import STEP_CHECK_TOLERANCE, check_integration_step
+
+    step = population.integration_step or context.dt
+    drive = {}
+    for g, group in enumerate(groups):
+        name = model.variables[group.dimension]
+        drive[name] = drive.get(name, 0.0) + rates[g, 0] * group.efficacy
+    suggested = check_integration_step(model, initial, step, drive, context.spec.t_end)
+    if suggested is not None:
+        raise ConfigError(f"the integration step {step:g} s is too coarse for model "
+                          f"'{model.kind}' (RK4 at half the step differs by more than "
+                          f"{STEP_CHECK_TOLERANCE:g} of the voltage scale); set "
+                          f"integration_step = {suggested:.3g}", path=context.spec.path,
+                          key=f"population.{p}.integration_step")
+
+
+def build_density_2d(context: Context, population, artifact, _order: int):
+    """A density population on a 2D grid or strip mesh."""
+    from .density_2d import Density2DPopulation
+
+    spec, dt = context.spec, context.dt
+    p = context.index[population.name]
     if abs(dt - artifact.dt) > 1e-9 * artifact.dt:
         raise ConfigError(f"population '{population.name}': grid meshes step with their own dt "
                           f"({artifact.dt:.6g} s); the simulation dt must equal it, got "
                           f"{dt:.6g} s", path=spec.path, key="simulation.dt")
-    incoming = [c for c in spec.connections if c.target == population.name]
+    incoming = context.incoming(population.name)
     group_jump = np.zeros(len(incoming), dtype=np.int64)
-    rates = np.zeros((len(incoming), n_steps))
+    rates = np.zeros((len(incoming), context.n_steps))
     feeds = []
     for g, c in enumerate(incoming):
         jump = artifact.jump_for(c.efficacy, c.dimension)
@@ -173,12 +174,9 @@ def _grid_population(spec, population, artifact, index, input_index, inputs, dt,
                               "add it to [mesh] efficacies and re-run `miind mesh`",
                               path=spec.path, key=f"connection.{c.index}.efficacy")
         group_jump[g] = jump
-        if c.source in input_index:
-            rates[g] = c.n_connections * inputs[input_index[c.source]]
-        else:
-            feeds.append(RateFeed(g, index[c.source], c.n_connections, max(c.delay / dt, 1.0)))
-    grid = GridPopulation(name=population.name, artifact=artifact, group_jump=group_jump,
-                          n_steps=n_steps, dt=dt)
+        context.input_row(c, g, rates, feeds)
+    member = Density2DPopulation(name=population.name, artifact=artifact, group_jump=group_jump,
+                                 n_steps=context.n_steps, dt=dt, input_rates=rates, feeds=feeds)
     model = model_from_definition(artifact.model, path=artifact.path)
     initial = _initial_state(spec, p, model)
     for name, (lo, hi) in zip(artifact.variables, artifact.ranges):
@@ -187,33 +185,8 @@ def _grid_population(spec, population, artifact, index, input_index, inputs, dt,
             raise ConfigError(f"initial {name} = {initial[name]:g}{given} lies outside the "
                               f"mesh's range [{lo:g}, {hi:g}] (mesh {artifact.path})",
                               path=spec.path, key=f"population.{p}.initial.{name}")
-    grid.set_initial(initial)
-    return grid, rates, feeds
-
-
-def _density_network(spec: SimulationSpec, members, index):
-    """The network kernel's view: density populations only; a connection from a direct
-    population becomes an input whose rate is fed from that population's output."""
-    names = {p.name for p in members}
-    inputs = list(spec.inputs)
-    connections = []
-    pending = []
-    for c in spec.connections:
-        if c.target not in names:
-            continue
-        if c.source in index and c.source not in names:
-            virtual = f"__feed_{c.index}"
-            pending.append((len(inputs), c))
-            inputs.append(InputSpec(name=virtual, rate=0.0))
-            connections.append(dataclasses.replace(c, source=virtual, delay=0.0))
-        else:
-            connections.append(c)
-    view = dataclasses.replace(spec, populations=tuple(members), inputs=tuple(inputs),
-                               connections=tuple(connections))
-    network = build_network(view)
-    feeds = [RateFeed(row, index[c.source], 1.0, max(c.delay / network.dt, 1.0))
-             for row, c in pending]
-    return network, feeds
+    member.set_initial(initial)
+    return member
 
 
 def _direct_model(spec: SimulationSpec, p: int):
@@ -245,14 +218,6 @@ def _initial_state(spec: SimulationSpec, p: int, model) -> dict[str, float]:
     return values
 
 
-def delayed_rates(rates: np.ndarray, steps: np.ndarray, delay: float) -> np.ndarray:
-    """rates[k - delay] for each k in `steps`, interpolated between whole steps as the
-    network kernel does; zero before the start."""
-    whole = int(np.floor(delay))
-    part = delay - whole
-    first = steps - whole
-    second = first - 1
-    value = np.where(first >= 0, (1.0 - part) * rates[np.clip(first, 0, None)], 0.0)
-    if part > 0:
-        value += np.where(second >= 0, part * rates[np.clip(second, 0, None)], 0.0)
-    return value
+# Kind -> builder(context, population spec, its mesh artifact or None, how many of
+# the kind were built before it) of the kinds built one population at a time.
+BUILDERS = {"direct": build_direct, "density_2d": build_density_2d}

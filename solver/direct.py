@@ -2,7 +2,8 @@
 
 Each population runs a kernel generated from its model's equations (solver.codegen),
 with its own random stream, and reports the same outputs as a density population
-(rate, mean state) plus its spikes, so one simulation file can mix both methods.
+(rate, mean state) plus its spikes, so one simulation file can mix both methods. A
+population of the protocol solver.population.Population.
 """
 
 from __future__ import annotations
@@ -10,7 +11,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
+import json
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -18,6 +21,7 @@ from meshgen.errors import SimulationError
 from meshgen.models import NeuronModel
 
 from .codegen import cache_directory, kernel_source
+from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
 from .rng import exponential_table, neuron_states, population_key
 
 # Spikes stored between two flushes of the kernel's buffers.
@@ -64,6 +68,12 @@ class DirectPopulation:
     seed: int
     stream: int
     accumulate_from: int
+    # (groups, n_steps) Hz: the rate of each input group (solver.population); zero
+    # unless given.
+    input_rates: np.ndarray | None = None
+    feeds: list[RateFeed] = field(default_factory=list)
+    has_density: ClassVar[bool] = False
+    kernels: ClassVar[str | None] = None
     state: np.ndarray = field(init=False)
     kernel: object = field(init=False, repr=False)
 
@@ -89,13 +99,19 @@ class DirectPopulation:
         self.spike_ids: list[np.ndarray] = []
         self.efficacy = np.array([g.efficacy for g in self.groups] or [0.0])
         self.dimension = np.array([g.dimension for g in self.groups] or [0], dtype=np.int64)
+        if self.input_rates is None:
+            self.input_rates = np.zeros((len(self.groups), self.n_steps))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
 
     def set_initial(self, values: dict[str, float]) -> None:
         for k, variable in enumerate(self.model.variables):
             self.state[k, :] = values[variable]
 
-    def advance(self, first_step: int, n_steps: int, group_rates: np.ndarray) -> None:
-        """group_rates: (groups, n_steps_total) Poisson rate of each input group (Hz)."""
+    def advance(self, first_step: int, n_steps: int) -> None:
+        group_rates = self.input_rates
         if group_rates.shape[0] == 0:
             group_rates = np.zeros((1, self.n_steps))
         neuron = 0
@@ -132,6 +148,41 @@ class DirectPopulation:
     @property
     def rate(self) -> np.ndarray:
         return self.counts / (self.n_neurons * self.dt)
+
+    def rates(self) -> np.ndarray:
+        return self.rate[None, :]
+
+    def snapshot(self) -> None:
+        pass  # no density
+
+    def records(self, snapshot_times: list[float]) -> list[PopulationRecord]:
+        self.finish()
+        times, ids = self.spikes()
+        model = self.model
+        units = model.units
+        half = self.n_steps - self.accumulate_from
+        neuron_mean = self.v_sum / half
+        neuron_var = np.maximum(self.v_square / half - neuron_mean ** 2, 0.0)
+        v_unit = units[model.variables[0]]
+        datasets = {
+            "rate": Dataset(self.rate, "Hz"),
+            **{f"mean/{v}": Dataset(self.mean[j], units[v])
+               for j, v in enumerate(model.variables)},
+            "samples/node_ids": Dataset(self.record, "1"),
+            **{f"samples/{v}": Dataset(self.samples[:, :, j], units[v], compress=True)
+               for j, v in enumerate(model.variables)},
+            "synchrony/neuron_mean_v": Dataset(neuron_mean, v_unit),
+            "synchrony/neuron_var_v": Dataset(neuron_var, f"{v_unit}^2")}
+        group_attrs = {"": {"method": "direct", "variables": json.dumps(list(model.variables)),
+                            "unit": v_unit, "n_neurons": self.n_neurons},
+                       "synchrony": {"t_start": self.accumulate_from * self.dt}}
+        spikes = {"timestamps": Dataset(times, "s", compress=True),
+                  "node_ids": Dataset(ids, "1", compress=True)}
+        return [PopulationRecord(self.name, "direct", self.rate, None, datasets, group_attrs,
+                                 spikes)]
+
+    def checks(self, seconds: float) -> list[PopulationChecks]:
+        return [PopulationChecks()]
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         times = np.concatenate(self.spike_times) if self.spike_times else np.zeros(0)

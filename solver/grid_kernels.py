@@ -1,4 +1,4 @@
-"""Numba kernels of 2D density populations (meshgen.grid2d, solver.grid).
+"""Numba kernels of 2D density populations (meshgen.grid2d, solver.density_2d).
 
 One step dt of a population, on the cell masses `mass` (n_cells,):
 
@@ -17,7 +17,7 @@ fraction), the way the fired mass is: for the jumps' Horner series, each applica
 of M clamps its fraction of its argument, and these add up to the expected clamped
 mass of the series.
 
-Data layouts (built by solver.grid from the artifact's CSC matrices):
+Data layouts (built by solver.density_2d from the artifact's CSC matrices):
 
 * Every matrix (the jumps, then the motion last) is a few diagonals plus a CSC
   remainder. On a grid a jump is a fractional shift, so all of its entries lie on two

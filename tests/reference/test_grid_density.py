@@ -1,4 +1,4 @@
-"""2D density populations on grid meshes (meshgen.grid2d, solver.grid): mass is
+"""2D density populations on grid meshes (meshgen.grid2d, solver.density_2d): mass is
 conserved, and the steady rate of an AdEx population under Poisson input agrees with
 a direct simulation of the same model, as far as the grid's diffusion allows."""
 

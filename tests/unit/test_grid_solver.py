@@ -1,4 +1,4 @@
-"""The grid population's kernel (solver.grid, solver.grid_kernels) against a plain
+"""The grid population's kernel (solver.density_2d, solver.grid_kernels) against a plain
 scipy statement of the same step, and its matrix layout against the artifact's CSC
 matrices it is built from."""
 
@@ -11,7 +11,7 @@ from scipy import sparse
 from meshgen.artifact import GridArtifact, GridMatrix
 from meshgen.build import build_mesh
 from meshgen.artifact import read_mesh
-from solver.grid import GridPopulation, split_diagonals
+from solver.density_2d import Density2DPopulation, split_diagonals
 from solver.kernels import MAX_POISSON_TERMS, poisson_weights
 
 MODEL = """
@@ -96,10 +96,11 @@ def reference_steps(artifact, rates, dt, n_steps, start, centres):
 def test_kernel_matches_the_scipy_step(artifact):
     dt, n_steps = artifact.dt, 60
     rates = [1500.0, 400.0, 300.0]
-    population = GridPopulation("g", artifact, np.arange(3), n_steps, dt)
+    population = Density2DPopulation("g", artifact, np.arange(3), n_steps, dt,
+                                     input_rates=np.tile(np.array(rates)[:, None], (1, n_steps)))
     population.set_initial({"v": -52.0, "w": 40.0})
     start = population.mass.copy()
-    population.advance(0, n_steps, np.tile(np.array(rates)[:, None], (1, n_steps)))
+    population.advance(0, n_steps)
     mass, expected = reference_steps(artifact, rates, dt, n_steps, start,
                                      np.stack(population.centres))
     assert expected[:, 0].max() > 20.0  # the point mass reaches threshold and fires
@@ -127,9 +128,10 @@ def driven(tmp_path, model_text, initial, n_steps, rate):
     (tmp_path / "model.toml").write_text(model_text)
     build_mesh(tmp_path / "model.toml", tmp_path / "mesh.h5")
     artifact = read_mesh(tmp_path / "mesh.h5")
-    population = GridPopulation("g", artifact, np.array([0]), n_steps, artifact.dt)
+    population = Density2DPopulation("g", artifact, np.array([0]), n_steps, artifact.dt,
+                                     input_rates=np.full((1, n_steps), rate))
     population.set_initial(initial)
-    population.advance(0, n_steps, np.full((1, n_steps), rate))
+    population.advance(0, n_steps)
     return artifact, population
 
 

@@ -17,8 +17,8 @@ import pytest
 from meshgen.artifact import GridArtifact, StripArtifact, read_mesh
 from meshgen.build import build_mesh
 from meshgen.errors import ArtifactError
-from solver.grid import GridPopulation, polygon_holding
-from solver.output import extent_bin_shares
+from solver.density_2d import Density2DPopulation, polygon_holding
+from solver.marginals import extent_bin_shares
 
 from .grid_as_polygons import grid_of, write_grid_as_strips2d
 
@@ -148,12 +148,12 @@ def test_unknown_mesh_kind_names_the_known_ones(meshes, tmp_path):
 
 
 def run(artifact, initial, n_steps=80):
-    population = GridPopulation("p", artifact, np.arange(len(artifact.jumps)), n_steps,
-                                artifact.dt)
+    rates = np.array([[2500.0], [300.0]])  # v jumps drive it to threshold; w jumps too
+    population = Density2DPopulation("p", artifact, np.arange(len(artifact.jumps)), n_steps,
+                                     artifact.dt, input_rates=np.tile(rates, (1, n_steps)))
     population.set_initial(initial)
     start = population.mass.copy()
-    rates = np.array([[2500.0], [300.0]])  # v jumps drive it to threshold; w jumps too
-    population.advance(0, n_steps, np.tile(rates, (1, n_steps)))
+    population.advance(0, n_steps)
     return start, population
 
 

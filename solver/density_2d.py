@@ -1,25 +1,31 @@
 """Density populations on 2D grid meshes (meshgen.grid2d) and 2D strip meshes
 (meshgen.strips2d, whose artifacts hold the same matrices over listed polygon cells):
-their arrays and state.
+a population of the protocol solver.population.Population.
 
-Coupled to the rest of a simulation like direct populations, through rate tables
-filled between chunks (solver.assembly); the step itself is solver.grid_kernels,
-whose data layouts (jump diagonals, fire lists) are built here from the artifact's
-CSC matrices.
+The step itself is solver.grid_kernels, whose data layouts (jump diagonals, fire
+lists) are built here from the artifact's CSC matrices. At the end of a run the
+population hands over its output datasets and the findings of solver.checks.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 import numpy as np
 
 from meshgen.artifact import GridArtifact, GridMatrix, StripArtifact
-from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, nearest_edge
+from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, edge_names, nearest_edge
+from meshgen.exploration import ExpectedInput
+from meshgen.model_file import model_from_definition
 from meshgen.regular_grid import Grid
 
 from . import grid_kernels
+from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings, spread_warnings,
+                     steps_warning, with_suggestions)
+from .marginals import grid_marginals, polygon_marginals, spike_lines
+from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
 
 # A diagonal is applied as one contiguous pass over all cells (measured ~0.2 ns a
 # cell), an entry through CSC indices costs ~1 ns: a diagonal pays when it holds at
@@ -58,12 +64,20 @@ def split_diagonals(matrix: GridMatrix, n: int) -> Diagonals:
 
 
 @dataclass
-class GridPopulation:
+class Density2DPopulation:
+    """A density population on a 2D grid or strip mesh."""
+
     name: str
     artifact: GridArtifact
     group_jump: np.ndarray  # (groups,) index of each input group's jump matrix
     n_steps: int
     dt: float
+    # (groups, n_steps) Hz: the rate of each input group (solver.population); zero
+    # unless given.
+    input_rates: np.ndarray | None = None
+    feeds: list[RateFeed] = field(default_factory=list)
+    has_density: ClassVar[bool] = True
+    kernels: ClassVar[str | None] = None
     mass: np.ndarray = field(init=False)
     queue: np.ndarray = field(init=False)
     rate: np.ndarray = field(init=False)
@@ -91,6 +105,13 @@ class GridPopulation:
         self._kernel_arrays = _kernel_arrays(a, n)
         self.clamps, self.accounted = clamp_lists(a, self.grid, self.centres,
                                                   self._kernel_arrays[-1])
+        if self.input_rates is None:
+            self.input_rates = np.zeros((len(self.group_jump), self.n_steps))
+        self.snapshots: list[np.ndarray] = []
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
 
     def set_initial(self, state: dict[str, float]) -> None:
         """All mass in the cell holding the initial state."""
@@ -104,13 +125,91 @@ class GridPopulation:
         else:
             self.mass[self.grid.locate(v, w)] = 1.0
 
-    def advance(self, first_step: int, n_steps: int, group_rates: np.ndarray) -> None:
+    def advance(self, first_step: int, n_steps: int) -> None:
         reset = self.artifact.reset
         grid_kernels.advance_grid(
             *self._kernel_arrays, self.clamps, self.group_jump, reset.indptr, reset.indices,
-            reset.data, np.ascontiguousarray(group_rates), first_step, n_steps, self.dt,
+            reset.data, np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
             self.mass, self.queue, self.queued, self.centres[0], self.centres[1], self.rate,
             self.total_mass, self.mean[0], self.mean[1], self.clamped, self.work)
+
+    def rates(self) -> np.ndarray:
+        return self.rate[None, :]
+
+    def snapshot(self) -> None:
+        self.snapshots.append(self.mass.copy())
+
+    def records(self, snapshot_times: list[float]) -> list[PopulationRecord]:
+        a = self.artifact
+        variables = list(a.variables)
+        units = {v: a.units.get(v, "1") for v in variables}
+        stacked = np.array(self.snapshots) if self.snapshots else np.zeros((0, a.n_cells))
+        threshold, reset_v = spike_lines(a)
+        strips = isinstance(a, StripArtifact)
+        density_attrs = {"variables": json.dumps(variables), "units": json.dumps(a.units),
+                         "threshold": threshold, "reset_v": reset_v}
+        datasets = {"rate": Dataset(self.rate, "Hz"),
+                    **{f"mean/{v}": Dataset(self.mean[k], units[v])
+                       for k, v in enumerate(variables)},
+                    "mass": Dataset(self.total_mass, "1"),
+                    "density/time": Dataset(np.array(snapshot_times), "s"),
+                    "density/mass": Dataset(stacked, "1", compress=True)}
+        if strips:
+            datasets["density/cell_vertices"] = Dataset(a.cell_vertices, json.dumps(
+                [units[v] for v in variables]))
+            marginals = polygon_marginals(self.grid, a.cell_vertices, stacked)
+        else:
+            density_attrs.update({"ranges": np.array(self.grid.ranges),
+                                  "resolution": np.array(self.grid.resolution)})
+            marginals = grid_marginals(self.grid, stacked)
+        for variable, values, edges in marginals:
+            unit = units[variable]
+            datasets[f"density/marginals/{variable}"] = Dataset(
+                values, "1" if unit == "1" else f"1/{unit}", compress=True)
+            datasets[f"density/marginals/{variable}_edges"] = Dataset(edges, unit)
+        for m, mechanism in enumerate(CLAMP_MECHANISMS):
+            if mechanism in self.accounted:
+                datasets[f"clamped/{mechanism}"] = Dataset(self.clamped[:, m, :] / self.dt,
+                                                           "1/s", compress=True)
+        group_attrs = {
+            "": {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
+                 "mesh": a.path, "mesh_hash": a.input_hash,
+                 "mesh_kind": "strips2d" if strips else "grid"},
+            "density": density_attrs,
+            "clamped": {"edges": json.dumps(edge_names(variables)),
+                        "accounted": json.dumps(list(self.accounted)),
+                        "threshold_per_second": CLAMP_WARNING_PER_SECOND}}
+        return [PopulationRecord(self.name, "density", self.rate, a.input_hash, datasets,
+                                 group_attrs)]
+
+    def checks(self, seconds: float) -> list[PopulationChecks]:
+        a = self.artifact
+        table = clamped_per_second(self.clamped, self.dt, a.variables)
+        table = {m: v for m, v in table.items() if m in self.accounted}
+        found = findings(self.name, table, float(self.rate.mean()), a.variables, a.units)
+        if found:
+            found = with_suggestions(found, lambda _: self.exploration_inputs(), seconds)
+        steps = steps_warning(self.name, float(self.rate[self.n_steps // 2:].mean()), self.dt)
+        # Without input nothing spreads the density, nothing diffuses it away.
+        driven = self.input_rates.size and self.input_rates.max() > 0
+        spread = spread_warnings(self.name, self.mass, self.centres, self.grid.widths, a.ranges,
+                                 a.variables, {jump.dimension for jump in a.jumps}) \
+            if driven else []
+        return [PopulationChecks(
+            clamped_per_second=table, clamp_findings=found,
+            unaccounted=[m for m in CLAMP_MECHANISMS if m not in self.accounted],
+            step_warnings=[steps] if steps else [], spread_warnings=spread)]
+
+    def exploration_inputs(self):
+        """The model, the input the population got (the peak rate of each connection:
+        the widest region) and its mesh's ranges: what solver.checks explores to
+        suggest a range."""
+        a = self.artifact
+        inputs = [ExpectedInput(float(self.input_rates[g].max(initial=0.0)),
+                                a.jumps[j].efficacy, a.jumps[j].dimension)
+                  for g, j in enumerate(self.group_jump)]
+        model = model_from_definition(a.model, path=a.path)
+        return model, inputs, dict(zip(a.variables, map(tuple, a.ranges)))
 
 
 def clamp_lists(artifact: GridArtifact, grid: Grid, centres, firing_cells: np.ndarray):
