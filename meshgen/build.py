@@ -24,11 +24,11 @@ from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
 from .exploration import VisitedRegion, explore, ranges_from_region
 from .model_file import check_threshold_and_reset, check_v_range, read_model_file
 from .parallel import resolve_jobs
+from .polygon_mesh import polygon_mesh
 from .regular_grid import Grid
 from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
-from .strips2d import (STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, jump_of_cells,
-                       motion_of_cells, overlap_workers, polygon_mesh, reset_of_cells,
-                       trace_strips)
+from .strips2d_matrices import jump_of_cells, motion_of_cells, overlap_workers, reset_of_cells
+from .strips2d_tracing import STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, trace_strips
 from .transitions import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
@@ -265,7 +265,7 @@ def _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs):
 
 
 def _strip_matrices(model, grid, dt, settings, progress, total_steps, jobs):
-    """The 2D strip mesh (meshgen.strips2d) and its matrices, their overlaps shared by
+    """The 2D strip mesh (meshgen.strips2d_tracing) and its matrices, their overlaps shared by
     `jobs` processes; tracing counts for two thirds of the motion's progress."""
     def tracing_progress(done, total):
         _report(progress, (2 * MOTION_PROGRESS // 3) * done // total, total_steps)

@@ -175,7 +175,7 @@ def _reset_of_region(model: NeuronModel, region: VisitedRegion) -> list[list[flo
     w visited, and w_rest + b): the reset of any state the population visits, and the
     first spike's, which a population that rarely fires may not have shown. A strip
     mesh resets the mass fired from a cell along the w range over which it crosses
-    (meshgen.strips2d), which may reach past the highest w visited: Izhikevich at
+    (meshgen.strips2d_matrices), which may reach past the highest w visited: Izhikevich at
     3000 Hz with u up to -2.5 (the visited top plus the margin) clamped 0.19 /s of
     resets there and fired 29% too fast; with u + d of the visited top in range, +0.05%."""
     if model.threshold is None or not model.resets:
@@ -292,7 +292,7 @@ def _growth(lower, upper, block_lo, block_hi) -> float:
 
 def _drift(model: NeuronModel, state: np.ndarray) -> np.ndarray:
     """The drift with v held below the threshold (past it v keeps the threshold's
-    speed, as meshgen.grid2d's flow does), so a step across it stays finite."""
+    speed, as meshgen.grid2d_flow does), so a step across it stays finite."""
     values = list(state)
     if model.threshold is not None:
         values[0] = np.minimum(values[0], model.threshold)

@@ -14,7 +14,7 @@
                        dt (s, optional), efficacies = [...] (jumps in v) or
                        { v = [...], w = [...] }; defaults: meshgen.grid_defaults
     [mesh] (2D strips) method = "strips" on a two-variable model: the same keys as a
-                       grid; resolution is the target cell size (meshgen.strips2d)
+                       grid; resolution is the target cell size (meshgen.strips2d_tracing)
     [mesh] expected_input = [{ rate = Hz, efficacy = ..., dimension = "v" }, ...] (or
                        one table): the input the population is expected to receive.
                        With it, ranges (and a strip mesh's v_range) may be left out,
@@ -259,7 +259,7 @@ def expected_inputs(mesh: dict, model: NeuronModel, path: str) -> tuple[Expected
 
 def _grid_settings(model: NeuronModel, mesh: dict, path: str) -> GridSettings:
     """The settings of a 2D mesh, grid or strips (resolution: the target cells per
-    variable, see meshgen.strips2d)."""
+    variable, see meshgen.strips2d_tracing)."""
     variables = list(model.variables)
     if model.dimension != 2:
         raise ConfigError(f"the grid method needs a model with two variables, this one has "

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from clitools import assert_error, assert_ok, invoke
-from meshgen import strips2d
+from meshgen import strips2d_matrices
 from tests.cli.test_cli_mesh_2d import assert_same_artifact
 from tests.unit.test_strips2d import EXAMPLES, UNIFORM
 
@@ -62,7 +62,7 @@ def test_strips_refuse_a_jump_dimension_the_model_lacks(tmp_path):
 def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
     """--jobs shares the overlaps of the motion and jump matrices out in fixed chunks
     of cells (here 500, so two workers share several): the artifact is the same."""
-    monkeypatch.setattr(strips2d, "OVERLAP_CHUNK", 500)
+    monkeypatch.setattr(strips2d_matrices, "OVERLAP_CHUNK", 500)
     model = EXAMPLES / "strips2d" / "adex.toml"
     summaries = []
     for jobs in ("1", "2"):
@@ -78,8 +78,8 @@ def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
 
 def test_strips_choose_four_target_cells_per_efficacy_along_v(tmp_path):
     """Left out, the strips' resolution is 4 target cells per efficacy along v (the
-    grid's 8 elsewhere; meshgen.strips2d.STRIP_CELLS_PER_EFFICACY_ALONG_V) and 100
-    along a variable without jumps."""
+    grid's 8 elsewhere; meshgen.strips2d_tracing.STRIP_CELLS_PER_EFFICACY_ALONG_V) and
+    100 along a variable without jumps."""
     model = tmp_path / "automatic.toml"
     model.write_text(UNIFORM.replace("resolution = { v = 10, w = 5 }\n", ""))
     result = invoke("mesh", model, "-o", tmp_path / "mesh.h5", "-q")

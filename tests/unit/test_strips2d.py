@@ -1,5 +1,5 @@
-"""2D strip meshes (meshgen.strips2d): geometry, matrices and a run, on a flow whose
-strips are known exactly and on AdEx."""
+"""2D strip meshes (meshgen.strips2d_tracing, meshgen.strips2d_matrices): geometry,
+matrices and a run, on a flow whose strips are known exactly and on AdEx."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 import shapely
 
-from meshgen.regular_grid import Grid
 from meshgen.model_file import read_model_file
-from meshgen.strips2d import (jump_of_cells, motion_of_cells, polygon_mesh, reset_of_cells,
-                              trace_strips)
+from meshgen.polygon_mesh import polygon_mesh
+from meshgen.regular_grid import Grid
+from meshgen.strips2d_matrices import jump_of_cells, motion_of_cells, reset_of_cells
+from meshgen.strips2d_tracing import trace_strips
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
