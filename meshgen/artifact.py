@@ -19,7 +19,8 @@ Grid meshes (2D models, `[mesh] method = "grid"`, see meshgen.grid2d) carry the 
 attr mesh_kind = "grid" (absent: the strips above) and instead::
 
     /grid             attrs: variables (JSON), units (JSON), dt [s], threshold,
-                      refractory [s]; ranges (2, 2), resolution (2,)
+                      refractory [s]; ranges (2, 2) (a row per variable; units: a
+                      JSON list of the variables' units), resolution (2,)
     /grid/motion      indptr, indices, data (CSC, n_cells square), fired (n_cells,),
                       clamped (n_cells,), clamped_edge (n_cells,), degenerate (cell indices)
     /grid/jumps/<k>   attrs: efficacy, dimension; indptr, indices, data, fired, clamped,
@@ -44,9 +45,9 @@ per variable the mesh was built for (their product is not the number of cells: t
 cells are listed)::
 
     /strips2d         attrs: n_strip_cells (cells [0, n_strip_cells) lie on strips)
-      cell_vertices   (n_cells, k, 2) [model units] each cell's corners (v, w),
+      cell_vertices   (n_cells, k, 2) [JSON list of the variables' units] each cell's corners (v, w),
                       counter-clockwise; a cell of fewer than k corners repeats its last
-      centres         (n_cells, 2) [model units] each cell's area centroid (v, w)
+      centres         (n_cells, 2) [as cell_vertices] each cell's area centroid (v, w)
       strip_first     (n_strips,) int64, the first cell of each strip (increasing from 0)
 
 The matrices under /strips2d/motion, jumps and reset are square in n_cells, in the
@@ -67,11 +68,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from . import __version__
 from .atomic_file import atomic_output
 from .box_edges import N_EDGES, NO_EDGE, edge_names
 from .errors import ArtifactError
-from .stamped_file import open_stamped
+from .stamped_file import open_stamped, stamp_root, write_dataset
 
 FORMAT = "miind-mesh"
 FORMAT_VERSION = 1
@@ -203,10 +203,9 @@ def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh
     digest = input_hash(document)
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as f:
-            f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
-                            "created_by": f"miind-cli {__version__}", "input_hash": digest,
-                            "model": json.dumps(model), "model_file": json.dumps(document),
-                            "dimension": 1, "variables": json.dumps(model["variables"])})
+            stamp_root(f, FORMAT, FORMAT_VERSION, digest, model=json.dumps(model),
+                       model_file=json.dumps(document), dimension=1,
+                       variables=json.dumps(model["variables"]))
             group = f.create_group("mesh")
             group.attrs.update({"dt": mesh.dt, "lowest": mesh.lowest, "threshold": mesh.threshold,
                                 "unit": unit, "jump_interval": mesh.jump_interval})
@@ -258,9 +257,10 @@ def write_strip2d_mesh(path: str | Path, *, document: dict, model: dict, mesh, t
                          mesh.resolution, mesh.dt, threshold, motion, jumps,
                          reset) as (group, digest):
         group.attrs["n_strip_cells"] = int(mesh.n_strip_cells)
+        per_variable = variable_units(model, mesh.variables)
         _dataset(group, "cell_vertices", np.asarray(mesh.cell_vertices, dtype=float),
-                 "model units")
-        _dataset(group, "centres", np.asarray(mesh.centres, dtype=float), "model units")
+                 per_variable)
+        _dataset(group, "centres", np.asarray(mesh.centres, dtype=float), per_variable)
         _dataset(group, "strip_first", np.asarray(mesh.strip_first, dtype=np.int64), "1")
     return digest
 
@@ -275,17 +275,16 @@ def _grid_like_file(path, kind, document, model, variables, ranges, resolution, 
     units = model.get("units", {})
     with atomic_output(path) as temporary:
         with h5py.File(temporary, "w") as f:
-            f.attrs.update({"format": FORMAT, "format_version": FORMAT_VERSION,
-                            "created_by": f"miind-cli {__version__}", "input_hash": digest,
-                            "model": json.dumps(model), "model_file": json.dumps(document),
-                            "dimension": 2, "variables": json.dumps(model["variables"]),
-                            "mesh_kind": kind})
+            stamp_root(f, FORMAT, FORMAT_VERSION, digest, model=json.dumps(model),
+                       model_file=json.dumps(document), dimension=2,
+                       variables=json.dumps(model["variables"]), mesh_kind=kind)
             group = f.create_group(kind)
             group.attrs.update({"variables": json.dumps(list(variables)),
                                 "units": json.dumps(units), "dt": dt,
                                 "threshold": np.nan if threshold is None else threshold,
                                 "refractory": model["spike"]["refractory"]})
-            _dataset(group, "ranges", np.array(ranges, dtype=float), "model units")
+            _dataset(group, "ranges", np.array(ranges, dtype=float),
+                     variable_units(model, variables))
             _dataset(group, "resolution", np.array(resolution, dtype=np.int64), "1")
             group["dt"] = dt
             group["dt"].attrs["units"] = "s"
@@ -325,8 +324,14 @@ def _write_csc(group, matrix, fired, clamped=None):
 
 
 def _dataset(group, name, values, units):
-    group[name] = values
-    group[name].attrs["units"] = units
+    write_dataset(group, name, values, units)
+
+
+def variable_units(model: dict, variables) -> str:
+    """The `units` of a dataset that holds several variables (one row or column
+    each): a JSON list of their units."""
+    units = model.get("units", {})
+    return json.dumps([units.get(variable, "1") for variable in variables])
 
 
 def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:

@@ -52,8 +52,8 @@
     /inputs/<name>/rate    (n,) [Hz]
 
 Every dataset has a `units` attribute: the unit of the model's variable (e.g. "mV",
-"pA"), "Hz", "s", "1" (dimensionless), or, for a dataset whose last axis runs over
-the variables, a JSON list of their units. Files written before 0.1.0's issue 11
+"pA"), "Hz", "s", "1" (dimensionless), or, for a dataset that holds several
+variables (density/cell_vertices: a column each), a JSON list of their units. Files written before 0.1.0's issue 11
 carry "model unit(s)" where the variable's unit was not known to the writer.
 
 Each population writes what its record (solver.population.PopulationRecord) holds;

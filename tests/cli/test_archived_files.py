@@ -83,3 +83,25 @@ def test_archived_2d_mesh_draws(tmp_path, mesh):
     picture = tmp_path / "mesh.png"
     assert_ok(invoke("analyze", ARCHIVE / mesh, "--mesh", picture))
     assert picture.read_bytes().startswith(b"\x89PNG")
+
+
+def test_units_are_the_models_where_the_archive_had_placeholders(tmp_path):
+    """Format 1 as first written said "model unit(s)" for variables other than v; now
+    every dataset names its unit (AdEx: v in mV, w in pA)."""
+    output, mesh = tmp_path / "run.h5", tmp_path / "mesh.h5"
+    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "--quiet",
+                     "--set", "mesh.resolution.v=40", "--set", "mesh.resolution.w=10"))
+    assert_ok(invoke("run", EXAMPLES / "grid2d" / "adex_sim.toml", "-o", output, "--quiet",
+                     "--set", f"population.grid.mesh={mesh}", "--set", "simulation.t_end=0.002",
+                     "--set", "population.direct.n_neurons=3", "--set",
+                     "population.direct.record=[0]"))
+    with h5py.File(ARCHIVE / "grid_run.h5") as then, h5py.File(output) as now:
+        assert then["populations/grid/mean/w"].attrs["units"] == "model unit"
+        for population in ("grid", "direct"):
+            assert now[f"populations/{population}/mean/v"].attrs["units"] == "mV"
+            assert now[f"populations/{population}/mean/w"].attrs["units"] == "pA"
+        assert now["populations/direct/samples/w"].attrs["units"] == "pA"
+        assert now["populations/grid/density/marginals/w"].attrs["units"] == "1/pA"
+    with h5py.File(ARCHIVE / "grid_mesh.h5") as then, h5py.File(mesh) as now:
+        assert then["grid/ranges"].attrs["units"] == "model units"
+        assert json.loads(now["grid/ranges"].attrs["units"]) == ["mV", "pA"]
