@@ -6,20 +6,22 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install demo patterns test bench validate clean
+.PHONY: install aot demo patterns test bench validate clean
 
-AOT := solver/_kernels_aot.stamp
-
-install: $(STAMP) $(AOT)
+install: $(STAMP) aot
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,aot]'
 	touch $(STAMP)
 
-# Ahead-of-time compiled kernels (see solver/backend.py); runs fall back to the JIT.
-$(AOT): $(STAMP) solver/kernels.py solver/layout.py solver/aot.py
+# Ahead-of-time compiled kernels (solver/aot.py, solver/backend.py) in the per-user
+# cache (~/.cache/miind/aot/<key>/, $$MIIND_CACHE_DIR to move it): a no-op when a build
+# for these sources, versions and CPU is there; runs fall back to the JIT without one.
+# The rm drops what versions before 2026-12 built into solver/ (never loaded now).
+aot: $(STAMP)
+	@rm -f solver/_kernels_aot*.so solver/_kernels_aot.stamp
 	$(PY) -m solver.aot
 
 demo: install

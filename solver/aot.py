@@ -1,19 +1,44 @@
-"""Compile the run-time kernels ahead of time: `python -m solver.aot`.
+"""Compile the run-time kernels ahead of time: `python -m solver.aot [--force]`.
 
 Uses numba's ahead-of-time compiler (numba.pycc) on the very functions the JIT
-compiles, for the argument types the network builder produces, and writes the stamp
-that solver.backend checks. Run by `make install`; if it fails, runs fall back to the
-JIT and nothing else changes.
+compiles, for the argument types the network builder produces, into the cache
+directory that solver.backend loads from (`backend.build_directory()`), and writes
+the stamp it checks last. Run by `make install`; does nothing when a current build
+is there already. If it fails, runs fall back to the JIT and nothing else changes.
+
+Why numba.pycc, which numba has deprecated (decided 2026-12, numba 0.68.1):
+* Its status: numba.pycc is *pending* deprecation since numba 0.57 (a
+  NumbaPendingDeprecationWarning on import; still so in 0.68.1 and on numba's main
+  branch in 2026-08). numba's deprecation notice ("Deprecation of the numba.pycc
+  module", docs/source/reference/deprecation.rst) sets no removal release: full
+  deprecation warnings come only once a replacement exists, for at least two
+  releases before removal (numba removes features in minor releases). So no release
+  lacks it yet, and the earliest that could is 0.71 (warnings in 0.69 and 0.70):
+  pyproject.toml pins numba below 0.71.
+* Cannot rot: tests/unit/test_backends.py fails, saying what to do, when the
+  installed numba lacks numba.pycc or when its warning becomes a real
+  NumbaDeprecationWarning (the removal is then scheduled: pin below the release it
+  names and replace this module). Until then a missing pycc costs speed only.
+* The alternatives are worse today: the JIT alone costs numba's start-up on every
+  run (`make bench` measures it; README, "Kernels"); numba's announced successor,
+  PIXIE, is an experimental 0.0.1dev0 with no documented path for @njit functions;
+  a C or Cython copy of the kernels would be a second implementation to keep
+  bit-identical with the JIT's.
 """
 
 from __future__ import annotations
 
+import argparse
+import shutil
 import sys
+import tempfile
 import warnings
+from pathlib import Path
 
 import numpy as np
 
-from .backend import AOT_MODULE, HERE, STAMP, source_hash
+from .backend import (AOT_MODULE, MODULE_FILE, STAMP_NAME, aot_is_current, build_directory,
+                      source_hash)
 
 
 def argument_types():
@@ -38,31 +63,64 @@ def argument_types():
     return advance, gather
 
 
-def build() -> None:
+def compile_into(directory: Path) -> None:
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # numba.pycc announces its own deprecation
+        # numba.pycc announces its pending deprecation on import: the test suite
+        # watches it (tests/unit/test_backends.py), a build need not repeat it.
+        warnings.simplefilter("ignore")
         from numba.pycc import CC
 
         from . import kernels
 
-        STAMP.unlink(missing_ok=True)
         advance, gather = argument_types()
         compiler = CC(AOT_MODULE)
-        compiler.output_dir = str(HERE)
-        # Built on the machine that runs it (make install), so tune for this CPU.
+        compiler.output_dir = str(directory)
+        # Built on the machine that runs it (make install), so tune for this CPU;
+        # the build key names the CPU (backend.host_cpu).
         compiler.target_cpu = "host"
         compiler.verbose = False
         compiler.export("advance_network", advance)(kernels.advance_network.py_func)
         compiler.export("gather_logical", gather)(kernels.gather_logical.py_func)
         compiler.compile()
-    STAMP.write_text(source_hash() + "\n")
+    if not (directory / MODULE_FILE).is_file():
+        raise RuntimeError(f"numba.pycc wrote no {MODULE_FILE}")
+
+
+def build(directory: Path | None = None) -> Path:
+    """Compile into a fresh directory beside `directory`, stamp it, then move it into
+    place, so that a run never sees a half-written build."""
+    directory = build_directory() if directory is None else directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=directory.parent))
+    try:
+        compile_into(scratch)
+        (scratch / STAMP_NAME).write_text(source_hash() + "\n")
+        shutil.rmtree(directory, ignore_errors=True)
+        scratch.rename(directory)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return directory
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m solver.aot",
+                                     description="Compile the run-time kernels ahead of time.")
+    parser.add_argument("--force", action="store_true", help="rebuild even if current")
+    args = parser.parse_args(argv)
+    directory = build_directory()
+    if not args.force and aot_is_current(directory):
+        print(f"miind: ahead-of-time kernels are current in {directory}", file=sys.stderr)
+        return 0
+    try:
+        build(directory)
+    except Exception as error:  # any failure leaves the JIT path in place
+        print(f"miind: ahead-of-time kernels not built ({type(error).__name__}: {error}); "
+              "runs will use the numba JIT. `pytest tests/unit/test_backends.py` says why.",
+              file=sys.stderr)
+        return 0
+    print(f"miind: ahead-of-time kernels built in {directory}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":
-    try:
-        build()
-    except Exception as error:  # any failure leaves the JIT path in place
-        print(f"miind: ahead-of-time kernels not built ({error}); runs will use the numba JIT",
-              file=sys.stderr)
-        sys.exit(0)
-    print(f"miind: ahead-of-time kernels built in {HERE}", file=sys.stderr)
+    sys.exit(main())
