@@ -11,7 +11,9 @@ Measured:
 1. MIIND (benchmarks/miind_side): mesh (its 4 generator processes) and run, whole
    processes, with OMP_NUM_THREADS=1 and with MIIND's default threads.
 2. ours: `miind mesh` and `miind run` as whole processes, the run cold (empty numba
-   cache) and warm (cache present), and the fixed start-up costs inside a warm run.
+   cache) and warm (cache present), with the ahead-of-time kernels (the default) and
+   with MIIND_KERNELS=jit, the warm runs of the two interleaved: what a run without
+   the compiled module costs; and the fixed start-up costs inside a warm run.
 3. ours in-process: kernel seconds per simulated second against the number of cells
    (mesh.cells_per_efficacy), and the rate's error at each.
 
@@ -128,24 +130,40 @@ def bench_miind() -> dict:
 BACKENDS = {"default": {}, "jit": {"MIIND_KERNELS": "jit"}}
 
 
-def bench_run(run_cmd: list[str], extra_env: dict) -> dict:
-    """One back end: a cold run (empty NUMBA_CACHE_DIR, so a JIT compiles everything),
-    one run to fill the normal cache, then OUR_WARM_REPEATS timed warm runs."""
-    env = dict(os.environ, **extra_env)
-    with tempfile.TemporaryDirectory(prefix="numba-cold-") as cold_cache:
-        cold_seconds, out = timed(run_cmd, env=dict(env, NUMBA_CACHE_DIR=cold_cache))
-        cold = json.loads(out)
-    timed(run_cmd, env=env)
-    warm_times, warm = [], []
-    for _ in range(OUR_WARM_REPEATS):
-        seconds, out = timed(run_cmd, env=env)
-        warm_times.append(seconds)
-        warm.append(json.loads(out))
-    return {"kernels": warm[-1].get("kernels", "jit"), "kernels_cold": cold.get("kernels", "jit"),
-            "cold_seconds": cold_seconds, "cold_kernel_seconds": cold["seconds"],
-            "warm_seconds": summary(warm_times),
-            "warm_kernel_seconds": summary([w["seconds"] for w in warm]),
-            "n_steps": warm[-1]["n_steps"], "rate_hz": warm[-1]["mean_rates"]["lif"]}
+def bench_runs(run_cmd: list[str]) -> dict:
+    """Each back end: a cold run (empty NUMBA_CACHE_DIR, so a JIT compiles everything)
+    and one run to fill the normal cache; then OUR_WARM_REPEATS timed warm runs of
+    every back end, interleaved (default, jit, default, jit, ...) so that a change in
+    the machine's load falls on both alike."""
+    envs = {name: dict(os.environ, **extra) for name, extra in BACKENDS.items()}
+    cold = {}
+    for name, env in envs.items():
+        with tempfile.TemporaryDirectory(prefix="numba-cold-") as cold_cache:
+            seconds, out = timed(run_cmd, env=dict(env, NUMBA_CACHE_DIR=cold_cache))
+            cold[name] = (seconds, json.loads(out))
+        timed(run_cmd, env=env)
+    warm_times = {name: [] for name in envs}
+    warm = {name: [] for name in envs}
+    for i in range(OUR_WARM_REPEATS):
+        log(f"ours: warm runs, round {i + 1}/{OUR_WARM_REPEATS}: {', '.join(envs)}")
+        for name, env in envs.items():
+            seconds, out = timed(run_cmd, env=env)
+            warm_times[name].append(seconds)
+            warm[name].append(json.loads(out))
+    runs = {}
+    for name in envs:
+        last = warm[name][-1]
+        runs[name] = {
+            "kernels": last.get("kernels", "jit"),
+            "kernels_cold": cold[name][1].get("kernels", "jit"),
+            "cold_seconds": cold[name][0], "cold_kernel_seconds": cold[name][1]["seconds"],
+            "warm_seconds": summary(warm_times[name]),
+            "warm_kernel_seconds": summary([w["seconds"] for w in warm[name]]),
+            "n_steps": last["n_steps"], "rate_hz": last["mean_rates"]["lif"]}
+    # What running without the compiled module costs: JIT minus default, round by round.
+    runs["jit_minus_default_seconds"] = summary(
+        [j - d for j, d in zip(warm_times["jit"], warm_times["default"])])
+    return runs
 
 
 def bench_ours_cli(scratch: Path) -> dict:
@@ -162,12 +180,10 @@ def bench_ours_cli(scratch: Path) -> dict:
         mesh_times.append(seconds)
         mesh_json = json.loads(out)
 
-    runs = {}
-    for name, extra_env in BACKENDS.items():
-        log(f"ours: miind run, {name} kernels: 1 cold (empty NUMBA_CACHE_DIR), "
-            f"{OUR_WARM_REPEATS} warm")
-        runs[name] = bench_run(run_cmd, extra_env)
-        log(f"ours: {name} kernels -> {runs[name]['kernels']}")
+    log(f"ours: miind run, kernels {' and '.join(BACKENDS)}: 1 cold (empty "
+        f"NUMBA_CACHE_DIR) each, then {OUR_WARM_REPEATS} warm each, interleaved")
+    runs = bench_runs(run_cmd)
+    log("ours: " + ", ".join(f"{name} kernels -> {runs[name]['kernels']}" for name in BACKENDS))
 
     log("ours: start-up costs")
     python = str(OUR_PYTHON)
@@ -259,7 +275,19 @@ def report(machine: dict, miind: dict | None, miind_error: str | None, ours: dic
                       "MIIND / ours (medians)"], rows), ""]
     out += [f"Repeats: MIIND mesh and run {MIIND_REPEATS}, MIIND default threads "
             f"{MIIND_DEFAULT_THREAD_REPEATS}, our mesh {OUR_MESH_REPEATS}, our warm runs "
-            f"{OUR_WARM_REPEATS}, our cold runs 1.", ""]
+            f"{OUR_WARM_REPEATS} per back end (interleaved), our cold runs 1.", ""]
+
+    diff = ours["runs"]["jit_minus_default_seconds"]
+    out += ["## Without the compiled kernels (`miind run`, warm, wall seconds)", ""]
+    out += [md_table(["kernels", "min", "median", "max"],
+                     [[f"{default['kernels']} (the default)",
+                       *(fmt(default["warm_seconds"][k]) for k in ("min", "median", "max"))],
+                      [f"{jit['kernels']} (MIIND_KERNELS=jit, warm numba cache)",
+                       *(fmt(jit["warm_seconds"][k]) for k in ("min", "median", "max"))],
+                      ["difference, round by round (jit - default)",
+                       *(fmt(diff[k]) for k in ("min", "median", "max"))]]), ""]
+    out += [f"{OUR_WARM_REPEATS} rounds, each one run of each back end; the JIT's extra "
+            "cost is mostly `import numba` and loading each kernel's cached machine code.", ""]
 
     out += ["## Rates and meshes", ""]
     rows = []
