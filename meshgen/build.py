@@ -154,43 +154,10 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     explored = _explored_ranges(spec, model, settings.expected_input,
                                 dict(zip(variables, settings.ranges)),
                                 at_rest=settings.dt is None)
-    ranges = tuple(explored.ranges[name] for name in variables)
     automatic = list(explored.automatic)
     warnings = list(explored.warnings)
-    dt = settings.dt
-    if dt is None:
-        dt = automatic_grid_dt(model, explored.region)
-        if strips:
-            dt = automatic_strip_dt(dt)
-    resolution = list(settings.resolution)
-    default = automatic_resolution(ranges, variables, settings.efficacies,
-                                   STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
-                                   else DEFAULT_CELLS_PER_EFFICACY,
-                                   explored.region if settings.expected_input else None,
-                                   max_cells=affordable_cells("strips" if strips else "grid", dt),
-                                   given=settings.resolution)
-    for axis, name in enumerate(variables):
-        if resolution[axis] is None:
-            resolution[axis] = default[axis]
-            automatic.append(f"resolution.{name}")
-    if settings.dt is None:
-        automatic.append("dt")
-    grid = Grid(variables, ranges, tuple(resolution))
-    if grid.n_cells > settings.max_cells:
-        raise MeshError(f"the grid has {grid.n_cells} cells ({resolution[0]} x {resolution[1]}), "
-                        f"more than mesh.max_cells = {settings.max_cells}", path=spec.path,
-                        key="mesh.resolution")
-    coarse = too_small_efficacy(grid, settings.efficacies)
-    if coarse is not None:
-        name, efficacy, suggested = coarse
-        raise MeshError(f"resolution too coarse for the efficacy {efficacy:g} in {name}: the "
-                        f"jump is {abs(efficacy) / grid.widths[grid.axis(name)]:.2g} cells long; "
-                        f"use resolution.{name} = {suggested} (or leave it out to choose it)",
-                        path=spec.path, key=f"mesh.resolution.{name}")
-    region = nonfinite_region(model, grid)
-    if region is not None:
-        raise MeshError(f"the model's equations are not finite for {region}: narrow the ranges "
-                        "or fix the equations", path=spec.path, key="mesh.ranges")
+    grid, dt = _grid_and_dt(model, settings, explored, strips, automatic)
+    _check_grid(spec, model, settings, grid)
     total_steps = MOTION_PROGRESS + len(settings.efficacies) + 1
     _report(progress, 0, total_steps)
     try:
@@ -201,22 +168,8 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
     except MeshError as error:
         raise MeshError(error.message, path=spec.path, key=error.key) from None
     motion, jumps, reset, extra = built
-    entry, found, notes = motion_accounting(
-        grid, motion, "mesh.ranges",
-        _visited_cells(explored.region, grid, extra) if settings.expected_input else None)
-    matrices, warnings = [entry], warnings + found
-    for variable, efficacy, jump in jumps:
-        entry, found, noted = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
-        matrices.append(entry)
-        warnings += found
-        notes += noted
-    firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
-    entry, found, noted = reset_accounting(
-        grid, reset, firing, model, "mesh.ranges",
-        automatic=[name for name in variables if f"ranges.{name}" in automatic])
-    matrices.append(entry)
+    matrices, found, notes = _accounting(model, settings, grid, explored, automatic, built)
     warnings += found
-    notes += noted
     if strips:
         mesh = extra["mesh"]
         digest = write_strip2d_mesh(output, document=spec.document, model=model.definition(),
@@ -248,6 +201,78 @@ def _build_2d(spec, output, progress: Progress | None, started: float,
         jobs=jobs, matrices=tuple(matrices), warnings=tuple(warnings), notes=tuple(notes),
         strip_cells=extra.get("strip_cells"), fill_cells=extra.get("fill_cells"),
         steps=extra.get("steps"))
+
+
+def _grid_and_dt(model, settings, explored: _FoundRanges, strips: bool,
+                 automatic: list) -> tuple[Grid, float]:
+    """The grid (for strips: the range box and target cells) and the mesh step: those
+    given, the others chosen (meshgen.grid_defaults) and named in `automatic`."""
+    variables = tuple(model.variables)
+    ranges = tuple(explored.ranges[name] for name in variables)
+    dt = settings.dt
+    if dt is None:
+        dt = automatic_grid_dt(model, explored.region)
+        if strips:
+            dt = automatic_strip_dt(dt)
+    resolution = list(settings.resolution)
+    default = automatic_resolution(ranges, variables, settings.efficacies,
+                                   STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
+                                   else DEFAULT_CELLS_PER_EFFICACY,
+                                   explored.region if settings.expected_input else None,
+                                   max_cells=affordable_cells("strips" if strips else "grid", dt),
+                                   given=settings.resolution)
+    for axis, name in enumerate(variables):
+        if resolution[axis] is None:
+            resolution[axis] = default[axis]
+            automatic.append(f"resolution.{name}")
+    if settings.dt is None:
+        automatic.append("dt")
+    return Grid(variables, ranges, tuple(resolution)), dt
+
+
+def _check_grid(spec, model, settings, grid: Grid) -> None:
+    """A MeshError naming the model file's key for a grid too large, too coarse for an
+    efficacy, or where the model's equations are not finite."""
+    resolution = grid.resolution
+    if grid.n_cells > settings.max_cells:
+        raise MeshError(f"the grid has {grid.n_cells} cells ({resolution[0]} x {resolution[1]}), "
+                        f"more than mesh.max_cells = {settings.max_cells}", path=spec.path,
+                        key="mesh.resolution")
+    coarse = too_small_efficacy(grid, settings.efficacies)
+    if coarse is not None:
+        name, efficacy, suggested = coarse
+        raise MeshError(f"resolution too coarse for the efficacy {efficacy:g} in {name}: the "
+                        f"jump is {abs(efficacy) / grid.widths[grid.axis(name)]:.2g} cells long; "
+                        f"use resolution.{name} = {suggested} (or leave it out to choose it)",
+                        path=spec.path, key=f"mesh.resolution.{name}")
+    region = nonfinite_region(model, grid)
+    if region is not None:
+        raise MeshError(f"the model's equations are not finite for {region}: narrow the ranges "
+                        "or fix the equations", path=spec.path, key="mesh.ranges")
+
+
+def _accounting(model, settings, grid: Grid, explored: _FoundRanges, automatic: list,
+                built: tuple) -> tuple[list, list, list]:
+    """The summary's entry for each matrix (meshgen.grid_accounting: motion, jumps,
+    reset), with the warnings and notes they raise."""
+    motion, jumps, reset, extra = built
+    entry, found, notes = motion_accounting(
+        grid, motion, "mesh.ranges",
+        _visited_cells(explored.region, grid, extra) if settings.expected_input else None)
+    matrices, warnings = [entry], list(found)
+    for variable, efficacy, jump in jumps:
+        entry, found, noted = jump_accounting(grid, variable, efficacy, jump, "mesh.ranges")
+        matrices.append(entry)
+        warnings += found
+        notes += noted
+    firing = (motion.fired > 0) | np.any([jump.fired > 0 for _, _, jump in jumps], axis=0)
+    entry, found, noted = reset_accounting(
+        grid, reset, firing, model, "mesh.ranges",
+        automatic=[name for name in model.variables if f"ranges.{name}" in automatic])
+    matrices.append(entry)
+    warnings += found
+    notes += noted
+    return matrices, warnings, notes
 
 
 def _grid_matrices(model, grid, dt, settings, progress, total_steps, jobs):

@@ -87,16 +87,7 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     meshgen.parallel); the bands do not depend on it, nor does the result, to the
     last bit.
     """
-    check_model_variables(model, grid)
-    if not (dt > 0 and math.isfinite(dt)):
-        raise MeshError(f"dt must be positive and finite, got {dt!r}")
-    if int(substeps) != substeps or substeps < 1:
-        raise MeshError(f"substeps must be a positive integer, got {substeps!r}")
-    if int(edge_points) != edge_points or edge_points < 0:
-        raise MeshError(f"edge_points must be a non-negative integer, got {edge_points!r}")
-    if threshold is not None and not (math.isfinite(threshold) and threshold > grid.ranges[0][0]):
-        raise MeshError(f"the threshold ({threshold}) must lie above the grid's lowest "
-                        f"{grid.variables[0]} ({grid.ranges[0][0]})")
+    _check_motion_arguments(model, grid, dt, threshold, substeps, edge_points)
     substeps, edge_points = int(substeps), int(edge_points)
     jobs = resolve_jobs(jobs)
     n, (nv, nw) = grid.n_cells, grid.resolution
@@ -126,7 +117,27 @@ def motion_matrix(model: NeuronModel, grid: Grid, dt: float, threshold: float | 
     else:
         reach = max(part.reach for part in parts)
         crossing = _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach)
+    return _joined_bands(grid, bands, parts, crossing)
 
+
+def _check_motion_arguments(model, grid, dt, threshold, substeps, edge_points) -> None:
+    """A MeshError for arguments of motion_matrix it cannot work with."""
+    check_model_variables(model, grid)
+    if not (dt > 0 and math.isfinite(dt)):
+        raise MeshError(f"dt must be positive and finite, got {dt!r}")
+    if int(substeps) != substeps or substeps < 1:
+        raise MeshError(f"substeps must be a positive integer, got {substeps!r}")
+    if int(edge_points) != edge_points or edge_points < 0:
+        raise MeshError(f"edge_points must be a non-negative integer, got {edge_points!r}")
+    if threshold is not None and not (math.isfinite(threshold) and threshold > grid.ranges[0][0]):
+        raise MeshError(f"the threshold ({threshold}) must lie above the grid's lowest "
+                        f"{grid.variables[0]} ({grid.ranges[0][0]})")
+
+
+def _joined_bands(grid: Grid, bands: list, parts: list, crossing: np.ndarray) -> GridTransition:
+    """The motion matrix from each band's overlaps (`parts`, one _BandMotion per band of
+    `bands`) and each cell's fraction `crossing` the threshold within dt."""
+    n, nv = grid.n_cells, grid.resolution[0]
     below = np.concatenate([part.below for part in parts])
     inside = np.concatenate([part.inside for part in parts])
     # What does not fire is shared by the overlaps below the threshold; a moved cell
@@ -216,24 +227,10 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
                              moved_u[ring].max(axis=1), moved_s[ring].max(axis=1)], axis=1)
     edges = edges_of_rings(rings)
     area = signed_areas(edges)
-    rows, owners, areas, degenerate = [], [], [], []
+    rows, owners, areas = [], [], []
     below = np.zeros(count)
     inside = np.zeros(count)
-
-    twisted = np.zeros(count, dtype=bool)
-    twisted[invalid_rings(rings)] = True
-    collapsed = ~twisted & (area <= MIN_MOVED_AREA)
-    groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
-    if twisted.any():
-        which = np.flatnonzero(twisted)
-        repaired = edges_of_geometries(repair(rings[which]))
-        repaired_area = np.zeros(count)
-        repaired_area[which] = signed_areas(repaired)
-        collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
-        groups.append((_renumber(repaired, which, count),
-                       which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
-        degenerate.append(which)
-
+    groups, collapsed, degenerate = _polygon_groups(rings, edges, area)
     for group_edges, members, group_area in groups:
         if len(members) == 0:
             continue
@@ -250,20 +247,9 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
         areas.append(found.area)
 
     if collapsed.any():
-        # Its mass goes where its centre goes: one entry of area 1, clamped if the
-        # centre left the grid, fired whole if it passed the threshold.
-        which = np.flatnonzero(collapsed)
-        centre = lattice.centre_index(which)
-        cu, cs = moved_u[centre], moved_s[centre]
-        stays = np.ones(len(which), dtype=bool) if theta is None else cu <= theta
-        which, cu, cs = which[stays], cu[stays], cs[stays]
-        below[which] = 1.0
-        outside = (cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1])
-        inside[which] = np.where(outside, 0.0, 1.0)
-        moved_bounds[which] = np.stack([cu, cs, cu, cs], axis=1)
-        target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
-        target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
-        rows.append(grid.index(target_v, target_w))
+        which, target = _collapsed_cells(context, collapsed, lattice, moved_u, moved_s,
+                                         below, inside, moved_bounds)
+        rows.append(target)
         owners.append(which)
         areas.append(np.ones(len(which)))
         degenerate.append(np.flatnonzero(collapsed))
@@ -275,6 +261,51 @@ def _motion_of_band(context: _MotionContext, band) -> _BandMotion:
                        np.concatenate(owners).astype(np.int32), np.concatenate(areas),
                        below, inside, degenerate, edge,
                        float(np.max(np.abs(moved_s - lattice.s))), None)
+
+
+def _polygon_groups(rings: np.ndarray, edges: PolygonEdges, area: np.ndarray):
+    """The moved cells (closed `rings`, their `edges` and signed `area`) in groups
+    whose overlaps are found together, each (edges, members, area): the valid
+    polygons, then the twisted ones repaired (meshgen.polygon_overlap.repair). Also
+    which cells collapsed (area at most MIN_MOVED_AREA, before or after the repair)
+    and a list holding the twisted cells' indices (empty if none)."""
+    count = len(rings)
+    degenerate = []
+    twisted = np.zeros(count, dtype=bool)
+    twisted[invalid_rings(rings)] = True
+    collapsed = ~twisted & (area <= MIN_MOVED_AREA)
+    groups = [(edges, np.flatnonzero(~twisted & ~collapsed), area)]
+    if twisted.any():
+        which = np.flatnonzero(twisted)
+        repaired = edges_of_geometries(repair(rings[which]))
+        repaired_area = np.zeros(count)
+        repaired_area[which] = signed_areas(repaired)
+        collapsed[which[repaired_area[which] <= MIN_MOVED_AREA]] = True
+        groups.append((_renumber(repaired, which, count),
+                       which[repaired_area[which] > MIN_MOVED_AREA], repaired_area))
+        degenerate.append(which)
+    return groups, collapsed, degenerate
+
+
+def _collapsed_cells(context: _MotionContext, collapsed: np.ndarray, lattice, moved_u,
+                     moved_s, below, inside, moved_bounds):
+    """The collapsed cells that stay below the threshold and the cell each goes to.
+    Its mass goes where its centre goes: one entry of area 1, clamped if the centre
+    left the grid, fired whole if it passed the threshold; `below`, `inside` and
+    `moved_bounds` are set for them in place."""
+    grid, targets, theta = context.grid, context.targets, context.theta
+    which = np.flatnonzero(collapsed)
+    centre = lattice.centre_index(which)
+    cu, cs = moved_u[centre], moved_s[centre]
+    stays = np.ones(len(which), dtype=bool) if theta is None else cu <= theta
+    which, cu, cs = which[stays], cu[stays], cs[stays]
+    below[which] = 1.0
+    outside = (cu < 0) | (cu > targets.inner_x) | (cs < 0) | (cs > grid.resolution[1])
+    inside[which] = np.where(outside, 0.0, 1.0)
+    moved_bounds[which] = np.stack([cu, cs, cu, cs], axis=1)
+    target_v = np.clip(np.floor(cu), 0, targets.last_x).astype(np.int64)
+    target_w = np.clip(np.floor(cs), 0, grid.resolution[1] - 1).astype(np.int64)
+    return which, grid.index(target_v, target_w)
 
 
 def _crossing_fractions(model, grid, dt, substeps, threshold, edge_points, reach) -> np.ndarray:
