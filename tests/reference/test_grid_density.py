@@ -104,7 +104,13 @@ def test_analyze_reads_grid_output(small_run, tmp_path):
     for option, name in (("--csv", "out.csv"), ("--plot", "out.png")):
         result = runner.invoke(cli, ["analyze", str(small_run), option, str(tmp_path / name)])
         assert result.exit_code == 0, result.output
-        assert (tmp_path / name).stat().st_size > 0
+    assert (tmp_path / "out.png").read_bytes().startswith(b"\x89PNG")
+    # The CSV holds the file's rates per step (9 significant digits).
+    table = np.loadtxt(tmp_path / "out.csv", delimiter=",", skiprows=1)
+    with h5py.File(small_run) as f:
+        np.testing.assert_allclose(table[:, 0], f["time"][()], rtol=1e-8)
+        np.testing.assert_allclose(table[:, 1], f["populations/grid/rate"][()], rtol=1e-8,
+                                   atol=1e-12)
     # 2D pictures: tests/cli/test_cli_analyze_2d.py
     result = runner.invoke(cli, ["analyze", str(small_run), "--density", str(tmp_path / "d.png")])
     assert result.exit_code == 0, result.output
