@@ -39,6 +39,7 @@ from typing import NamedTuple
 import numpy as np
 from scipy import sparse
 
+from .box_edges import NO_EDGE
 from .errors import MeshError
 from .models import NeuronModel
 from .regular_grid import Grid
@@ -83,6 +84,20 @@ def reset_transition(matrix, clamped: np.ndarray, edge: np.ndarray) -> GridTrans
     n = matrix.shape[1]
     return GridTransition(matrix=matrix, fired=np.zeros(n), clamped=clamped,
                           degenerate=np.zeros(0, np.int64), clamped_edge=edge)
+
+
+def reset_without_rule(model: NeuronModel, n: int) -> GridTransition | None:
+    """The reset mapping of `n` cells where the model settles it without its reset rule:
+    none for a model without a threshold (nothing ever fires; motion and jumps clamp
+    at the top instead), an error for one that fires without a reset (its spikes are
+    only counted); None for every other model."""
+    if model.threshold is None:
+        return reset_transition(sparse.csc_matrix((n, n)), np.zeros(n),
+                                np.full(n, NO_EDGE, np.int8))
+    if not model.resets:
+        raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
+                        "there is no reset mapping")
+    return None
 
 
 def normalise_columns(matrix, fired: np.ndarray, what: str):

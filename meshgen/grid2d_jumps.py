@@ -12,9 +12,10 @@ import math
 import numpy as np
 from scipy import sparse
 
-from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
+from .box_edges import edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
-from .grid2d import GridTransition, check_model_variables, normalise_columns, reset_transition
+from .grid2d import (GridTransition, check_model_variables, normalise_columns,
+                     reset_transition, reset_without_rule)
 from .models import NeuronModel
 from .regular_grid import Grid
 
@@ -85,13 +86,9 @@ def reset_mapping(model: NeuronModel, grid: Grid) -> GridTransition:
     """
     check_model_variables(model, grid)
     n = grid.n_cells
-    if model.threshold is None:
-        # Nothing ever fires (motion and jumps clamp at the top instead): no mapping.
-        return reset_transition(sparse.csc_matrix((n, n)), np.zeros(n),
-                                 np.full(n, NO_EDGE, np.int8))
-    if not model.resets:
-        raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
-                        "there is no reset mapping")
+    settled = reset_without_rule(model, n)
+    if settled is not None:
+        return settled
     centre_v, centre_w = grid.cell_centres()
     new_v, new_w = model.reset_state(np.full_like(centre_v, model.threshold), centre_w)
     if not (np.all(np.isfinite(new_v)) and np.all(np.isfinite(new_w))):

@@ -31,7 +31,7 @@ from scipy import sparse
 
 from .box_edges import NO_EDGE, edge_index, edges_of_clamped, outward_edge
 from .errors import MeshError
-from .grid2d import GridTransition, normalise_columns, reset_transition
+from .grid2d import GridTransition, normalise_columns, reset_transition, reset_without_rule
 from .grid2d_flow import check_finite, flow_in_units
 from .parallel import Workers
 from .strips2d_tracing import NEGLIGIBLE_OVERLAP, Tracing
@@ -226,12 +226,9 @@ def reset_of_cells(tracing: Tracing, firing: np.ndarray | None = None) -> GridTr
     used, hold their centre's reset); default all."""
     model, grid, cells = tracing.model, tracing.grid, tracing.cells
     n = len(cells)
-    if model.threshold is None:
-        return reset_transition(sparse.csc_matrix((n, n)), np.zeros(n),
-                                np.full(n, NO_EDGE, np.int8))
-    if not model.resets:
-        raise MeshError(f"model '{model.kind}' has no reset (its spikes are only counted); "
-                        "there is no reset mapping")
+    settled = reset_without_rule(model, n)
+    if settled is not None:
+        return settled
     firing = np.ones(n, dtype=bool) if firing is None else np.asarray(firing, dtype=bool)
     part = cells.copy()
     touching = np.flatnonzero(firing)
