@@ -16,7 +16,7 @@ LIF (jumps in g), each at two input rates, from the model files in examples/grid
 3. both along a refinement ladder: the resolution (at the base dt) and the mesh dt
    (at the base resolution); the coarsest setting of each ladder that meets the
    targets for both rates is the suggested default;
-4. the same figures for the strip method (`method = "strips"`, meshgen/strips2d.py)
+4. the same figures for the strip method (`method = "strips"`, meshgen/strips2d_tracing.py)
    on the same model files, along a ladder of mesh dt on one target resolution: a
    strip cell is one step of the flow long, so the step sets its error.
 
@@ -338,7 +338,7 @@ def report(machine: dict, spiking: list[dict], fhn: dict, total: float) -> str:
                           "difference", "sim s", "meets"], rows), ""]
     out += ["The mean is the output's `mean/v`, taken at mid-jump (see "
             "solver/grid_kernels.py). Strip runs: cells are strip + fill cells (target-size "
-            "grid cells clipped to where no strip reaches, meshgen/strips2d.py).", ""]
+            "grid cells clipped to where no strip reaches, meshgen/strips2d_tracing.py).", ""]
     out += ["## Suggested defaults: the coarsest settings meeting the targets", ""]
     rows = []
     for m in spiking + [fhn]:
