@@ -253,7 +253,7 @@ def fitzhugh_nagumo(model: Model, scratch: Path, quick: bool) -> dict:
                 log(f"{model.label} {rate:g} Hz: {method} {resolution[0]} x {resolution[1]}, "
                     f"dt {dt:g} s")
                 g = run_grid(drive(model, rate), where / name, model.t_end, overrides)
-                # The output means are taken at mid-jump (solver/grid_kernels.py).
+                # The output means are taken at mid-jump (solver/kernels_2d.py).
                 mean_v = g.mean_of("v", a, b)
                 into.append({"ladder": ladder, "method": method, "resolution": list(resolution),
                              "dt": dt, "n_cells": g.mesh.n_cells,
@@ -337,7 +337,7 @@ def report(machine: dict, spiking: list[dict], fhn: dict, total: float) -> str:
         out += [md_table(["method", "ladder", "resolution", "cells", "dt (ms)", "mean v",
                           "difference", "sim s", "meets"], rows), ""]
     out += ["The mean is the output's `mean/v`, taken at mid-jump (see "
-            "solver/grid_kernels.py). Strip runs: cells are strip + fill cells (target-size "
+            "solver/kernels_2d.py). Strip runs: cells are strip + fill cells (target-size "
             "grid cells clipped to where no strip reaches, meshgen/strips2d_tracing.py).", ""]
     out += ["## Suggested defaults: the coarsest settings meeting the targets", ""]
     rows = []

@@ -44,7 +44,7 @@ from .backend import (AOT_MODULE, MODULE_FILE, STAMP_NAME, aot_is_current, build
 def argument_types():
     from numba import typeof
 
-    from .layout import Coupling, Matrices, Mesh, State
+    from .layout_1d import Coupling, Matrices, Mesh, State
 
     ints = np.zeros(1, np.int64)
     floats = np.zeros(1)
@@ -70,7 +70,7 @@ def compile_into(directory: Path) -> None:
         warnings.simplefilter("ignore")
         from numba.pycc import CC
 
-        from . import kernels
+        from . import kernels_1d as kernels
 
         advance, gather = argument_types()
         compiler = CC(AOT_MODULE)

@@ -1,6 +1,6 @@
 """Which compiled kernels `miind run` uses.
 
-The kernels in solver.kernels are numba functions. Compiled just in time they cost
+The kernels in solver.kernels_1d are numba functions. Compiled just in time they cost
 numba's start-up on every run, even with a warm cache: `import numba` and loading
 each kernel's cached machine code, 1.2 s more for a run of the public case (`make
 bench`, 2026-12: 2.0 s against 0.83 s). So `make install` also compiles them
@@ -41,8 +41,10 @@ AOT_MODULE = "_kernels_aot"
 HERE = Path(__file__).resolve().parent
 # The kernels, their argument layouts and the build script (its argument types are
 # compiled into the module).
-SOURCES = ("kernels.py", "layout.py", "aot.py")
-CACHE_ENV = "MIIND_CACHE_DIR"  # the same variable as solver.codegen.CACHE_ENV
+SOURCES = ("kernels_1d.py", "layout_1d.py", "aot.py")
+# The root of every cache of the project: these kernels' builds and solver.codegen's
+# generated direct kernels.
+CACHE_ENV = "MIIND_CACHE_DIR"
 STAMP_NAME = "stamp"
 # The file name numba.pycc gives the module (CC.output_file's default).
 MODULE_FILE = AOT_MODULE + importlib.machinery.EXTENSION_SUFFIXES[0]
@@ -65,6 +67,7 @@ def source_hash() -> str:
 
 
 def cache_root() -> Path:
+    """$MIIND_CACHE_DIR, else $XDG_CACHE_HOME/miind, else ~/.cache/miind."""
     root = os.environ.get(CACHE_ENV) or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "miind")
     return Path(root)
@@ -140,5 +143,5 @@ def load_kernels() -> Kernels:
                 return Kernels("aot", module.advance_network, module.gather_logical)
             except (ImportError, AttributeError):
                 pass  # a broken build: the JIT runs the same code
-    from . import kernels
+    from . import kernels_1d as kernels
     return Kernels("jit", kernels.advance_network, kernels.gather_logical)

@@ -6,7 +6,7 @@
   variable; what would leave them (other than through the threshold) stays in the edge
   cell ("clamped", meshgen.box_edges). Whether that matters depends on where the
   population's mass goes, which only the run knows: the grid kernel adds up the clamped
-  mass per step, mechanism and edge (solver.grid_kernels), and this module turns the
+  mass per step, mechanism and edge (solver.kernels_2d), and this module turns the
   totals into findings. The measure is the clamped mass per second as a fraction of
   the population, the run's mean per mechanism and edge: a number comparable with a
   firing rate in Hz (for the reset, it is the rate of spikes whose reset was clamped);

@@ -20,18 +20,17 @@ Integration (documented in the README, "Direct simulation"):
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from meshgen.models import NeuronModel
 
-CACHE_ENV = "MIIND_CACHE_DIR"
+from .backend import cache_root
+
 
 
 def cache_directory() -> Path:
-    root = os.environ.get(CACHE_ENV) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "miind")
-    path = Path(root) / "direct"
+    """The folder of the generated modules (created if needed)."""
+    path = cache_root() / "direct"
     path.mkdir(parents=True, exist_ok=True)
     return path
 

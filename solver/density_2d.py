@@ -2,7 +2,7 @@
 (meshgen.strips2d, whose artifacts hold the same matrices over listed polygon cells):
 a population of the protocol solver.population.Population.
 
-The step itself is solver.grid_kernels, whose data layouts (jump diagonals, fire
+The step itself is solver.kernels_2d, whose data layouts (jump diagonals, fire
 lists) are built here from the artifact's CSC matrices. At the end of a run the
 population hands over its output datasets and the findings of solver.checks.
 """
@@ -21,7 +21,7 @@ from meshgen.exploration import ExpectedInput
 from meshgen.model_file import model_from_definition
 from meshgen.regular_grid import Grid
 
-from . import grid_kernels
+from . import kernels_2d
 from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings, spread_warnings,
                      steps_warning, with_suggestions)
 from .marginals import grid_marginals, polygon_marginals, spike_lines
@@ -127,7 +127,7 @@ class Density2DPopulation:
 
     def advance(self, first_step: int, n_steps: int) -> None:
         reset = self.artifact.reset
-        grid_kernels.advance_grid(
+        kernels_2d.advance_grid(
             *self._kernel_arrays, self.clamps, self.group_jump, reset.indptr, reset.indices,
             reset.data, np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
             self.mass, self.queue, self.queued, self.centres[0], self.centres[1], self.rate,
@@ -268,7 +268,7 @@ def polygon_holding(vertices: np.ndarray, centres, box: Grid, v: float, w: float
 
 
 def _kernel_arrays(artifact: GridArtifact, n: int) -> tuple:
-    """The matrix and firing arguments of grid_kernels.advance_grid, in its order:
+    """The matrix and firing arguments of kernels_2d.advance_grid, in its order:
     the jumps, then the motion, as diagonals and remainders, and their fire lists."""
     sources = list(artifact.jumps) + [artifact.motion]
     split = [split_diagonals(m, n) for m in sources]

@@ -1,5 +1,5 @@
 """Density populations on 1D strip meshes: all of them in one network kernel
-(solver.kernels), which couples them step by step, as one population of the
+(solver.kernels_1d), which couples them step by step, as one population of the
 protocol solver.population.Population (`names` lists them).
 
 Building it checks everything that can be wrong before any kernel runs: time steps
@@ -21,7 +21,7 @@ from meshgen.cells import split_between_cells
 from meshgen.errors import ConfigError
 
 from .backend import load_kernels
-from .layout import Coupling, Matrices, Mesh, State
+from .layout_1d import Coupling, Matrices, Mesh, State
 from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
 from .sim_file import InputSpec, SimulationSpec
 

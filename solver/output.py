@@ -9,7 +9,7 @@
         rate               (n,) [Hz]
         mean/<variable>    (n,) population mean of each state variable (grid populations:
                            of the mass in the mesh, at mid-jump of each step, see
-                           solver.grid_kernels.advance_grid)
+                           solver.kernels_2d.advance_grid)
       density only:
         mass               (n,) total probability mass, refractory included [1]
         density/time       (k,) [s]

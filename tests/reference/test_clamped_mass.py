@@ -1,6 +1,6 @@
 """Clamped mass on small grids where it can be computed by hand: every edge of the
 range box and every mechanism (motion, jump, reset), from the mesh's per-cell
-accounting to the run's per-step totals (solver.grid_kernels, solver.checks).
+accounting to the run's per-step totals (solver.kernels_2d, solver.checks).
 
 The grids are 10 x 10 unit cells over [0, 10] x [0, 10] with a constant drift, so RK4
 moves every cell by exactly the drift times dt, and the mass sits in one edge cell."""

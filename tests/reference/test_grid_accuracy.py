@@ -109,7 +109,7 @@ FHN_MEAN_TOLERANCE = 0.04
 
 # Per method: the mesh (resolution, dt) of the FitzHugh-Nagumo case. Measured against
 # 1000 direct neurons (-0.7411; -0.7406 +- 0.0006 with 10,000 in make validate): grid
-# -0.7178 (+0.023 on this coarse grid; means at mid-jump, solver/grid_kernels.py, the
+# -0.7178 (+0.023 on this coarse grid; means at mid-jump, solver/kernels_2d.py, the
 # end-of-step state is 0.05 lower); strips at 0.1 ms -0.7255 (+0.016; +0.009 on
 # 200 x 112 target cells).
 FHN_CASES = {"grid": ((100, 56), 5e-4), "strips": ((100, 56), 1e-4)}

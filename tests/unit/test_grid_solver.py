@@ -1,4 +1,4 @@
-"""The grid population's kernel (solver.density_2d, solver.grid_kernels) against a plain
+"""The grid population's kernel (solver.density_2d, solver.kernels_2d) against a plain
 scipy statement of the same step, and its matrix layout against the artifact's CSC
 matrices it is built from."""
 
@@ -12,7 +12,7 @@ from meshgen.artifact import GridArtifact, GridMatrix
 from meshgen.build import build_mesh
 from meshgen.artifact import read_mesh
 from solver.density_2d import Density2DPopulation, split_diagonals
-from solver.kernels import MAX_POISSON_TERMS, poisson_weights
+from solver.kernels_1d import MAX_POISSON_TERMS, poisson_weights
 
 MODEL = """
 [model]
@@ -56,7 +56,7 @@ def test_diagonals_and_remainder_rebuild_each_matrix(artifact):
 
 
 def reference_steps(artifact, rates, dt, n_steps, start, centres):
-    """The step of solver.grid_kernels in scipy: uniformized jumps (Horner over the
+    """The step of solver.kernels_2d in scipy: uniformized jumps (Horner over the
     same Poisson weights), motion, then the reset queue; per step the rate, the total
     mass and the mean of (v, w) at mid-jump; `centres` (2, n_cells) of the cells."""
     n = artifact.n_cells

@@ -7,7 +7,7 @@ import pytest
 from scipy import sparse, stats
 from scipy.linalg import expm
 
-from solver.kernels import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh,
+from solver.kernels_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh,
                             apply_jumps, gather_logical, poisson_weights, scatter_logical)
 
 

@@ -1,4 +1,4 @@
-"""The kernels' arguments: named tuples of plain arrays (see solver.kernels).
+"""The kernels' arguments: named tuples of plain arrays (see solver.kernels_1d).
 
 Kept apart from the kernels so that the run path can build them without importing
 numba when the ahead-of-time compiled kernels are used (solver.backend).

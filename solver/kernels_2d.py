@@ -2,7 +2,7 @@
 
 One step dt of a population, on the cell masses `mass` (n_cells,):
 
-1. jumps: the master equation over dt, by uniformization as solver.kernels.apply_jumps
+1. jumps: the master equation over dt, by uniformization as solver.kernels_1d.apply_jumps
    does in 1D: with total rate L = sum of the groups' rates and M = sum_g (r_g / L) J_g,
    mass <- sum_k Pois(k; L dt) M^k mass (Horner form). What crosses the threshold is
    collected per source cell (`fired`), so the reset mapping can tell where it goes.
@@ -41,7 +41,7 @@ from numba import njit
 
 from meshgen.box_edges import CLAMP_MECHANISMS
 
-from .kernels import MAX_POISSON_TERMS, exact_sum, poisson_weights
+from .kernels_1d import MAX_POISSON_TERMS, exact_sum, poisson_weights
 
 # Rows of the clamped-mass accounting, per step: what put the mass into an edge cell.
 CLAMP_MOTION, CLAMP_JUMP, CLAMP_RESET = (CLAMP_MECHANISMS.index(name)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .layout import Coupling, Matrices, Mesh, State  # noqa: F401 - the kernels' argument types
+from .layout_1d import Coupling, Matrices, Mesh, State  # noqa: F401 - the kernels' argument types
 
 # Truncation of the Poisson series: stop when the probability of more jumps in the
 # step is below POISSON_TAIL times the expected number of jumps. The left-out tail
@@ -256,6 +256,47 @@ def population_mean(mesh, mass, pop, step, queued):
 
 
 @njit(cache=True)
+def group_input_rates(coupling, state, input_rates, step, group_rates):
+    """Fill group_rates with each (population, matrix) group's total input rate in
+    network step `step`: Poisson inputs from the table, populations from their rate
+    history with the connection's delay, interpolated between whole steps as
+    solver.population.delayed_rates does."""
+    history_length = state.rate_history.shape[1]
+    for g in range(group_rates.shape[0]):
+        group_rates[g] = 0.0
+    for c in range(coupling.conn_group.shape[0]):
+        source = coupling.conn_source_pop[c]
+        if source < 0:
+            rate = input_rates[coupling.conn_source_input[c], step]
+        else:
+            delay = coupling.conn_delay[c]
+            whole = int(np.floor(delay))
+            part = delay - whole
+            rate = 0.0
+            if step - whole >= 0:
+                rate += (1.0 - part) * state.rate_history[source, (step - whole) % history_length]
+            if step - whole - 1 >= 0 and part > 0.0:
+                rate += part * state.rate_history[source, (step - whole - 1) % history_length]
+        group_rates[coupling.conn_group[c]] += coupling.conn_count[c] * rate
+
+
+@njit(cache=True)
+def record_step(mesh, state, pop, step, rate, out_rate, out_mass, out_mean):
+    """Keep the population's rate in its history (for the populations it feeds) and
+    write its rate, total mass (refractory included) and mean v of network step `step`."""
+    state.rate_history[pop, step % state.rate_history.shape[1]] = rate
+    queued = 0.0
+    for k in range(state.refractory_queue.shape[1]):
+        queued += state.refractory_queue[pop, k]
+    on_mesh = 0.0
+    for cell in range(mesh.cell_offset[pop], mesh.cell_offset[pop + 1]):
+        on_mesh += state.mass[cell]
+    out_rate[pop, step] = rate
+    out_mass[pop, step] = on_mesh + queued
+    out_mean[pop, step] = population_mean(mesh, state.mass, pop, state.pop_step[pop], queued)
+
+
+@njit(cache=True)
 def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_steps,
                     dt_network, out_rate, out_mass, out_mean, work):
     """Advance the network by n_steps network steps starting at step index first_step,
@@ -263,28 +304,12 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
     column `step` of the output arrays."""
     n_pops = mesh.cell_offset.shape[0] - 1
     n_groups = coupling.group_pop.shape[0]
-    history_length = state.rate_history.shape[1]
     queue_length = state.refractory_queue.shape[1]
     group_rates = np.zeros(n_groups)
     weights = np.zeros(MAX_POISSON_TERMS)
     for i in range(n_steps):
         step = first_step + i
-        for g in range(n_groups):
-            group_rates[g] = 0.0
-        for c in range(coupling.conn_group.shape[0]):
-            source = coupling.conn_source_pop[c]
-            if source < 0:
-                rate = input_rates[coupling.conn_source_input[c], step]
-            else:
-                delay = coupling.conn_delay[c]
-                whole = int(np.floor(delay))
-                part = delay - whole
-                rate = 0.0
-                if step - whole >= 0:
-                    rate += (1.0 - part) * state.rate_history[source, (step - whole) % history_length]
-                if step - whole - 1 >= 0 and part > 0.0:
-                    rate += part * state.rate_history[source, (step - whole - 1) % history_length]
-            group_rates[coupling.conn_group[c]] += coupling.conn_count[c] * rate
+        group_input_rates(coupling, state, input_rates, step, group_rates)
 
         for pop in range(n_pops):
             total_rate = 0.0
@@ -335,14 +360,4 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
                 if released != 0.0:
                     place_at_reset(mesh, state.mass, pop, mesh_step, released, 0.0)
                 fired += crossed_by_jumps + crossed_by_drift
-            rate = fired / dt_network
-            state.rate_history[pop, step % history_length] = rate
-            queued = 0.0
-            for k in range(queue_length):
-                queued += state.refractory_queue[pop, k]
-            on_mesh = 0.0
-            for cell in range(mesh.cell_offset[pop], mesh.cell_offset[pop + 1]):
-                on_mesh += state.mass[cell]
-            out_rate[pop, step] = rate
-            out_mass[pop, step] = on_mesh + queued
-            out_mean[pop, step] = population_mean(mesh, state.mass, pop, state.pop_step[pop], queued)
+            record_step(mesh, state, pop, step, fired / dt_network, out_rate, out_mass, out_mean)
