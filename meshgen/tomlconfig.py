@@ -163,25 +163,31 @@ def _check_table(value: Any, layout: Table, path: str, prefix: str) -> dict:
 # Value checkers. Each takes (value, dotted key) and returns the checked value;
 # a problem becomes a ConfigError with the key filled in by `checked`.
 
-class _ValueProblem(Exception):
-    pass
+class ValueProblem(Exception):
+    """What a value checker raises about a value (its message); `checked` turns it into a
+    ConfigError naming the key. Checkers written elsewhere (solver.sim_file) raise it too."""
+
+
+# The old private name, still imported by solver/sim_file.py: drop it once that imports
+# ValueProblem.
+_ValueProblem = ValueProblem
 
 
 def checked(check: Callable[[Any], Any]) -> Checker:
     def run(value: Any, key: str) -> Any:
         try:
             return check(value)
-        except _ValueProblem as exc:
+        except ValueProblem as exc:
             raise ConfigError(str(exc), key=key) from None
     return run
 
 
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _ValueProblem(f"expected a number, got {value!r}")
+        raise ValueProblem(f"expected a number, got {value!r}")
     number = float(value)
     if not math.isfinite(number):
-        raise _ValueProblem(f"expected a finite number, got {value!r}")
+        raise ValueProblem(f"expected a finite number, got {value!r}")
     return number
 
 
@@ -189,9 +195,9 @@ def number(*, positive: bool = False, nonnegative: bool = False) -> Checker:
     def check(value: Any) -> float:
         result = _number(value)
         if positive and result <= 0:
-            raise _ValueProblem(f"must be positive, got {value!r}")
+            raise ValueProblem(f"must be positive, got {value!r}")
         if nonnegative and result < 0:
-            raise _ValueProblem(f"must not be negative, got {value!r}")
+            raise ValueProblem(f"must not be negative, got {value!r}")
         return result
     return checked(check)
 
@@ -199,9 +205,9 @@ def number(*, positive: bool = False, nonnegative: bool = False) -> Checker:
 def integer(*, positive: bool = False) -> Checker:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _ValueProblem(f"expected a whole number, got {value!r}")
+            raise ValueProblem(f"expected a whole number, got {value!r}")
         if positive and value <= 0:
-            raise _ValueProblem(f"must be a positive whole number, got {value!r}")
+            raise ValueProblem(f"must be a positive whole number, got {value!r}")
         return value
     return checked(check)
 
@@ -209,11 +215,11 @@ def integer(*, positive: bool = False) -> Checker:
 def string(*, choices: tuple[str, ...] | None = None) -> Checker:
     def check(value: Any) -> str:
         if not isinstance(value, str):
-            raise _ValueProblem(f"expected a string, got {value!r}")
+            raise ValueProblem(f"expected a string, got {value!r}")
         if choices is not None and value not in choices:
             close = difflib.get_close_matches(value, choices, n=1, cutoff=0.4)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            raise _ValueProblem(f"unknown value {value!r}{hint} (valid: {', '.join(choices)})")
+            raise ValueProblem(f"unknown value {value!r}{hint} (valid: {', '.join(choices)})")
         return value
     return checked(check)
 
@@ -221,7 +227,7 @@ def string(*, choices: tuple[str, ...] | None = None) -> Checker:
 def number_or_string(value: Any) -> float | str:
     if isinstance(value, str):
         if not value.strip():
-            raise _ValueProblem("expected a number or an expression, got an empty string")
+            raise ValueProblem("expected a number or an expression, got an empty string")
         return value
     return _number(value)
 
@@ -229,12 +235,12 @@ def number_or_string(value: Any) -> float | str:
 def number_list(*, min_length: int = 0, length: int | None = None) -> Checker:
     def check(value: Any) -> list[float]:
         if not isinstance(value, list):
-            raise _ValueProblem(f"expected an array of numbers, got {value!r}")
+            raise ValueProblem(f"expected an array of numbers, got {value!r}")
         result = [_number(v) for v in value]
         if length is not None and len(result) != length:
-            raise _ValueProblem(f"expected {length} numbers, got {len(result)}")
+            raise ValueProblem(f"expected {length} numbers, got {len(result)}")
         if len(result) < min_length:
-            raise _ValueProblem("must not be empty" if min_length == 1
+            raise ValueProblem("must not be empty" if min_length == 1
                                 else f"expected at least {min_length} numbers")
         return result
     return checked(check)
@@ -242,7 +248,7 @@ def number_list(*, min_length: int = 0, length: int | None = None) -> Checker:
 
 def string_list(value: Any) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise _ValueProblem(f"expected an array of strings, got {value!r}")
+        raise ValueProblem(f"expected an array of strings, got {value!r}")
     return list(value)
 
 
