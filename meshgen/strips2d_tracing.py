@@ -198,7 +198,7 @@ class Tracing:
     @cached_property
     def crossing(self):
         """The region whose trajectories reach the threshold within dt
-        (grid2d.crossing_region), or None for a model without a threshold."""
+        (meshgen.grid2d_flow.crossing_region), or None for a model without a threshold."""
         if self.model.threshold is None:
             return None
         region, _ = crossing_region(self.model, self.grid, self.dt, self.substeps,
