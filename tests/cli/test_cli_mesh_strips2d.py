@@ -59,6 +59,7 @@ def test_strips_refuse_a_jump_dimension_the_model_lacks(tmp_path):
                  output=out)
 
 
+@pytest.mark.slow
 def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
     """--jobs shares the overlaps of the motion and jump matrices out in fixed chunks
     of cells (here 500, so two workers share several): the artifact is the same."""

@@ -35,6 +35,7 @@ expected_input = [{ rate = 3000.0, efficacy = 1.0, dimension = "v" }]
 """
 
 
+@pytest.mark.slow
 def test_automatic_ranges_meet_the_target_without_warning(tmp_path: Path):
     model = tmp_path / "adex.toml"
     model.write_text(MODEL)

@@ -61,6 +61,7 @@ CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("label", list(CASES))
 def test_steady_rate_against_monte_carlo(tmp_path, label):
     model, inputs, neurons, seconds = CASES[label]
@@ -75,6 +76,7 @@ def test_steady_rate_against_monte_carlo(tmp_path, label):
     assert np.max(np.abs(mass - 1.0)) < MASS_TOLERANCE
 
 
+@pytest.mark.slow
 def test_rare_firing_against_monte_carlo(tmp_path):
     """Below 0.1 Hz, where MIIND's coarse default meshes overestimate rates tenfold."""
     time, rate, _, _ = lif_density_run(tmp_path, inputs=((1.0, 600.0),), t_end=1.0)
@@ -89,6 +91,7 @@ def test_rare_firing_against_monte_carlo(tmp_path):
                                                          reference.standard_error_hz)
 
 
+@pytest.mark.slow
 def test_step_change_transient_against_monte_carlo(tmp_path):
     """A step of input at 0.3 s: the transient, not only the steady state."""
     step_time, low, high = 0.3, 1000.0, 1500.0

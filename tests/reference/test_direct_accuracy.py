@@ -30,6 +30,7 @@ def direct_rate(directory, *, batches=10, t_start=0.2, **options):
     return rates.mean(), rates.std(ddof=1) / np.sqrt(batches)
 
 
+@pytest.mark.slow
 def test_direct_lif_against_event_driven_monte_carlo(tmp_path):
     rate, error = direct_rate(tmp_path, inputs=((1.0, 1000.0),), t_end=2.2, n_neurons=4000,
                               dt=1e-3, seed=4)
@@ -60,6 +61,7 @@ def test_direct_lif_small_jumps_against_siegert(tmp_path):
     assert abs(rate / expected - 1) < 0.02, (rate, error, expected)
 
 
+@pytest.mark.slow
 def test_direct_and_density_agree_on_the_public_case(tmp_path):
     """The issue's check: steady rates within 1% with 50,000 neurons. LIF is solved
     exactly between events, so a coarse network step (1 ms) costs no accuracy."""

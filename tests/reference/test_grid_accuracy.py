@@ -88,6 +88,7 @@ RATE_CASES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", sorted(RATE_CASES))
 def test_rate_and_transient_against_direct(tmp_path, case):
     drive, resolution, dt, rate_tolerance, transient_tolerance, method = RATE_CASES[case]

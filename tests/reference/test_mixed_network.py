@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import h5py
 import numpy as np
+import pytest
 
 from solver.engine import run_simulation
 from tests.support.studies import LIF_MODEL, PUBLIC_PARAMETERS
@@ -59,6 +60,7 @@ delay = 0.002
 """
 
 
+@pytest.mark.slow
 def test_rates_cross_between_methods(tmp_path):
     from meshgen.build import build_mesh
 

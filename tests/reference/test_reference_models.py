@@ -145,6 +145,7 @@ def test_public_case_monte_carlo_rate():
     ), f"{result.rate_hz} +- {result.standard_error_hz} Hz"
 
 
+@pytest.mark.slow
 def test_small_jumps_approach_siegert_in_the_fluctuation_driven_regime():
     # Brunel (2000) neuron; excitation and inhibition of 0.05 mV with rates chosen for
     # mu = 19 mV < threshold 20 mV and sigma = 2 mV.
