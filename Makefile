@@ -58,6 +58,7 @@ bench: install
 	$(PY) benchmarks/bench.py
 	$(PY) benchmarks/bench_direct.py
 	$(PY) benchmarks/bench_2d.py
+	$(PY) benchmarks/bench_revisions.py
 
 validate: install
 	$(PY) benchmarks/validate.py

@@ -64,10 +64,10 @@ OUR_PYTHON = Path(sys.executable)
 OUR_MIIND = OUR_PYTHON.parent / "miind"
 
 
-def timed(cmd: list[str], env: dict | None = None) -> tuple[float, str]:
+def timed(cmd: list[str], env: dict | None = None, cwd: Path = REPO) -> tuple[float, str]:
     """Whole-process wall time of cmd, and its stdout; fails loudly on a non-zero exit."""
     started = time.perf_counter()
-    result = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - started
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {result.returncode}: "
