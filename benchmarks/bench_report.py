@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from meshgen.atomic_file import atomic_output
+from meshgen.formats.atomic_file import atomic_output
 
 REPO = Path(__file__).resolve().parent.parent
 # The harness shared with the tests (tests/support) is not installed: the scripts,

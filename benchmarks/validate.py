@@ -31,7 +31,7 @@ import numpy as np
 from bench_density import PUBLIC_PARAMETERS, lif_case, public_case
 from bench_report import (OUT_DIR, fmt, log, machine_info, machine_line, md_table, percent,
                           publish)
-from meshgen.model_file import DEFAULT_CELLS_PER_EFFICACY, DEFAULT_JUMP_INTERVAL
+from meshgen.model_file import DEFAULT_CELLS_PER_EFFICACY_1D_STRIPS, DEFAULT_JUMP_INTERVAL
 from tests.support.reference import lif_event_driven_rate, lif_siegert_rate
 
 ISSUE_RATE_HZ = 7.463  # the exact rate quoted in the issue
@@ -248,7 +248,7 @@ def report(machine: dict, public: dict, cases: list[dict], step: dict, small: di
                      [[k] + [percent(by_k[k].get(j)) for j in GRID_JUMP_INTERVALS]
                       for k in GRID_CELLS_PER_EFFICACY]), ""]
 
-    out += [f"## 2. Other regimes, default mesh (K = {DEFAULT_CELLS_PER_EFFICACY:g}, "
+    out += [f"## 2. Other regimes, default mesh (K = {DEFAULT_CELLS_PER_EFFICACY_1D_STRIPS:g}, "
             f"J = {DEFAULT_JUMP_INTERVAL}), against Monte Carlo", ""]
     rows = [[c["label"], c["description"], c["n_cells"],
              f"{c['monte_carlo']['rate_hz']:.5g} +- {c['monte_carlo']['standard_error_hz']:.2g}",

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent, publish
-from meshgen.atomic_file import atomic_output
+from meshgen.formats.atomic_file import atomic_output
 from tests.support.grid_studies import Drive, mesh_overrides, run_direct, run_grid
 
 EXAMPLES = REPO / "examples" / "grid2d"

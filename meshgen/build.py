@@ -11,25 +11,25 @@ from typing import Callable
 
 import numpy as np
 
-from .artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
-from .atomic_file import check_writable
+from .formats.mesh_artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
+from .formats.atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
 from .grid2d_jumps import jump_matrix, reset_mapping
 from .grid2d_motion import motion_matrix
 from .grid_accounting import (affordable_cells, cost, jump_accounting, motion_accounting,
                               reset_accounting)
-from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY, automatic_grid_dt,
+from .grid_defaults import (DEFAULT_CELLS_PER_EFFICACY_GRID, automatic_grid_dt,
                             automatic_resolution, nonfinite_region, too_small_efficacy)
 from .exploration import VisitedRegion, explore, ranges_from_region
 from .model_file import check_threshold_and_reset, check_v_range, read_model_file
 from .parallel import resolve_jobs
 from .polygon_mesh import polygon_mesh
 from .regular_grid import Grid
-from .strips import StripMesh, accuracy_range, automatic_dt, build_strip_mesh
+from .strips_1d import Strips1DMesh, accuracy_range, automatic_dt, build_strip_mesh
 from .strips2d_matrices import jump_of_cells, motion_of_cells, overlap_workers, reset_of_cells
-from .strips2d_tracing import STRIP_CELLS_PER_EFFICACY_ALONG_V, automatic_strip_dt, trace_strips
-from .transitions import jump_tiling, transition_matrix
+from .strips2d_tracing import DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS, automatic_strip_dt, trace_strips
+from .transitions_1d import jump_tiling, transition_matrix
 
 Progress = Callable[[int, int], None]
 
@@ -216,8 +216,8 @@ def _grid_and_dt(model, settings, explored: _FoundRanges, strips: bool,
             dt = automatic_strip_dt(dt)
     resolution = list(settings.resolution)
     default = automatic_resolution(ranges, variables, settings.efficacies,
-                                   STRIP_CELLS_PER_EFFICACY_ALONG_V if strips
-                                   else DEFAULT_CELLS_PER_EFFICACY,
+                                   DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS if strips
+                                   else DEFAULT_CELLS_PER_EFFICACY_GRID,
                                    explored.region if settings.expected_input else None,
                                    max_cells=affordable_cells("strips" if strips else "grid", dt),
                                    given=settings.resolution)
@@ -408,7 +408,7 @@ def _explore(spec, model, expected, given: dict, key: str) -> VisitedRegion:
         raise MeshError(f"{error.message} ({advice})", path=spec.path, key=key) from None
 
 
-def _largest_cell_between(mesh: StripMesh, low: float, high: float) -> float:
+def _largest_cell_between(mesh: Strips1DMesh, low: float, high: float) -> float:
     inside = (mesh.upper > low) & (mesh.lower < high) & ~mesh.is_stationary
     widths = (mesh.upper - mesh.lower)[inside]
     return float(widths.max()) if widths.size else 0.0

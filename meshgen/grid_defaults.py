@@ -2,7 +2,7 @@
 
 `[mesh] resolution` and `dt` are optional for grids:
 
-* resolution: along a variable that has jumps, DEFAULT_CELLS_PER_EFFICACY cells per
+* resolution: along a variable that has jumps, DEFAULT_CELLS_PER_EFFICACY_GRID cells per
   smallest efficacy in it; along one without, DEFAULT_CELLS, or DEFAULT_SPIKING_CELLS
   along the spiking variable (v: its flux through the threshold is the rate). With
   [mesh] expected_input, an axis without jumps also gets at least CELLS_PER_SPREAD
@@ -86,9 +86,10 @@ from .exploration import VisitedRegion, median_spectral_radius
 from .regular_grid import Grid
 from .models import NeuronModel
 
-# Cells per smallest efficacy along a jump axis: 5 gave +1% on AdEx (see above); the
-# conductance LIF needs 8 along g.
-DEFAULT_CELLS_PER_EFFICACY = 8.0
+# Grids: cells per smallest efficacy along a jump axis: 5 gave +1% on AdEx (see above);
+# the conductance LIF needs 8 along g. (2D strips: strips2d_tracing's
+# DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS along v; 1D strips: model_file's.)
+DEFAULT_CELLS_PER_EFFICACY_GRID = 8.0
 # Cells along a variable without jumps: 100 and 200 along AdEx's w agree within 0.5%.
 DEFAULT_CELLS = 100
 # Cells along the spiking variable when it has no jumps (conductance LIF: +2.2% with
@@ -119,10 +120,10 @@ MIN_CELLS_PER_EFFICACY = 1.0
 
 
 def automatic_resolution(ranges, variables, efficacies,
-                         spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY,
+                         spiking_cells_per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY_GRID,
                          region: VisitedRegion | None = None,
                          max_cells: float = math.inf, given=None) -> tuple[int, ...]:
-    """Cells per axis: DEFAULT_CELLS_PER_EFFICACY per smallest efficacy along the axes
+    """Cells per axis: DEFAULT_CELLS_PER_EFFICACY_GRID per smallest efficacy along the axes
     that have jumps (`efficacies`: (variable, size) pairs; along the first variable,
     `spiking_cells_per_efficacy`), DEFAULT_SPIKING_CELLS along the first variable
     without them, DEFAULT_CELLS elsewhere; along an axis without jumps at least
@@ -136,7 +137,7 @@ def automatic_resolution(ranges, variables, efficacies,
         sizes = [abs(h) for variable, h in efficacies if variable == name]
         if sizes:
             per_efficacy = spiking_cells_per_efficacy if index == 0 \
-                else DEFAULT_CELLS_PER_EFFICACY
+                else DEFAULT_CELLS_PER_EFFICACY_GRID
             counts.append(cells_for_efficacy(hi - lo, min(sizes), per_efficacy))
             floors.append(None)
             continue
@@ -156,7 +157,7 @@ def automatic_resolution(ranges, variables, efficacies,
 
 
 def cells_for_efficacy(span: float, efficacy: float,
-                       per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY) -> int:
+                       per_efficacy: float = DEFAULT_CELLS_PER_EFFICACY_GRID) -> int:
     return max(2, math.ceil(span * per_efficacy / abs(efficacy) - 1e-9))
 
 

@@ -8,7 +8,7 @@
                        other entries may be expressions of the state: w = "w + b"),
                        refractory (s); left out: a model without spikes
     [mesh]             v_range = [lowest, threshold], efficacies = [...], dt (s, optional),
-                       cells_per_efficacy (optional accuracy knob, see meshgen.strips)
+                       cells_per_efficacy (optional accuracy knob, see meshgen.strips_1d)
     [mesh] (grids)     method = "grid", ranges = { v = [lo, threshold], w = [lo, hi] },
                        resolution = { v = N_v, w = N_w } (optional, per variable),
                        dt (s, optional), efficacies = [...] (jumps in v) or
@@ -35,10 +35,12 @@ from .models import MODEL_KINDS, NeuronModel, build_model
 from .tomlconfig import (Field, Table, anything, apply_overrides, check_document, checked,
                          integer, load_toml, number, number_list, number_or_string, string, string_list)
 
-# Cells near threshold per smallest efficacy when [mesh] dt is not given. Chosen by the
-# convergence study in `make validate` (benchmarks/validate.py): see README, "Accuracy".
-DEFAULT_CELLS_PER_EFFICACY = 10.0
-# Mesh steps per application of the jump matrices (see meshgen.transitions). Same source.
+# 1D strips: cells near threshold per smallest efficacy when [mesh] dt is not given.
+# Chosen by the convergence study in `make validate` (benchmarks/validate.py): see
+# README, "Accuracy". (The 2D methods' own: grid_defaults.DEFAULT_CELLS_PER_EFFICACY_GRID,
+# strips2d_tracing.DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS.)
+DEFAULT_CELLS_PER_EFFICACY_1D_STRIPS = 10.0
+# Mesh steps per application of the jump matrices (see meshgen.transitions_1d). Same source.
 DEFAULT_JUMP_INTERVAL = 1
 
 
@@ -116,7 +118,7 @@ MODEL_LAYOUT = Table(fields={
                             doc="jump sizes of the transition matrices to build (grid: a "
                                 "list for jumps in v, or a table of lists per variable)"),
         "dt": Field(number(positive=True), doc="mesh time step (s); chosen automatically if absent"),
-        "cells_per_efficacy": Field(number(positive=True), default=DEFAULT_CELLS_PER_EFFICACY,
+        "cells_per_efficacy": Field(number(positive=True), default=DEFAULT_CELLS_PER_EFFICACY_1D_STRIPS,
                                     doc="accuracy target of the automatic dt"),
         "jump_interval": Field(integer(positive=True), default=DEFAULT_JUMP_INTERVAL,
                                doc="mesh steps per application of the jump matrices: 1 or even"),

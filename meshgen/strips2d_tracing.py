@@ -102,7 +102,7 @@ GRID_DT_OVER_STRIP_DT = 2
 # 100 (4 per mV) -1.16% / -0.54%; AdEx (adex_validate_model.toml ranges) 317 x 100
 # -0.63% / -0.59%, 159 x 100 -0.63% / -0.59% at 2000 / 3000 Hz. The conductance LIF
 # jumps in g and keeps 8 there (4, 64 cells along g: +26% at 550 Hz).
-STRIP_CELLS_PER_EFFICACY_ALONG_V = 4.0
+DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS = 4.0
 
 Progress = Callable[[int, int], None]
 

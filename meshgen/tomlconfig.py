@@ -168,11 +168,6 @@ class ValueProblem(Exception):
     ConfigError naming the key. Checkers written elsewhere (solver.sim_file) raise it too."""
 
 
-# The old private name, still imported by solver/sim_file.py: drop it once that imports
-# ValueProblem.
-_ValueProblem = ValueProblem
-
-
 def checked(check: Callable[[Any], Any]) -> Checker:
     def run(value: Any, key: str) -> Any:
         try:

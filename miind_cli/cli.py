@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING
 import click
 
 from meshgen import __version__
-from meshgen.atomic_file import atomic_output, check_writable
+from meshgen.formats.atomic_file import atomic_output, check_writable
 from meshgen.errors import MiindError, SimulationError
 
 from .analyze_options import AnalyzeOptions, combination_problem
 from .progress import progress_callback
 
 if TYPE_CHECKING:  # read and computed only by analyze, imported there (h5py, numpy)
-    from .output_reader import RunOutput
+    from meshgen.formats.run_output_reader import RunOutput
     from .statistics import Binning
 
 # Frames per second of `analyze --movie` (miind_cli.plotting2d, which needs matplotlib
@@ -281,9 +281,11 @@ class _Analysis:
 
 def _compute(output_file: str, options: AnalyzeOptions) -> _Analysis:
     """Read OUTPUT_FILE, select what the options name and compute what they ask for."""
-    from . import output_reader, selection, statistics
+    from meshgen.formats.run_output_reader import read_output
 
-    result = output_reader.read_output(output_file, spikes=bool(options.raster))
+    from . import selection, statistics
+
+    result = read_output(output_file, spikes=bool(options.raster))
     span = selection.parse_window(options.window)
     binning = statistics.make_binning(result, options.bin)
     count_binning = statistics.make_binning(result, options.bin, statistics.DEFAULT_BIN)
@@ -364,7 +366,7 @@ def _draw_figures(options: AnalyzeOptions, analysis: _Analysis) -> None:
 
 def _draw_mesh(mesh_file, figure_path) -> None:
     """analyze MESH_FILE --mesh FIGURE: --mesh reads a mesh artifact (and goes alone)."""
-    from .output_reader import read_mesh_to_draw
+    from meshgen.formats.run_output_reader import read_mesh_to_draw
     from .plotting2d import plot_mesh
 
     check_writable(figure_path)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 
-from meshgen.atomic_file import atomic_output
+from meshgen.formats.atomic_file import atomic_output
 
-from .output_reader import RunOutput
+from meshgen.formats.run_output_reader import RunOutput
 from .selection import raster_selection
 from .statistics import Binning, binned_rates, make_binning
 

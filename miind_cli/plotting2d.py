@@ -1,7 +1,7 @@
 """Figures of 2D densities and meshes: the density on the mesh cells, its marginals,
 a movie over the snapshots, and the cells of a mesh artifact.
 
-Cells are drawn from their generic form (output_reader.MeshCells): a regular grid as one
+Cells are drawn from their generic form (meshgen.formats.run_output_reader.MeshCells): a regular grid as one
 pcolormesh, any other mesh as a PolyCollection of its polygons. Every file is
 written atomically: a failure leaves nothing behind.
 """
@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from meshgen.artifact import MeshArtifact
-from meshgen.atomic_file import atomic_output
+from meshgen.formats.mesh_artifact import Strips1DArtifact
+from meshgen.formats.atomic_file import atomic_output
 from solver.marginals import spike_lines
 
-from .output_reader import MeshCells, RunOutput, artifact_cells
+from meshgen.formats.run_output_reader import MeshCells, RunOutput, artifact_cells
 from .plotting import pyplot, save_figure
 
 # The log colour scale spans this many decades below the largest density: deeper
@@ -129,7 +129,7 @@ def plot_mesh(artifact, path: str | Path) -> None:
     along v (and each cell's width) in 1D; threshold and reset lines."""
     plt = pyplot()
     name = Path(artifact.path).name
-    if isinstance(artifact, MeshArtifact):  # 1D strips
+    if isinstance(artifact, Strips1DArtifact):  # 1D strips
         figure = _plot_intervals(plt, artifact, name)
     else:
         cells = artifact_cells(artifact)

@@ -11,7 +11,7 @@ import numpy as np
 
 from meshgen.errors import ConfigError
 
-from .output_reader import PopulationOutput, RunOutput
+from meshgen.formats.run_output_reader import PopulationOutput, RunOutput
 
 # At most this many neurons of a population are drawn in a raster (chosen evenly).
 RASTER_MAX_NEURONS = 2000

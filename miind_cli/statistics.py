@@ -2,7 +2,7 @@
 two populations, the synchrony measures of direct populations, spike count spectra
 and the rates as CSV.
 
-Everything here is arrays in, arrays or dicts out, on a RunOutput (output_reader);
+Everything here is arrays in, arrays or dicts out, on a RunOutput (meshgen.formats.run_output_reader);
 the synchrony measures themselves are in `synchrony`.
 """
 
@@ -18,7 +18,7 @@ import numpy as np
 from meshgen.errors import ConfigError
 
 from . import synchrony
-from .output_reader import PopulationOutput, RunOutput
+from meshgen.formats.run_output_reader import PopulationOutput, RunOutput
 from .selection import population_names
 
 # Bin of the spike-count measures (raster rate panel, Fano factor, spectrum) when no

@@ -1,6 +1,6 @@
 """Synchrony measures of a population of directly simulated neurons.
 
-Pure functions of numpy arrays (no I/O): `output_reader` reads the output file and
+Pure functions of numpy arrays (no I/O): `meshgen.formats.run_output_reader` reads the output file and
 `statistics` passes the arrays in.
 
 - chi (Golomb & Rinzel 1993; Golomb 2007, Scholarpedia "Neuronal synchrony measures"):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshgen.artifact import GridArtifact, read_mesh
+from meshgen.formats.mesh_artifact import GridArtifact, read_mesh
 from meshgen.errors import ConfigError
 from meshgen.model_file import model_from_definition, read_model
 

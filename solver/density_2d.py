@@ -15,7 +15,7 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from meshgen.artifact import GridArtifact, GridMatrix, StripArtifact
+from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix, Strips2DArtifact
 from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, edge_names, nearest_edge
 from meshgen.exploration import ExpectedInput
 from meshgen.model_file import model_from_definition
@@ -90,7 +90,7 @@ class Density2DPopulation:
         # A strip mesh's grid is its range box only; its cells are listed.
         self.grid = Grid(a.variables, tuple(map(tuple, a.ranges)), tuple(a.resolution))
         self.centres = (tuple(np.ascontiguousarray(a.centres[:, k]) for k in (0, 1))
-                        if isinstance(a, StripArtifact) else self.grid.cell_centres())
+                        if isinstance(a, Strips2DArtifact) else self.grid.cell_centres())
         refractory_steps = int(round(a.refractory / self.dt))
         self.mass = np.zeros(n)
         self.queue = np.zeros((refractory_steps + 1, n))
@@ -119,7 +119,7 @@ class Density2DPopulation:
         self.queue[:] = 0.0
         self.queued[:] = 0.0
         v, w = state[self.grid.variables[0]], state[self.grid.variables[1]]
-        if isinstance(self.artifact, StripArtifact):
+        if isinstance(self.artifact, Strips2DArtifact):
             self.mass[polygon_holding(self.artifact.cell_vertices, self.centres, self.grid,
                                       v, w)] = 1.0
         else:
@@ -145,7 +145,7 @@ class Density2DPopulation:
         units = {v: a.units.get(v, "1") for v in variables}
         stacked = np.array(self.snapshots) if self.snapshots else np.zeros((0, a.n_cells))
         threshold, reset_v = spike_lines(a)
-        strips = isinstance(a, StripArtifact)
+        strips = isinstance(a, Strips2DArtifact)
         density_attrs = {"variables": json.dumps(variables), "units": json.dumps(a.units),
                          "threshold": threshold, "reset_v": reset_v}
         datasets = {"rate": Dataset(self.rate, "Hz"),

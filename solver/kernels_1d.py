@@ -1,13 +1,13 @@
 """Numba kernels of the density solver: plain functions over arrays.
 
-State layout (built by solver.network from the mesh artifacts):
+State layout (built by solver.network_1d from the mesh artifacts):
 
 * `mass` holds every population's cells back to back. A strip is a ring buffer:
   logical cell q of strip s sits at physical index first[s] + (q - r) mod length[s],
   where r is the number of mesh steps the population has taken. Motion along the
   strip is r += 1; no mass is copied.
 * Jumps are applied in logical order in a work buffer of n_cells + n_gaps entries
-  (see meshgen.transitions for the entry gaps), as the exact solution of the master
+  (see meshgen.transitions_1d for the entry gaps), as the exact solution of the master
   equation over one mesh step (uniformization):
 
       m(t + dt) = sum_k Pois(k; L dt) M^k m,   M = sum_g (rate_g / L) M_g,  L = sum_g rate_g

@@ -16,7 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from meshgen.artifact import MeshArtifact
+from meshgen.formats.mesh_artifact import Strips1DArtifact
 from meshgen.cells import split_between_cells
 from meshgen.errors import ConfigError
 
@@ -32,7 +32,7 @@ STEP_RATIO_TOLERANCE = 1e-6
 @dataclass
 class Network:
     spec: SimulationSpec
-    artifacts: tuple[MeshArtifact, ...]
+    artifacts: tuple[Strips1DArtifact, ...]
     dt: float
     n_steps: int
     mesh: Mesh
@@ -43,7 +43,7 @@ class Network:
     work: np.ndarray
 
 
-def build_network(spec: SimulationSpec, artifacts: tuple[MeshArtifact, ...]) -> Network:
+def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...]) -> Network:
     """The kernel's arrays for the populations of `spec` (all on 1D strip meshes, whose
     `artifacts` are in the same order)."""
     dt = _network_dt(spec, artifacts)

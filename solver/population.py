@@ -73,7 +73,7 @@ class Dataset:
 @dataclass
 class PopulationRecord:
     """What a population hands over when the run ends: the output writer writes its
-    group /populations/<name> from it (solver.output), the run summary reads its rate.
+    group /populations/<name> from it (meshgen.formats.run_output), the run summary reads its rate.
 
     `datasets` and `group_attrs` are keyed by paths inside the population's group
     ("rate", "density/mass", ...; "" is the group itself); `spikes`, if any, are the

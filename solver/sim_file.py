@@ -21,14 +21,14 @@ from pathlib import Path
 
 from meshgen.errors import ConfigError
 from meshgen.expressions import CompiledExpression, compile_expression
-from meshgen.tomlconfig import (Field, Table, _ValueProblem, anything, apply_overrides,
+from meshgen.tomlconfig import (Field, Table, ValueProblem, anything, apply_overrides,
                                 check_document, checked, integer, load_toml, number,
                                 number_or_string, string)
 
 def _neuron_ids(value):
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
                                               and v >= 0 for v in value):
-        raise _ValueProblem(f"expected an array of neuron ids (whole numbers >= 0), got {value!r}")
+        raise ValueProblem(f"expected an array of neuron ids (whole numbers >= 0), got {value!r}")
     return value
 
 

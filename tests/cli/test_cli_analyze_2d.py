@@ -21,8 +21,9 @@ import pytest
 from PIL import Image
 
 from clitools import assert_error, assert_ok, invoke, leftovers
-from miind_cli import output_reader, selection
-from miind_cli.output_reader import grid_cells, polygon_cells
+from meshgen.formats import run_output_reader as output_reader
+from meshgen.formats.run_output_reader import grid_cells, polygon_cells
+from miind_cli import selection
 from miind_cli.plotting2d import (MAX_LINES_PER_AXIS, draw_cell_lines, subsampled_edges,
                                   plot_mesh)
 
@@ -129,7 +130,7 @@ def _sheared_vertices(density) -> np.ndarray:
 
 def _polygon_output(grid_output: Path, path: Path) -> None:
     """A copy of the grid run whose population has cell_vertices and no grid: what a
-    2D strip mesh's output looks like to analyze (solver.output)."""
+    2D strip mesh's output looks like to analyze (meshgen.formats.run_output)."""
     shutil.copy(grid_output, path)
     with h5py.File(path, "a") as f:
         group = f["populations/adex"]

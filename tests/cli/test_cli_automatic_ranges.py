@@ -9,7 +9,7 @@ import json
 import pytest
 
 from clitools import assert_error, assert_ok, edit, invoke
-from meshgen.artifact import read_mesh
+from meshgen.formats.mesh_artifact import read_mesh
 
 EXIT_BAD_INPUT = 3
 

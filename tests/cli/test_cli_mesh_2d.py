@@ -13,7 +13,7 @@ import pytest
 
 from clitools import assert_error, assert_ok, edit, invoke
 from meshgen import grid2d, grid2d_motion
-from meshgen.artifact import read_mesh
+from meshgen.formats.mesh_artifact import read_mesh
 from meshgen.parallel import available_cores
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

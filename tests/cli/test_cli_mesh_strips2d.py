@@ -79,7 +79,7 @@ def test_jobs_give_the_same_strip_artifact_to_the_bit(tmp_path, monkeypatch):
 
 def test_strips_choose_four_target_cells_per_efficacy_along_v(tmp_path):
     """Left out, the strips' resolution is 4 target cells per efficacy along v (the
-    grid's 8 elsewhere; meshgen.strips2d_tracing.STRIP_CELLS_PER_EFFICACY_ALONG_V) and
+    grid's 8 elsewhere; meshgen.strips2d_tracing.DEFAULT_CELLS_PER_EFFICACY_2D_STRIPS) and
     100 along a variable without jumps."""
     model = tmp_path / "automatic.toml"
     model.write_text(UNIFORM.replace("resolution = { v = 10, w = 5 }\n", ""))

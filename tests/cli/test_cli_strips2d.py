@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from clitools import assert_ok, invoke
-from meshgen.artifact import read_mesh
-from miind_cli import output_reader
+from meshgen.formats.mesh_artifact import read_mesh
+from meshgen.formats import run_output_reader as output_reader
 from tests.unit.grid_as_polygons import CORNERS, write_grid_as_strips2d
 
 N_V, N_W = 16, 12

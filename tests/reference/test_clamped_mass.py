@@ -11,7 +11,7 @@ import h5py
 import numpy as np
 import pytest
 
-from meshgen.artifact import read_mesh
+from meshgen.formats.mesh_artifact import read_mesh
 from meshgen.build import build_mesh
 from solver.engine import run_simulation
 

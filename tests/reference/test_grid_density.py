@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from meshgen.artifact import GridArtifact, MeshArtifact, read_mesh
+from meshgen.formats.mesh_artifact import GridArtifact, Strips1DArtifact, read_mesh
 from meshgen.build import build_mesh
 from miind_cli.cli import cli
 from solver.engine import run_simulation
@@ -80,7 +80,7 @@ def small_run(tmp_path_factory):
 
 def test_grid_artifact_reads_as_grid(small_run):
     artifact = read_mesh(small_run.parent / "mesh.h5")
-    assert isinstance(artifact, GridArtifact) and not isinstance(artifact, MeshArtifact)
+    assert isinstance(artifact, GridArtifact) and not isinstance(artifact, Strips1DArtifact)
     assert artifact.n_cells == 3600 and artifact.variables == ("v", "w")
     assert [(j.dimension, j.efficacy) for j in artifact.jumps] == [("v", 1.0)]
 

@@ -1,7 +1,7 @@
 """A 2D strip artifact made by hand from a grid artifact: the grid's cells listed as
 polygons (meshgen.polygon_mesh.PolygonMesh) with the grid's own matrices.
 
-Such a StripArtifact describes exactly the grid's population, so everything run or
+Such a Strips2DArtifact describes exactly the grid's population, so everything run or
 written from it must equal what the grid gives: a strong round-trip check of the
 strips2d plumbing (artifact, solver, output, analysis) without the strip method.
 """
@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 from scipy import sparse
 
-from meshgen.artifact import GridArtifact, GridMatrix, write_strip2d_mesh
+from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix, write_strip2d_mesh
 from meshgen.grid2d import GridTransition
 from meshgen.polygon_mesh import PolygonMesh
 from meshgen.regular_grid import Grid

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from meshgen.artifact import GridArtifact, GridMatrix
+from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix
 from meshgen.build import build_mesh
-from meshgen.artifact import read_mesh
+from meshgen.formats.mesh_artifact import read_mesh
 from solver.density_2d import Density2DPopulation, split_diagonals
 from solver.kernels_1d import MAX_POISSON_TERMS, poisson_weights
 

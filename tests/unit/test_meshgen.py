@@ -8,9 +8,9 @@ import pytest
 from meshgen.cells import split_between_cells
 from meshgen.errors import ConfigError
 from meshgen.expressions import compile_expression, parse_equation
-from meshgen.strips import THRESHOLD, build_strip_mesh
+from meshgen.strips_1d import THRESHOLD, build_strip_mesh
 from meshgen.tomlconfig import apply_overrides
-from meshgen.transitions import jump_tiling, transition_matrix
+from meshgen.transitions_1d import jump_tiling, transition_matrix
 
 TAU, E_L, THETA, LOWEST = 0.01, -65.0, -50.2, -70.0
 DT = 1e-4

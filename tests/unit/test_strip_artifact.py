@@ -15,7 +15,7 @@ import h5py
 import numpy as np
 import pytest
 
-from meshgen.artifact import GridArtifact, StripArtifact, read_mesh
+from meshgen.formats.mesh_artifact import GridArtifact, Strips2DArtifact, read_mesh
 from meshgen.build import build_mesh
 from meshgen.errors import ArtifactError
 from solver.density_2d import Density2DPopulation, polygon_holding
@@ -41,7 +41,7 @@ MASS_TOLERANCE = 1e-12
 
 
 @pytest.fixture(scope="module")
-def meshes(tmp_path_factory) -> tuple[GridArtifact, StripArtifact, object]:
+def meshes(tmp_path_factory) -> tuple[GridArtifact, Strips2DArtifact, object]:
     """(grid artifact, the same cells as a strip artifact, the PolygonMesh written)."""
     folder = tmp_path_factory.mktemp("strips2d")
     (folder / "model.toml").write_text(MODEL)
@@ -53,7 +53,7 @@ def meshes(tmp_path_factory) -> tuple[GridArtifact, StripArtifact, object]:
 
 def test_round_trip_of_every_array(meshes):
     grid, strips, mesh = meshes
-    assert type(strips) is StripArtifact and type(grid) is GridArtifact
+    assert type(strips) is Strips2DArtifact and type(grid) is GridArtifact
     assert strips.n_cells == N_V * N_W == grid.n_cells
     np.testing.assert_array_equal(strips.cell_vertices, mesh.cell_vertices)
     assert strips.cell_vertices.shape == (N_V * N_W, 5, 2)

@@ -68,10 +68,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
+from ..box_edges import N_EDGES, NO_EDGE, edge_names
+from ..errors import ArtifactError
 from .atomic_file import atomic_output
-from .box_edges import N_EDGES, NO_EDGE, edge_names
-from .errors import ArtifactError
-from .stamped_file import open_stamped, stamp_root, write_dataset
+from .stamps import open_stamped, stamp_root, write_dataset
 
 FORMAT = "miind-mesh"
 FORMAT_VERSION = 1
@@ -90,7 +90,7 @@ class Transition:
 
 
 @dataclass(frozen=True)
-class MeshArtifact:
+class Strips1DArtifact:
     path: str
     input_hash: str
     model: dict
@@ -176,7 +176,7 @@ class GridArtifact:
 
 
 @dataclass(frozen=True)
-class StripArtifact(GridArtifact):
+class Strips2DArtifact(GridArtifact):
     """A 2D strip mesh (meshgen.polygon_mesh.PolygonMesh): a GridArtifact, so the
     grid solver runs it, whose cells are listed polygons instead of being implied by
     ranges and resolution."""
@@ -334,11 +334,11 @@ def variable_units(model: dict, variables) -> str:
     return json.dumps([units.get(variable, "1") for variable in variables])
 
 
-def read_mesh(path: str | Path) -> MeshArtifact | GridArtifact:
-    """The artifact at `path`: a MeshArtifact (strips, 1D), a GridArtifact (2D grid) or
-    a StripArtifact (2D strips, a kind of GridArtifact)."""
+def read_mesh(path: str | Path) -> Strips1DArtifact | GridArtifact:
+    """The artifact at `path`: a Strips1DArtifact (strips, 1D), a GridArtifact (2D grid) or
+    a Strips2DArtifact (2D strips, a kind of GridArtifact)."""
     path = str(path)
-    readers = {"strips": (_read_v1, validate_mesh), "grid": (_read_grid, validate_grid),
+    readers = {"strips": (_read_strips_1d, validate_mesh), "grid": (_read_grid, validate_grid),
                "strips2d": (_read_strips2d, validate_strips2d)}
     with open_stamped(path, FORMAT, FORMAT_VERSION, "mesh artifact",
                       "`miind mesh` on its model file") as f:
@@ -383,15 +383,15 @@ def _read_grid(f, path) -> GridArtifact:
     return GridArtifact(**_grid_fields(f, path, "grid"))
 
 
-def _read_strips2d(f, path) -> StripArtifact:
+def _read_strips2d(f, path) -> Strips2DArtifact:
     group = f["strips2d"]
-    return StripArtifact(**_grid_fields(f, path, "strips2d"),
+    return Strips2DArtifact(**_grid_fields(f, path, "strips2d"),
                          cell_vertices=group["cell_vertices"][()], centres=group["centres"][()],
                          strip_first=group["strip_first"][()],
                          n_strip_cells=int(group.attrs["n_strip_cells"]))
 
 
-def validate_strips2d(artifact: StripArtifact) -> None:
+def validate_strips2d(artifact: Strips2DArtifact) -> None:
     """The listed cells and strips, then everything validate_grid checks (its matrices
     are square in the number of listed cells)."""
     def bad(message):
@@ -454,7 +454,7 @@ def validate_grid(artifact: GridArtifact) -> None:
                 "where mass is clamped")
 
 
-def _read_v1(f, path) -> MeshArtifact:
+def _read_strips_1d(f, path) -> Strips1DArtifact:
     mesh = f["mesh"]
     transitions = []
     for key in sorted(f["transitions"], key=int):
@@ -463,7 +463,7 @@ def _read_v1(f, path) -> MeshArtifact:
             efficacy=float(entry.attrs["efficacy"]), dimension=str(entry.attrs["dimension"]),
             indptr=entry["indptr"][()], indices=entry["indices"][()], data=entry["data"][()],
             threshold_fraction=entry["threshold_fraction"][()]))
-    return MeshArtifact(
+    return Strips1DArtifact(
         path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
         dt=float(mesh.attrs["dt"]), jump_interval=int(mesh.attrs["jump_interval"]), lowest=float(mesh.attrs["lowest"]),
         threshold=float(mesh.attrs["threshold"]), unit=str(mesh.attrs["unit"]),
@@ -492,7 +492,7 @@ def check_column_stochastic(bad, what: str, size: int, indptr, indices, data, le
         bad(f"{what} does not conserve mass (column sums {sums.min()!r}..{sums.max()!r})")
 
 
-def validate_mesh(artifact: MeshArtifact) -> None:
+def validate_mesh(artifact: Strips1DArtifact) -> None:
     def bad(message):
         raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
 

@@ -15,7 +15,7 @@ Cells are stored in logical order: the cells of each strip in the direction of m
 then the stationary cells. Each strip cell also records where it is half a step later
 (`midstep_lower/upper`): jumps are applied once every `jump_interval` steps, at the
 middle of that block of steps, which makes the splitting of drift and jumps second
-order in the block's length (see meshgen.transitions).
+order in the block's length (see meshgen.transitions_1d).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ DRIFT_SAMPLES = 4001
 
 
 @dataclass(frozen=True)
-class StripMesh:
+class Strips1DMesh:
     dt: float
     lowest: float
     threshold: float
@@ -90,7 +90,7 @@ def automatic_dt(drift: Callable, low: float, high: float, smallest_efficacy: fl
 
 
 def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float,
-                     stationary_width: float, max_cells: int, jump_interval: int = 1) -> StripMesh:
+                     stationary_width: float, max_cells: int, jump_interval: int = 1) -> Strips1DMesh:
     points = fixed_points(drift, lowest, threshold)
     breaks = [lowest] + [p for p, _ in points] + [threshold]
     strips: list[np.ndarray] = []  # each: motion-ordered points
@@ -162,7 +162,7 @@ def build_strip_mesh(drift: Callable, lowest: float, threshold: float, dt: float
                 break
         else:
             raise MeshError(f"a strip ends at v = {end:.6g} with no cell to empty into")
-    return StripMesh(
+    return Strips1DMesh(
         dt=dt, lowest=lowest, threshold=threshold, lower=lower_all, upper=upper_all,
         midstep_lower=np.concatenate(mid_lower), midstep_upper=np.concatenate(mid_upper),
         strip_first=np.array(first, dtype=np.int64), strip_length=np.array(length, dtype=np.int64),

@@ -1,15 +1,11 @@
 """Reading `miind run` output files (and mesh artifacts drawn by --mesh) into arrays.
 
-An output holds two kinds of populations (see solver.output): density populations
-(rate, mass, mean v and density snapshots) and direct ones (rate, mean state, spikes
-of each neuron, sampled traces and the per-neuron statistics of the synchrony
-measures). `read_output` returns them as a RunOutput of PopulationOutputs; the cells
-of a 2D population come as MeshCells, whatever kind of mesh it is.
-
-Self-contained (numpy, h5py, json, meshgen and the writer's format stamp): it is the
-reading half of the file-format layer, and imports nothing else of miind_cli. The
-statistics are in `statistics`, the choice of populations and snapshots in
-`selection`, the figures in `plotting` and `plotting2d`.
+An output holds two kinds of populations (see run_output, the writer, whose layout
+this reads): density populations (rate, mass, mean v and density snapshots) and direct
+ones (rate, mean state, spikes of each neuron, sampled traces and the per-neuron
+statistics of the synchrony measures). `read_output` returns them as a RunOutput of
+PopulationOutputs; the cells of a 2D population come as MeshCells, whatever kind of
+mesh it is. Used by `miind analyze` (miind_cli: statistics, selection, plotting).
 """
 
 from __future__ import annotations
@@ -22,11 +18,11 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from meshgen.artifact import FORMAT as MESH_FORMAT
-from meshgen.artifact import read_mesh
-from meshgen.errors import ArtifactError
-from meshgen.stamped_file import open_stamped
-from solver.output import FORMAT, FORMAT_VERSION
+from ..errors import ArtifactError
+from .mesh_artifact import FORMAT as MESH_FORMAT
+from .mesh_artifact import read_mesh
+from .run_output import FORMAT, FORMAT_VERSION
+from .stamps import open_stamped
 
 METHODS = ("density", "direct")
 
@@ -122,7 +118,7 @@ def read_output(path: str | Path, spikes: bool = True) -> RunOutput:
 
 
 def read_mesh_to_draw(path: str | Path):
-    """The mesh artifact at `path` for --mesh (meshgen.artifact.read_mesh), or an error
+    """The mesh artifact at `path` for --mesh (meshgen.formats.mesh_artifact.read_mesh), or an error
     that says so when it is a `miind run` output."""
     path = str(path)
     if _stamp(path) == FORMAT:
@@ -208,7 +204,7 @@ def _read_direct(group, spikes) -> dict:
 #
 # Built from an output's density group (`_read_density`) or from a mesh artifact
 # (`artifact_cells`): a GridArtifact, or any artifact with a `cell_vertices` array
-# (n_cells, k, 2) (a StripArtifact) and `variables`, `units`, `model` like a
+# (n_cells, k, 2) (a Strips2DArtifact) and `variables`, `units`, `model` like a
 # GridArtifact.
 
 

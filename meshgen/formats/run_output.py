@@ -70,8 +70,8 @@ from pathlib import Path
 
 import h5py
 
-from meshgen.atomic_file import atomic_output
-from meshgen.stamped_file import stamp_root, write_dataset
+from .atomic_file import atomic_output
+from .stamps import stamp_root, write_dataset
 
 FORMAT = "miind-output"
 FORMAT_VERSION = 1

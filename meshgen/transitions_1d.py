@@ -25,7 +25,7 @@ import numpy as np
 from scipy import sparse
 
 from .errors import MeshError
-from .strips import StripMesh
+from .strips_1d import Strips1DMesh
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class TransitionMatrix:
     threshold_fraction: np.ndarray
 
 
-def jump_tiling(mesh: StripMesh) -> JumpTiling:
+def jump_tiling(mesh: Strips1DMesh) -> JumpTiling:
     n = mesh.n_cells
     stationary = mesh.is_stationary
     span = max(1.0, abs(mesh.lowest), abs(mesh.threshold))

@@ -11,7 +11,7 @@ import contextlib
 import os
 from pathlib import Path
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def check_writable(path: str | Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .errors import ArtifactError
+from ..errors import ArtifactError
 
 
 def open_stamped(path: str | Path, file_format: str, version: int, what: str,
@@ -42,7 +42,7 @@ def stamp_root(f: h5py.File, file_format: str, version: int, input_hash: str,
     """Write the root attributes every file of the project carries: its format and
     version (checked by open_stamped), the program that wrote it and the hash of its
     input, then `attrs`."""
-    from . import __version__
+    from .. import __version__
 
     f.attrs.update({"format": file_format, "format_version": version,
                     "created_by": f"miind-cli {__version__}", "input_hash": input_hash, **attrs})
