@@ -1,5 +1,5 @@
 """Density populations on 2D grid meshes (meshgen.grid2d) and 2D strip meshes
-(meshgen.strips2d, whose artifacts hold the same matrices over listed polygon cells):
+(meshgen.strips2d_tracing, whose artifacts hold the same matrices over listed polygon cells):
 a population of the protocol solver.population.Population.
 
 The step itself is solver.kernels_2d, whose data layouts (jump diagonals, fire

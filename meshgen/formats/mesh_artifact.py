@@ -34,11 +34,11 @@ fraction of its mass (it is part of the matrix, so column sums are unchanged).
 `clamped_edge` (int8, attr `edges` naming them) is the edge of the range box that
 mass went out through: 0 v low, 1 v high, 2 w low, 3 w high, -1 none
 (meshgen.box_edges). `degenerate` lists the cells whose moved polygon was twisted or
-collapsed (see meshgen.grid2d.motion_matrix). These were added after the first grid
+collapsed (see meshgen.grid2d_motion.motion_matrix). These were added after the first grid
 files: a file without them reads with them None (the reset's clamped mass is then
 unknown).
 
-2D strip meshes (two-variable models, the strip method, see meshgen.strips2d and
+2D strip meshes (two-variable models, the strip method, see meshgen.strips2d_tracing and
 meshgen.polygon_mesh) carry mesh_kind = "strips2d" and the grid layout above under
 /strips2d instead of /grid, with ranges the range box and resolution the target cells
 per variable the mesh was built for (their product is not the number of cells: the

@@ -34,7 +34,7 @@
                        mesh accounts for it (group attr `accounted`; meshes written
                        before the reset's accounting lack "reset"); group attr
                        threshold_per_second: where `miind run` warns (solver.checks)
-      2D strip density (attr mesh_kind = "strips2d", meshgen.strips2d): the same
+      2D strip density (attr mesh_kind = "strips2d", meshgen.strips2d_tracing): the same
         density attrs and marginals, with density/mass in the mesh's cell order and
         density/cell_vertices (n_cells, k, 2) [units: JSON list, per variable] in place of ranges and
         resolution: each cell's corners (v, w) counter-clockwise; a cell of fewer than

@@ -70,7 +70,7 @@ RATE_CASES = {
     # grid 20.973 Hz, direct 20.864 +- 0.043 Hz: +0.52% (validate: +0.52%); transient
     # 1.8%. The targets hold with room on this coarse grid.
     "adex": (ADEX, (100, 50), 1e-4, 0.02, 0.05, "grid"),
-    # The 2D strip method (meshgen.strips2d) on the same case: strips 20.6251 Hz, direct
+    # The 2D strip method (meshgen.strips2d_tracing) on the same case: strips 20.6251 Hz, direct
     # 20.8642 +- 0.0426 Hz (-1.15%), transient 1.48% (make validate, 1 s against 20,000
     # direct neurons on 200 x 100 target cells: -0.63% / -0.60% at 2000 / 3000 Hz).
     "adex_strips": (ADEX, (100, 50), 1e-4, 0.03, 0.05, "strips"),
