@@ -25,7 +25,7 @@ from . import kernels_2d
 from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings, spread_warnings,
                      steps_warning, with_suggestions)
 from .marginals import grid_marginals, polygon_marginals, spike_lines
-from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
+from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 
 # A diagonal is applied as one contiguous pass over all cells (measured ~0.2 ns a
 # cell), an entry through CSC indices costs ~1 ns: a diagonal pays when it holds at
@@ -64,7 +64,7 @@ def split_diagonals(matrix: GridMatrix, n: int) -> Diagonals:
 
 
 @dataclass
-class Density2DPopulation:
+class Density2DPopulation(TableInput):
     """A density population on a 2D grid or strip mesh."""
 
     name: str
@@ -72,10 +72,6 @@ class Density2DPopulation:
     group_jump: np.ndarray  # (groups,) index of each input group's jump matrix
     n_steps: int
     dt: float
-    # (groups, n_steps) Hz: the rate of each input group (solver.population); zero
-    # unless given.
-    input_rates: np.ndarray | None = None
-    feeds: list[RateFeed] = field(default_factory=list)
     has_density: ClassVar[bool] = True
     kernels: ClassVar[str | None] = None
     mass: np.ndarray = field(init=False)
@@ -105,8 +101,7 @@ class Density2DPopulation:
         self._kernel_arrays = _kernel_arrays(a, n)
         self.clamps, self.accounted = clamp_lists(a, self.grid, self.centres,
                                                   self._kernel_arrays[-1])
-        if self.input_rates is None:
-            self.input_rates = np.zeros((len(self.group_jump), self.n_steps))
+        self.fill_missing_rates(len(self.group_jump), self.n_steps)
         self.snapshots: list[np.ndarray] = []
 
     @property

@@ -21,7 +21,7 @@ from meshgen.errors import SimulationError
 from meshgen.models import NeuronModel
 
 from .codegen import cache_directory, kernel_source
-from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
+from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
 
 # Spikes stored between two flushes of the kernel's buffers.
@@ -56,7 +56,7 @@ class InputGroup:
 
 
 @dataclass
-class DirectPopulation:
+class DirectPopulation(TableInput):
     name: str
     model: NeuronModel
     n_neurons: int
@@ -68,10 +68,6 @@ class DirectPopulation:
     seed: int
     stream: int
     accumulate_from: int
-    # (groups, n_steps) Hz: the rate of each input group (solver.population); zero
-    # unless given.
-    input_rates: np.ndarray | None = None
-    feeds: list[RateFeed] = field(default_factory=list)
     has_density: ClassVar[bool] = False
     kernels: ClassVar[str | None] = None
     state: np.ndarray = field(init=False)
@@ -99,8 +95,7 @@ class DirectPopulation:
         self.spike_ids: list[np.ndarray] = []
         self.efficacy = np.array([g.efficacy for g in self.groups] or [0.0])
         self.dimension = np.array([g.dimension for g in self.groups] or [0], dtype=np.int64)
-        if self.input_rates is None:
-            self.input_rates = np.zeros((len(self.groups), self.n_steps))
+        self.fill_missing_rates(len(self.groups), self.n_steps)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -61,6 +61,19 @@ def fill_feeds(table: np.ndarray, feeds, all_rates: np.ndarray, first: int, stop
                                                                  feed.delay)
 
 
+@dataclass
+class TableInput:
+    """The protocol's input members for kinds written as dataclasses: `input_rates`
+    (groups, n_steps) Hz, zero where not given (fill_missing_rates), and `feeds`."""
+
+    input_rates: np.ndarray | None = field(default=None, kw_only=True)
+    feeds: list[RateFeed] = field(default_factory=list, kw_only=True)
+
+    def fill_missing_rates(self, groups: int, n_steps: int) -> None:
+        if self.input_rates is None:
+            self.input_rates = np.zeros((groups, n_steps))
+
+
 @dataclass(frozen=True)
 class Dataset:
     """One dataset of the output file: its values and their units."""
