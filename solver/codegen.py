@@ -36,6 +36,8 @@ def cache_directory() -> Path:
 
 
 def kernel_source(model: NeuronModel) -> str:
+    """The source of the model's generated module: its drift, reset and RK4, and the
+    population kernel of KERNEL_TEMPLATE."""
     names = list(model.variables)
     n = len(names)
     args = ", ".join(names)
@@ -80,23 +82,7 @@ def kernel_source(model: NeuronModel) -> str:
         f"    return ({', '.join(rest) + ',' if rest else ''})",
         "",
         "",
-        "@njit(cache=True, inline='always')",
-        f"def rk4({args}, _h, _held):",
-        "    # `_held`: v is clamped (refractory); the other variables still evolve.",
-        "    # Underscored names cannot clash with the model's variables.",
-        f"    _k1 = drift({args})",
-    ]
-    for stage, (src, factor) in enumerate((("_k1", 0.5), ("_k2", 0.5), ("_k3", 1.0)), start=2):
-        point = ", ".join(f"{name} + {factor} * _h * {src}[{k}]" if k else
-                          f"{name} if _held else {name} + {factor} * _h * {src}[0]"
-                          for k, name in enumerate(names))
-        lines.append(f"    _k{stage} = drift({point})")
-    out = ", ".join(
-        (f"{name} if _held else " if k == 0 else "") +
-        f"{name} + _h / 6.0 * (_k1[{k}] + 2.0 * _k2[{k}] + 2.0 * _k3[{k}] + _k4[{k}])"
-        for k, name in enumerate(names))
-    lines.append(f"    return ({out},)")
-    lines += ["", ""]
+    ] + rk4_lines(names) + ["", ""]
     lines += KERNEL_TEMPLATE.format(
         args=args, n=n, unpack_state=unpack("x"),
         load=", ".join(f"state[{k}, i]" for k in range(n)),
@@ -117,6 +103,28 @@ def kernel_source(model: NeuronModel) -> str:
         yargs=unpack("y"),
     ).splitlines()
     return "\n".join(lines) + "\n"
+
+
+def rk4_lines(names: list[str]) -> list[str]:
+    """The generated `rk4` of the model's variables `names`."""
+    args = ", ".join(names)
+    lines = [
+        "@njit(cache=True, inline='always')",
+        f"def rk4({args}, _h, _held):",
+        "    # `_held`: v is clamped (refractory); the other variables still evolve.",
+        "    # Underscored names cannot clash with the model's variables.",
+        f"    _k1 = drift({args})",
+    ]
+    for stage, (src, factor) in enumerate((("_k1", 0.5), ("_k2", 0.5), ("_k3", 1.0)), start=2):
+        point = ", ".join(f"{name} + {factor} * _h * {src}[{k}]" if k else
+                          f"{name} if _held else {name} + {factor} * _h * {src}[0]"
+                          for k, name in enumerate(names))
+        lines.append(f"    _k{stage} = drift({point})")
+    out = ", ".join(
+        (f"{name} if _held else " if k == 0 else "") +
+        f"{name} + _h / 6.0 * (_k1[{k}] + 2.0 * _k2[{k}] + 2.0 * _k3[{k}] + _k4[{k}])"
+        for k, name in enumerate(names))
+    return lines + [f"    return ({out},)"]
 
 
 KERNEL_TEMPLATE = '''
