@@ -7,8 +7,10 @@ import pytest
 from scipy import sparse, stats
 from scipy.linalg import expm
 
-from solver.kernels_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh,
-                            apply_jumps, gather_logical, poisson_weights, scatter_logical)
+from solver.kernels_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh, State,
+                               apply_jumps, gather_logical, group_input_rates, poisson_weights,
+                               scatter_logical)
+from solver.population import delayed_rates
 
 
 @pytest.mark.parametrize("expected", [1e-4, 0.07, 0.5, 3.0])
@@ -98,3 +100,27 @@ def test_gather_and_scatter_follow_the_ring_offset():
         out = np.zeros(7)
         gather_logical(mesh, mass, 0, step, out)
         np.testing.assert_array_equal(out, logical)
+
+
+@pytest.mark.parametrize("delay", [1.0, 1.25, 3.5, 7.0])
+def test_the_kernel_reads_delayed_rates_as_the_engine_feeds_them(delay):
+    """The 1D kernel's delayed population rates (group_input_rates, from its rate
+    history) equal the engine's (solver.population.delayed_rates, from the rates of
+    the whole run): one rule, in both places it is needed."""
+    rng = np.random.default_rng(3)
+    n_steps, history = 40, 12
+    rates = rng.random(n_steps) * 50.0
+    coupling = Coupling(group_pop=np.zeros(1, np.int64), group_matrix=np.zeros(1, np.int64),
+                        conn_group=np.zeros(1, np.int64), conn_source_pop=np.zeros(1, np.int64),
+                        conn_source_input=np.full(1, -1, np.int64), conn_count=np.array([2.0]),
+                        conn_delay=np.array([delay]))
+    state = State(mass=np.zeros(1), pop_step=np.zeros(1, np.int64),
+                  refractory_queue=np.zeros((1, 2)), rate_history=np.zeros((1, history)))
+    from_kernel = np.zeros(n_steps)
+    group_rates = np.zeros(1)
+    for step in range(n_steps):
+        group_input_rates(coupling, state, np.zeros((1, n_steps)), step, group_rates)
+        from_kernel[step] = group_rates[0]
+        state.rate_history[0, step % history] = rates[step]  # the step's own rate, after it
+    expected = 2.0 * delayed_rates(rates, np.arange(n_steps), delay)
+    np.testing.assert_array_equal(from_kernel, expected)
