@@ -60,7 +60,22 @@ def argument_types():
     advance = (t(mesh), t(matrices), t(coupling), t(state), t(grid), t(1), t(1), t(1.0),
                t(grid), t(grid), t(grid), t(grid))
     gather = (t(mesh), t(floats), t(1), t(1), t(floats))
-    return advance, gather
+    return advance, gather, grid_argument_types()
+
+
+def grid_argument_types():
+    """solver.kernels_2d.advance_grid's, as solver.density_2d calls it."""
+    from numba import typeof as t
+
+    ints = np.zeros(1, np.int64)
+    floats = np.zeros(1)
+    table = np.zeros((1, 1))
+    matrices = (ints, ints, table, np.zeros((1, 1), np.int64), ints, ints, floats)
+    clamps = (ints, ints, ints, floats)
+    return (t(matrices), t(ints), t(ints), t(floats), t(ints), t(clamps), t(ints), t(ints),
+            t(ints), t(floats), t(table), t(1), t(1), t(1.0), t(floats), t(table), t(floats),
+            t(floats), t(floats), t(floats), t(floats), t(floats), t(floats),
+            t(np.zeros((1, 1, 1))), t(table))
 
 
 def compile_into(directory: Path) -> None:
@@ -71,8 +86,9 @@ def compile_into(directory: Path) -> None:
         from numba.pycc import CC
 
         from . import kernels_1d as kernels
+        from . import kernels_2d
 
-        advance, gather = argument_types()
+        advance, gather, grid = argument_types()
         compiler = CC(AOT_MODULE)
         compiler.output_dir = str(directory)
         # Built on the machine that runs it (make install), so tune for this CPU;
@@ -81,6 +97,7 @@ def compile_into(directory: Path) -> None:
         compiler.verbose = False
         compiler.export("advance_network", advance)(kernels.advance_network.py_func)
         compiler.export("gather_logical", gather)(kernels.gather_logical.py_func)
+        compiler.export("advance_grid", grid)(kernels_2d.advance_grid.py_func)
         compiler.compile()
     if not (directory / MODULE_FILE).is_file():
         raise RuntimeError(f"numba.pycc wrote no {MODULE_FILE}")

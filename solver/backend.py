@@ -41,7 +41,7 @@ AOT_MODULE = "_kernels_aot"
 HERE = Path(__file__).resolve().parent
 # The kernels, their argument layouts and the build script (its argument types are
 # compiled into the module).
-SOURCES = ("kernels_1d.py", "layout_1d.py", "aot.py")
+SOURCES = ("kernels_1d.py", "layout_1d.py", "kernels_2d.py", "aot.py")
 # The root of every cache of the project: these kernels' builds and solver.codegen's
 # generated direct kernels.
 CACHE_ENV = "MIIND_CACHE_DIR"
@@ -55,8 +55,9 @@ CPU_KEYS = ("vendor_id", "model name", "flags", "CPU implementer", "CPU part", "
 @dataclass(frozen=True)
 class Kernels:
     name: str  # "aot" or "jit"
-    advance_network: Callable
+    advance_network: Callable  # solver.kernels_1d
     gather_logical: Callable
+    advance_grid: Callable  # solver.kernels_2d
 
 
 def source_hash() -> str:
@@ -140,8 +141,10 @@ def load_kernels() -> Kernels:
         if aot_is_current(directory):
             try:
                 module = import_module_file(directory / MODULE_FILE)
-                return Kernels("aot", module.advance_network, module.gather_logical)
+                return Kernels("aot", module.advance_network, module.gather_logical,
+                               module.advance_grid)
             except (ImportError, AttributeError):
                 pass  # a broken build: the JIT runs the same code
-    from . import kernels_1d as kernels
-    return Kernels("jit", kernels.advance_network, kernels.gather_logical)
+    from . import kernels_1d, kernels_2d
+    return Kernels("jit", kernels_1d.advance_network, kernels_1d.gather_logical,
+                   kernels_2d.advance_grid)

@@ -2,7 +2,8 @@
 (meshgen.strips2d_tracing, whose artifacts hold the same matrices over listed polygon cells):
 a population of the protocol solver.population.Population.
 
-The step itself is solver.kernels_2d, whose data layouts (jump diagonals, fire
+The step itself is solver.kernels_2d (compiled ahead of time with the 1D kernels:
+solver.backend), whose data layouts (jump diagonals, fire
 lists) are built here from the artifact's CSC matrices. At the end of a run the
 population hands over its output datasets and the findings of solver.checks.
 """
@@ -21,7 +22,7 @@ from meshgen.exploration import ExpectedInput
 from meshgen.model_file import model_from_definition
 from meshgen.regular_grid import Grid
 
-from . import kernels_2d
+from .backend import load_kernels
 from .checks import (CLAMP_WARNING_PER_SECOND, clamped_per_second, findings, spread_warnings,
                      steps_warning, with_suggestions)
 from .marginals import grid_marginals, polygon_marginals, spike_lines
@@ -73,7 +74,6 @@ class Density2DPopulation(TableInput):
     n_steps: int
     dt: float
     has_density: ClassVar[bool] = True
-    kernels: ClassVar[str | None] = None
     mass: np.ndarray = field(init=False)
     queue: np.ndarray = field(init=False)
     rate: np.ndarray = field(init=False)
@@ -102,6 +102,9 @@ class Density2DPopulation(TableInput):
         self.clamps, self.accounted = clamp_lists(a, self.grid, self.centres,
                                                   self._kernel_arrays[-1])
         self.fill_missing_rates(len(self.group_jump), self.n_steps)
+        kernels = load_kernels()
+        self.kernels = kernels.name
+        self._advance_grid = kernels.advance_grid
         self.snapshots: list[np.ndarray] = []
 
     @property
@@ -122,7 +125,7 @@ class Density2DPopulation(TableInput):
 
     def advance(self, first_step: int, n_steps: int) -> None:
         reset = self.artifact.reset
-        kernels_2d.advance_grid(
+        self._advance_grid(
             *self._kernel_arrays, self.clamps, self.group_jump, reset.indptr, reset.indices,
             reset.data, np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
             self.mass, self.queue, self.queued, self.centres[0], self.centres[1], self.rate,

@@ -37,7 +37,7 @@ class Results:
     populations: list[PopulationRecord]  # in file order
     input_rates: np.ndarray
     seconds: float
-    kernels: str  # 1D density kernels: "aot" or "jit" (solver.backend); "none" without them
+    kernels: str  # the density kernels: "aot" or "jit" (solver.backend); "none" without them
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """What the commands load: `miind --help` no numba; `miind run` none of the mesh
 builder's geometry (shapely), the plots (matplotlib) or worker processes
-(multiprocessing), and on the public case (1D, ahead-of-time kernels) not scipy
-either. Each command runs in a fresh interpreter, which reports its modules."""
+(multiprocessing), and on 1D or 2D density populations (ahead-of-time kernels) not
+numba or scipy either. Each command runs in a fresh interpreter, which reports its
+modules."""
 
 from __future__ import annotations
 
@@ -49,9 +50,43 @@ def test_a_run_of_the_public_case_loads_only_what_it_needs(lif_mesh, tmp_path):
         assert not loaded & {"numba", "scipy"}
 
 
-def test_a_2d_run_loads_no_mesh_geometry(tmp_path):
-    """A grid population runs numba's JIT kernels (numba itself loads scipy), but no
-    mesh-building or plotting library."""
+GRID_ONLY = """
+[simulation]
+t_end = 0.01
+[[population]]
+name = "grid"
+mesh = "{mesh}"
+initial = {{ v = -70.6, w = 0.0 }}
+[[input]]
+name = "drive"
+rate = 2000.0
+[[connection]]
+source = "drive"
+target = "grid"
+efficacy = 1.0
+dimension = "v"
+"""
+
+
+def test_a_2d_run_loads_only_what_it_needs(tmp_path):
+    """A grid population on its own: with the kernels compiled ahead of time (the 2D
+    kernel with the 1D ones) neither numba nor scipy, and never a mesh-building or
+    plotting library."""
+    mesh = tmp_path / "mesh.h5"
+    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "-q",
+                     "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
+                     "--set", "mesh.dt=5e-4"))
+    simulation = tmp_path / "grid.toml"
+    simulation.write_text(GRID_ONLY.format(mesh=mesh))
+    loaded = modules_of("run", simulation, "-o", tmp_path / "out.h5", "-q")
+    assert not loaded & NOT_FOR_RUNS
+    if aot_is_current():
+        assert not loaded & {"numba", "scipy"}
+
+
+def test_direct_populations_load_numba_but_no_mesh_geometry(tmp_path):
+    """Direct populations run kernels generated from their model (numba's JIT, which
+    loads scipy), but still no mesh-building or plotting library."""
     mesh = tmp_path / "mesh.h5"
     assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "-q",
                      "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
