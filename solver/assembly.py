@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshgen.formats.mesh_artifact import GridArtifact, read_mesh
 from meshgen.errors import ConfigError
+from meshgen.formats.mesh_artifact import GridArtifact, read_mesh
 from meshgen.model_file import model_from_definition, read_model
 
 from .network_1d import input_rate_table

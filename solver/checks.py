@@ -24,12 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meshgen.box_edges import edge_names
+from meshgen.box_edges import CLAMP_MECHANISMS, edge_names
 from meshgen.errors import MeshError
 from meshgen.exploration import MAX_DRIVEN_SECONDS, explore, ranges_from_region
 from meshgen.grid_defaults import CELLS_PER_SPREAD, MAX_SPREAD_CELLS, STEPS_PER_INTERVAL
-
-from meshgen.box_edges import CLAMP_MECHANISMS
 
 # Clamped mass per second (fraction of the population) above which `miind run` warns.
 # Measured (AdEx, b 80.5 pA, 3000 Hz of 1 mV jumps, grid of 320 x 100 cells over w in

@@ -16,9 +16,9 @@ from typing import ClassVar, NamedTuple
 
 import numpy as np
 
-from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix, Strips2DArtifact
 from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, edge_names, nearest_edge
 from meshgen.exploration import ExpectedInput
+from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix, Strips2DArtifact
 from meshgen.model_file import model_from_definition
 from meshgen.regular_grid import Grid
 

@@ -16,12 +16,12 @@ from typing import Callable
 
 import numpy as np
 
-from meshgen.formats.atomic_file import check_writable
 from meshgen.errors import SimulationError
+from meshgen.formats.atomic_file import check_writable
+from meshgen.formats.run_output import write_output
 
 from .assembly import Simulation, build_simulation
 from .checks import CLAMP_WARNING_PER_SECOND
-from meshgen.formats.run_output import write_output
 from .population import PopulationRecord, fill_feeds
 from .sim_file import read_simulation_file
 

@@ -16,9 +16,9 @@ from typing import ClassVar
 
 import numpy as np
 
-from meshgen.formats.mesh_artifact import Strips1DArtifact
 from meshgen.cells import split_between_cells
 from meshgen.errors import ConfigError
+from meshgen.formats.mesh_artifact import Strips1DArtifact
 
 from .backend import load_kernels
 from .layout_1d import Coupling, Matrices, Mesh, State
