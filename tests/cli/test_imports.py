@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from clitools import assert_ok, invoke
 from solver.backend import aot_is_current
 
@@ -68,14 +70,20 @@ dimension = "v"
 """
 
 
-def test_a_2d_run_loads_only_what_it_needs(tmp_path):
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory):
+    """A coarse grid of examples/grid2d/adex.toml."""
+    path = tmp_path_factory.mktemp("grid") / "mesh.h5"
+    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", path, "-q",
+                     "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
+                     "--set", "mesh.dt=5e-4"))
+    return path
+
+
+def test_a_2d_run_loads_only_what_it_needs(tmp_path, mesh):
     """A grid population on its own: with the kernels compiled ahead of time (the 2D
     kernel with the 1D ones) neither numba nor scipy, and never a mesh-building or
     plotting library."""
-    mesh = tmp_path / "mesh.h5"
-    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "-q",
-                     "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
-                     "--set", "mesh.dt=5e-4"))
     simulation = tmp_path / "grid.toml"
     simulation.write_text(GRID_ONLY.format(mesh=mesh))
     loaded = modules_of("run", simulation, "-o", tmp_path / "out.h5", "-q")
@@ -84,13 +92,9 @@ def test_a_2d_run_loads_only_what_it_needs(tmp_path):
         assert not loaded & {"numba", "scipy"}
 
 
-def test_direct_populations_load_numba_but_no_mesh_geometry(tmp_path):
+def test_direct_populations_load_numba_but_no_mesh_geometry(tmp_path, mesh):
     """Direct populations run kernels generated from their model (numba's JIT, which
     loads scipy), but still no mesh-building or plotting library."""
-    mesh = tmp_path / "mesh.h5"
-    assert_ok(invoke("mesh", EXAMPLES / "grid2d" / "adex.toml", "-o", mesh, "-q",
-                     "--set", "mesh.resolution.v=60", "--set", "mesh.resolution.w=20",
-                     "--set", "mesh.dt=5e-4"))
     loaded = modules_of("run", EXAMPLES / "grid2d" / "adex_sim.toml", "-o", tmp_path / "out.h5",
                         "-q", "--set", f"population.grid.mesh={mesh}",
                         "--set", "population.direct.n_neurons=10",
