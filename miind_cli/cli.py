@@ -148,6 +148,84 @@ def run(simulation_file, output, strict, overrides, quiet):
 
 
 @cli.command()
+@click.argument("simulation_file", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the stationary state (HDF5, the format of `miind run`, one step).")
+@click.option("--scan", metavar="KEY=START:STOP:N",
+              help="Solve at N values of KEY from START to STOP (a transfer curve), e.g. "
+                   "input.bg.rate=0:5000:101; the curve goes to stdout as JSON and to --csv.")
+@click.option("--csv", type=click.Path(dir_okay=False, allow_dash=True),
+              help="With --scan: write the curve as CSV (KEY, then one rate column per "
+                   "population, Hz). '-' = stdout.")
+@set_option
+@quiet_option
+def steady(simulation_file, output, scan, csv, overrides, quiet):
+    """Solve for the stationary state of SIMULATION_FILE instead of running it.
+
+    Each density population's stationary density under its inputs is the null vector
+    of its one-step operator (a sparse solve), and a recurrent network's rates are
+    made self-consistent; delays do not change a stationary state. The state is the
+    one a long `miind run` settles to on the same meshes. Prints JSON:
+    {"populations": {NAME: {"rate": Hz, "mean_v": ..., ...}}, "converged": ...}.
+    A network whose rates do not converge is an error (exit 6), with what the
+    iteration did. 1D strip meshes so far.
+
+    \b
+    Examples:
+      miind steady examples/lif/simulation.toml -o steady.h5
+      miind steady sim.toml --scan input.drive.rate=0:5000:101 --csv curve.csv
+    """
+    if scan and output:
+        raise click.UsageError("--scan solves many states: it writes its curve as JSON or "
+                               "with --csv, not -o")
+    if not scan and not output:
+        raise click.UsageError("give -o OUT.h5 for the state, or --scan for a curve")
+    if csv and not scan:
+        raise click.UsageError("--csv goes with --scan")
+    from solver import steady as solver_steady
+    from solver.sim_file import read_simulation_file
+
+    if scan:
+        key, values = solver_steady.parse_scan(scan)
+        if csv:
+            check_writable(csv)
+        with progress_callback("solving", quiet) as progress:
+            curve = solver_steady.scan_steady(simulation_file, list(overrides), key, values,
+                                              progress=progress)
+        _emit_scan(curve, csv)
+        return
+    check_writable(output)
+    spec = read_simulation_file(simulation_file, list(overrides))
+    result = solver_steady.steady_state(spec)
+    if not result.converged:
+        _emit_json(solver_steady.steady_summary(None, result))
+        raise SimulationError(solver_steady.not_converged(result), path=simulation_file)
+    solver_steady.write_steady_output(output, spec, result)
+    _emit_json(solver_steady.steady_summary(output, result))
+
+
+def _emit_scan(curve, csv_path) -> None:
+    names = [p.name for p in curve.results[0].populations]
+    rates = {name: [r.populations[k].rate for r in curve.results]
+             for k, name in enumerate(names)}
+    if csv_path:
+        lines = [",".join([curve.key, *names])]
+        lines += [",".join([f"{value:.10g}", *(f"{rates[n][i]:.10g}" for n in names)])
+                  for i, value in enumerate(curve.values)]
+        text = "\n".join(lines) + "\n"
+        if csv_path == "-":
+            click.echo(text, nl=False)
+            return
+        with atomic_output(csv_path) as temporary:
+            with open(temporary, "w") as stream:
+                stream.write(text)
+    _emit_json({"scan": {"key": curve.key, "values": curve.values.tolist()},
+                "seconds": curve.seconds,
+                "converged": [r.converged for r in curve.results],
+                "populations": {name: {"rate": rates[name]} for name in names}})
+
+
+@cli.command()
 @click.argument("output_file", type=click.Path(dir_okay=False))
 @click.option("--csv", type=click.Path(dir_okay=False, allow_dash=True),
               help="Write rates as CSV: t, then one column per population (Hz). '-' = stdout.")

@@ -25,15 +25,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .layout_1d import Coupling, Matrices, Mesh, State  # noqa: F401 - the kernels' argument types
+from .layout_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices,  # noqa: F401
+                        Mesh, State)
 
-# Truncation of the Poisson series: stop when the probability of more jumps in the
-# step is below POISSON_TAIL times the expected number of jumps. The left-out tail
-# (moved to the last term, so no mass is lost) changes the jump statistics by less
-# than 1e-5 relative: on the public case the rate moves by 4e-5 relative against a
-# tail of 1e-7, far below the mesh's own error (3e-3), for 10% less work.
-POISSON_TAIL = 1e-5
-MAX_POISSON_TERMS = 200
 
 @njit(cache=True)
 def physical_index(mesh, cell, step):

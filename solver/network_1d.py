@@ -46,7 +46,7 @@ class Network:
 def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...]) -> Network:
     """The kernel's arrays for the populations of `spec` (all on 1D strip meshes, whose
     `artifacts` are in the same order)."""
-    dt = _network_dt(spec, artifacts)
+    dt = network_dt(spec, artifacts)
     n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
     substeps = np.array([int(round(dt / a.dt)) for a in artifacts], dtype=np.int64)
     mesh = _mesh_arrays(spec, artifacts, substeps)
@@ -62,7 +62,9 @@ def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...])
                    input_rates=input_rate_table(spec, dt, n_steps), work=np.zeros((3, largest)))
 
 
-def _network_dt(spec: SimulationSpec, artifacts) -> float:
+def network_dt(spec: SimulationSpec, artifacts) -> float:
+    """The network step: [simulation] dt, checked to be a whole number of every mesh's
+    blocks (mesh dt x jump_interval), or that block when all meshes share it."""
     if spec.dt is None:
         steps = {a.dt * a.jump_interval for a in artifacts}
         reference = artifacts[0].dt * artifacts[0].jump_interval

@@ -1,7 +1,11 @@
 """The output file of `miind run` (format "miind-output", version 1).
 
     /                      attrs: format, format_version, created_by, input_hash,
-                                  simulation (JSON), simulation_file, dt, t_end
+                                  simulation (JSON), simulation_file, dt, t_end;
+                                  solved_by = "steady" in the files of `miind steady`:
+                                  one step, the stationary state (population attr
+                                  refractory_mass: the mass waiting out the refractory
+                                  period, not in density/mass)
     /time                  (n,) end time of each step [s]
     /populations/<name>    attrs: method ("density": a density on a mesh, 1D or 2D;
                                   "direct": neurons one by one), variables, unit (of
@@ -77,9 +81,10 @@ FORMAT = "miind-output"
 FORMAT_VERSION = 1
 
 
-def write_output(path: str | Path, simulation, results) -> None:
+def write_output(path: str | Path, simulation, results, **root_attrs) -> None:
     """Write the run's output: `simulation` (solver.assembly.Simulation) for its spec
-    and steps, `results` (solver.engine.Results) for the records."""
+    and steps, `results` (solver.engine.Results) for the records; `root_attrs` are added
+    to the root (`solved_by = "steady"` for `miind steady`'s one-step files)."""
     spec = simulation.spec
     digest = hashlib.sha256(json.dumps(
         {"simulation": spec.document,
@@ -89,7 +94,7 @@ def write_output(path: str | Path, simulation, results) -> None:
         with h5py.File(temporary, "w") as f:
             stamp_root(f, FORMAT, FORMAT_VERSION, digest, simulation=json.dumps(spec.document),
                        simulation_file=str(spec.path), dt=simulation.dt,
-                       t_end=simulation.n_steps * simulation.dt)
+                       t_end=simulation.n_steps * simulation.dt, **root_attrs)
             write_dataset(f, "time", results.time, "s")
             populations = f.create_group("populations")
             spikes = f.create_group("spikes")

@@ -1,0 +1,317 @@
+"""`miind steady`: the stationary state of every population of a simulation file, and
+the self-consistent rates of a recurrent network, by solving instead of running.
+
+A population under constant input rates is a linear map over one network step (its
+explicit operator: solver.step_operator_1d). Its stationary density is the null vector
+of (I - A), normalised: one sparse LU solve. That is the state a long `miind run`
+settles to on the same mesh and step, to rounding (tests/unit/test_steady.py), not an
+approximation of it.
+
+A network adds the rates: a population's input is its Poisson inputs plus n x the
+stationary rate of each source population; delays do not change a stationary state.
+The rates are a fixed point r = F(r), found by scipy's hybrid Powell method on
+F(r) - r, started from damped iteration; a network without a stationary solution is
+reported as such (no convergence, with the residual and the iterations).
+
+Populations on 1D strip meshes are solved; 2D meshes and direct populations are not
+(an error says so).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import optimize, sparse
+from scipy.sparse.linalg import splu
+
+from meshgen.errors import ConfigError, SimulationError
+from meshgen.formats.mesh_artifact import Strips1DArtifact, read_mesh
+
+from .network_1d import network_dt
+from .sim_file import SimulationSpec
+from .step_operator_1d import StepOperator, step_operator
+
+# A network's rates are self-consistent when each changes by less than this fraction
+# (or 1e-9 Hz) from one evaluation of all populations to the next.
+RATE_TOLERANCE = 1e-10
+DAMPED_ITERATIONS = 30  # plain (damped) iterations before the hybrid method
+MAX_EVALUATIONS = 400
+# Largest residual of the stationary equations accepted from a factorisation (the
+# masses sum to 1; rounding leaves ~1e-15).
+STATIONARY_RESIDUAL = 1e-10
+
+
+@dataclass
+class PopulationState:
+    """One population's stationary state."""
+
+    name: str
+    rate: float  # Hz
+    mass: np.ndarray  # (n_cells,) logical order, refractory mass excluded
+    refractory_mass: float
+    artifact: Strips1DArtifact
+
+    @property
+    def mean_v(self) -> float:
+        """The mean of v, refractory neurons counted at the reset (as `miind run`)."""
+        return float(self.mass @ self.artifact.centres
+                     + self.refractory_mass * self.artifact.reset_potential)
+
+
+@dataclass
+class SteadyResult:
+    populations: list[PopulationState]
+    dt: float
+    iterations: int  # evaluations of every population's stationary rate
+    converged: bool
+    residual: float  # largest rate change of the last evaluation (Hz)
+    seconds: float
+    rates_history: list[list[float]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One group of a population's input: its transition, and its rate as a constant
+    plus n x the rates of source populations."""
+
+    transition: int
+    constant: float
+    sources: tuple[tuple[int, float], ...]  # (population index, n_connections)
+
+
+def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) -> SteadyResult:
+    """The stationary state of every population of `spec`."""
+    started = time.perf_counter()
+    artifacts = [population_artifact(spec, p) for p in range(len(spec.populations))]
+    dt = network_dt(spec, artifacts)
+    incoming = [incoming_groups(spec, p, artifacts[p]) for p in range(len(artifacts))]
+    history: list[list[float]] = []
+
+    def evaluate(rates: np.ndarray) -> tuple[np.ndarray, list]:
+        solved = [solve_population(artifacts[p], population_rates(incoming[p], rates), dt)
+                  for p in range(len(artifacts))]
+        found = np.array([s[0] for s in solved])
+        history.append(found.tolist())
+        return found, solved
+
+    rates = np.zeros(len(artifacts)) if initial_rates is None else np.asarray(initial_rates, float)
+    recurrent = any(group.sources for groups in incoming for group in groups)
+    found, solved = evaluate(rates)
+    if recurrent:
+        rates, found, solved = self_consistent(evaluate, rates, found)
+    residual = float(np.max(np.abs(found - rates))) if recurrent else 0.0
+    converged = (not recurrent) or residual <= tolerance(found)
+    states = [PopulationState(spec.populations[p].name, float(found[p]), x[:artifacts[p].n_cells],
+                              float(x[artifacts[p].n_cells:].sum()), artifacts[p])
+              for p, (_, x) in enumerate(solved)]
+    return SteadyResult(states, dt, len(history), converged, residual,
+                        time.perf_counter() - started, history)
+
+
+def tolerance(rates: np.ndarray) -> float:
+    return float(np.max(np.maximum(RATE_TOLERANCE * np.abs(rates), 1e-9)))
+
+
+def self_consistent(evaluate, rates: np.ndarray, found: np.ndarray):
+    """Rates r with F(r) = r: damped iteration (halving the step when the change
+    grows), then scipy's hybrid method from where it got. Returns (r, F(r), solutions)."""
+    step = 1.0
+    change = np.inf
+    solved = None
+    for _ in range(DAMPED_ITERATIONS):
+        new_change = float(np.max(np.abs(found - rates)))
+        if new_change <= tolerance(found):
+            break
+        if new_change > change:
+            step = max(step / 2.0, 1.0 / 64.0)
+        change = new_change
+        rates = rates + step * (found - rates)
+        found, solved = evaluate(rates)
+    if float(np.max(np.abs(found - rates))) > tolerance(found):
+        outcome = optimize.root(lambda r: evaluate(np.maximum(r, 0.0))[0] - np.maximum(r, 0.0),
+                                rates, method="hybr",
+                                options={"xtol": RATE_TOLERANCE, "maxfev": MAX_EVALUATIONS})
+        rates = np.maximum(outcome.x, 0.0)
+    found, solved = evaluate(rates)
+    return rates, found, solved
+
+
+def population_artifact(spec: SimulationSpec, p: int) -> Strips1DArtifact:
+    population = spec.populations[p]
+    if population.direct:
+        raise ConfigError(f"population '{population.name}' is simulated directly: a stationary "
+                          "state is solved for density populations only (use `miind run`)",
+                          path=spec.path, key=f"population.{p}.method")
+    artifact = read_mesh(population.mesh_path)
+    if not isinstance(artifact, Strips1DArtifact):
+        raise ConfigError(f"population '{population.name}': its mesh is 2D "
+                          f"({artifact.path}); `miind steady` solves 1D strip meshes so far "
+                          "(use `miind run`)", path=spec.path, key=f"population.{p}.mesh")
+    return artifact
+
+
+def incoming_groups(spec: SimulationSpec, p: int, artifact: Strips1DArtifact) -> list[Incoming]:
+    """The groups of population p's input, one per transition it uses."""
+    index = {q.name: k for k, q in enumerate(spec.populations)}
+    inputs = {source.name: source for source in spec.inputs}
+    constant: dict[int, float] = {}
+    sources: dict[int, list] = {}
+    for c in spec.connections:
+        if c.target != spec.populations[p].name:
+            continue
+        transition = artifact.transition_for(c.efficacy, c.dimension)
+        if transition is None:
+            have = ", ".join(f"{t.efficacy:g}" for t in artifact.transitions)
+            raise ConfigError(f"mesh {artifact.path} has no transition matrix for efficacy "
+                              f"{c.efficacy:g} (it has {have}); add it to [mesh] efficacies and "
+                              "re-run `miind mesh`", path=spec.path,
+                              key=f"connection.{c.index}.efficacy")
+        t = artifact.transitions.index(transition)
+        if c.source in inputs:
+            rate = inputs[c.source].rate
+            if not isinstance(rate, float):
+                key = f"input.{list(inputs).index(c.source)}.rate"
+                raise ConfigError(f"input '{c.source}' has a rate that changes in time "
+                                  f"({rate.text!r}); a stationary state needs constant rates",
+                                  path=spec.path, key=key)
+            constant[t] = constant.get(t, 0.0) + c.n_connections * rate
+        else:
+            sources.setdefault(t, []).append((index[c.source], c.n_connections))
+    return [Incoming(t, constant.get(t, 0.0), tuple(sources.get(t, ())))
+            for t in sorted(set(constant) | set(sources))]
+
+
+def population_rates(groups: list[Incoming], rates: np.ndarray) -> dict[int, float]:
+    """Transition index -> its total input rate (Hz) given the populations' rates."""
+    return {g.transition: g.constant + sum(n * rates[q] for q, n in g.sources) for g in groups}
+
+
+def solve_population(artifact: Strips1DArtifact, rates: dict[int, float],
+                     dt: float) -> tuple[float, np.ndarray]:
+    """(stationary rate in Hz, state [cells; refractory queue]) under constant rates."""
+    operator = step_operator(artifact, rates, dt)
+    state = stationary(operator)
+    return float(operator.rate @ state), state
+
+
+def stationary(operator: StepOperator) -> np.ndarray:
+    """The normalised null vector of I - A. A conserves mass (its columns sum to 1, but
+    for the queue's slot "due now", which no state holds), so the rows of I - A but that
+    slot's sum to zero: the last one is replaced by the normalisation.
+    Factorised in the cells' own order first (the strips keep I - A nearly banded, and
+    a dense last row then fills nothing before it), else in COLAMD order."""
+    size = operator.matrix.shape[0]
+    system = (sparse.identity(size, format="csr") - operator.matrix).tolil()
+    system[size - 1, :] = np.ones(size)
+    system = system.tocsc()
+    right = np.zeros(size)
+    right[-1] = 1.0
+    for ordering, pivoting in (("NATURAL", 0.1), ("COLAMD", 1.0)):
+        try:
+            state = splu(system, permc_spec=ordering, diag_pivot_thresh=pivoting).solve(right)
+        except RuntimeError:  # singular in this order
+            continue
+        if np.all(np.isfinite(state)) and \
+                np.max(np.abs(system @ state - right)) < STATIONARY_RESIDUAL:
+            return state
+    raise SimulationError("no unique stationary state on this mesh (the step operator's "
+                          "eigenvalue 1 is degenerate)")
+
+def parse_scan(text: str) -> tuple[str, np.ndarray]:
+    """"KEY=START:STOP:N" -> (KEY, N values from START to STOP)."""
+    key, _, span = text.partition("=")
+    parts = span.split(":")
+    try:
+        start, stop, count = float(parts[0]), float(parts[1]), int(parts[2])
+    except (IndexError, ValueError):
+        count = 0
+    if not key or len(parts) != 3 or count < 1 or not (np.isfinite(start) and np.isfinite(stop)):
+        raise ConfigError(f"--scan {text!r}: expected KEY=START:STOP:N, e.g. "
+                          "input.bg.rate=0:5000:101")
+    return key, np.linspace(start, stop, count)
+
+
+@dataclass
+class Scan:
+    key: str
+    values: np.ndarray
+    results: list[SteadyResult]
+    seconds: float
+
+
+def scan_steady(path: str, overrides: list[str], key: str, values: np.ndarray,
+                progress=None) -> Scan:
+    """The stationary state at each value of `key`, each started from the rates of the
+    one before (a transfer curve in one process)."""
+    from .sim_file import read_simulation_file
+
+    started = time.perf_counter()
+    results = []
+    rates = None
+    for k, value in enumerate(values):
+        spec = read_simulation_file(path, [*overrides, f"{key}={float(value)!r}"])
+        result = steady_state(spec, rates)
+        rates = np.array([p.rate for p in result.populations])
+        results.append(result)
+        if progress is not None:
+            progress(k + 1, len(values))
+    return Scan(key, values, results, time.perf_counter() - started)
+
+
+def steady_records(result: SteadyResult):
+    """The output's population records (format miind-output, one step: the state)."""
+    import json
+
+    from .population import Dataset, PopulationRecord
+
+    records = []
+    for state in result.populations:
+        a = state.artifact
+        variables = a.model["variables"]
+        datasets = {"rate": Dataset(np.array([state.rate]), "Hz"),
+                    f"mean/{variables[0]}": Dataset(np.array([state.mean_v]), a.unit),
+                    "mass": Dataset(np.array([state.mass.sum() + state.refractory_mass]), "1"),
+                    "density/time": Dataset(np.array([result.dt]), "s"),
+                    "density/mass": Dataset(state.mass[None, :], "1", compress=True),
+                    "density/lower": Dataset(a.lower, a.unit),
+                    "density/upper": Dataset(a.upper, a.unit)}
+        attrs = {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
+                 "mesh": a.path, "mesh_hash": a.input_hash, "refractory_mass": state.refractory_mass}
+        records.append(PopulationRecord(state.name, "density", np.array([state.rate]),
+                                        a.input_hash, datasets, {"": attrs}))
+    return records
+
+
+def write_steady_output(path, spec: SimulationSpec, result: SteadyResult) -> None:
+    """The state as a one-step miind-output file (root attr solved_by = "steady")."""
+    from types import SimpleNamespace
+
+    from meshgen.formats.run_output import write_output
+
+    simulation = SimpleNamespace(spec=spec, dt=result.dt, n_steps=1)
+    inputs = np.array([[source.rate] for source in spec.inputs]).reshape(len(spec.inputs), 1)
+    results = SimpleNamespace(time=np.array([result.dt]), populations=steady_records(result),
+                              input_rates=inputs)
+    write_output(path, simulation, results, solved_by="steady")
+
+
+def steady_summary(output, result: SteadyResult) -> dict:
+    """The JSON `miind steady` prints."""
+    return {"output": str(output) if output else None, "dt": result.dt,
+            "seconds": result.seconds, "converged": result.converged,
+            "iterations": result.iterations, "residual_hz": result.residual,
+            "populations": {p.name: {"rate": p.rate, "mean_v": p.mean_v,
+                                     "refractory_mass": p.refractory_mass}
+                            for p in result.populations}}
+
+
+def not_converged(result: SteadyResult) -> str:
+    """What the iteration did, for the error of a network without a stationary state."""
+    last = result.rates_history[-3:]
+    shown = "; ".join(", ".join(f"{r:.6g}" for r in rates) for rates in last)
+    return (f"no stationary state found: the rates did not become self-consistent in "
+            f"{result.iterations} evaluations (largest change {result.residual:.3g} Hz; the "
+            f"last rates, Hz: {shown}); the network may oscillate or have no fixed point "
+            "(`miind run` shows what it does)")

@@ -1,0 +1,222 @@
+"""The one-step operator of a 1D density population as an explicit sparse matrix: what
+solver.kernels_1d.advance_network does to one population in one network step under
+constant input rates, written out with scipy so that a stationary state is a linear
+solve (solver.steady) instead of a long run.
+
+The state is x = [logical cell masses (n); the refractory queue (Q)], Q[d] the mass
+that re-enters at the reset d mesh steps after the start of the step. One network step
+is `substeps` mesh steps, each, as in the kernel:
+
+1. the jumps (uniformization, solver.kernels_1d.apply_jumps) on [mass; entry gaps]:
+   P = sum_k w_k M^k, M = sum_g (rate_g / L) M_g; what leaves the cells is what crossed;
+2. the motion: every strip moves one cell on, its last cell into its terminal cell
+   or across the threshold; stationary cells stay;
+3. the entry gaps join their cells;
+4. the crossed mass is scheduled for the reset after the refractory period (split
+   between two mesh steps when that is not whole, placed at once, moved part of a cell
+   on, when it is already over);
+5. the queue's mass due now is placed at the reset cells.
+
+`rate` is the row vector giving the step's firing rate (Hz) from x. The matrix is
+checked against the kernel itself, column by column, in tests/unit/test_steady.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from meshgen.formats.mesh_artifact import Strips1DArtifact
+
+from .layout_1d import MAX_POISSON_TERMS, POISSON_TAIL
+
+
+@dataclass(frozen=True)
+class StepOperator:
+    """x_next = matrix @ x; rate (Hz) = rate @ x, over one network step."""
+
+    matrix: sparse.csr_matrix  # (n + Q, n + Q)
+    rate: np.ndarray  # (n + Q,)
+    n_cells: int
+
+
+def queue_length(artifact: Strips1DArtifact, substeps: int) -> int:
+    """Mesh steps the queue spans: the kernel's ring (solver.network_1d.build_network)."""
+    refractory_steps = artifact.refractory / artifact.dt
+    return 3 + int(np.ceil(refractory_steps + artifact.jump_interval / 2.0))
+
+
+def jump_operator(artifact: Strips1DArtifact, rates: dict[int, float], mesh_dt: float):
+    """(P over [cells; gaps], what crosses per column) of one application of the jumps:
+    `rates` maps a transition's index to its total rate (Hz)."""
+    size = artifact.n_cells + len(artifact.gap_entry_cell)
+    total = sum(rate for rate in rates.values() if rate > 0.0)
+    if total <= 0.0:
+        return sparse.identity(size, format="csr"), np.zeros(size)
+    combined = sparse.csr_matrix((size, size))
+    for index, rate in rates.items():
+        if rate > 0.0:
+            t = artifact.transitions[index]
+            combined = combined + (rate / total) * sparse.csc_matrix(
+                (t.data, t.indices, t.indptr), shape=(size, size))
+    weights = poisson_weights(total * mesh_dt * artifact.jump_interval)
+    count = len(weights)
+    # Horner, as the kernel: R <- w_k I + M R from the last term down.
+    result = weights[count - 1] * sparse.identity(size, format="csr")
+    for term in range(count - 2, -1, -1):
+        result = (weights[term] * sparse.identity(size, format="csr") + combined @ result).tocsr()
+    crossed = np.maximum(1.0 - np.asarray(result.sum(axis=0)).ravel(), 0.0)
+    return result, crossed
+
+
+def poisson_weights(expected: float) -> list[float]:
+    """solver.kernels_1d.poisson_weights in plain Python (the same operations in the
+    same order, so the same numbers, without loading numba): Pois(k; expected) until
+    the tail is below POISSON_TAIL * expected, the tail added to the last weight."""
+    weights = [math.exp(-expected)]
+    total = weights[0]
+    while 1.0 - total > POISSON_TAIL * expected and len(weights) < MAX_POISSON_TERMS:
+        weights.append(weights[-1] * expected / len(weights))
+        total += weights[-1]
+    weights[-1] += 1.0 - total
+    return weights
+
+
+def motion_operator(artifact: Strips1DArtifact):
+    """(D, crossing): D moves the logical masses one mesh step along their strips;
+    crossing[j] = 1 where cell j's mass runs off its strip across the threshold."""
+    n = artifact.n_cells
+    rows, cols = [], []
+    on_strip = np.zeros(n, dtype=bool)
+    crossing = np.zeros(n)
+    for first, length, terminal in zip(artifact.strip_first, artifact.strip_length,
+                                       artifact.strip_terminal):
+        cells = np.arange(first, first + length)
+        on_strip[cells] = True
+        rows += list(cells[1:])
+        cols += list(cells[:-1])
+        if terminal < 0:
+            crossing[cells[-1]] = 1.0
+        else:
+            rows.append(int(terminal))
+            cols.append(int(cells[-1]))
+    still = np.flatnonzero(~on_strip)
+    rows += list(still)
+    cols += list(still)
+    moving = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    return moving, crossing
+
+
+def reset_placement(artifact: Strips1DArtifact, drift_steps: float) -> np.ndarray:
+    """Where a unit of mass placed at the reset goes (n,): the reset cells by their
+    fractions, moved `drift_steps` (< 1) of a step on along their strip."""
+    n = artifact.n_cells
+    placed = np.zeros(n)
+    strip_end = np.full(n, -1)
+    for first, length in zip(artifact.strip_first, artifact.strip_length):
+        strip_end[first:first + length] = first + length - 1
+    for cell, fraction in zip(artifact.reset_cells, artifact.reset_fractions):
+        if drift_steps > 0.0 and strip_end[cell] >= 0 and cell < strip_end[cell]:
+            placed[cell] += fraction * (1.0 - drift_steps)
+            placed[cell + 1] += fraction * drift_steps
+        else:
+            placed[cell] += fraction
+    return placed
+
+
+def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float) -> StepOperator:
+    """The operator of one network step of `dt` (a whole number of the mesh's blocks)
+    under constant jump rates `rates` (transition index -> Hz)."""
+    substeps = int(round(dt / artifact.dt))
+    mesh_dt = dt / substeps  # as the kernel computes it
+    n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
+    length = queue_length(artifact, substeps)
+    jumps, jump_crossed = jump_operator(artifact, rates, mesh_dt)
+    jumping = sum(rate for rate in rates.values() if rate > 0.0) > 0.0
+    moving, drift_crossed = motion_operator(artifact)
+    parts = SubstepParts(artifact, jumps, jump_crossed, moving, drift_crossed,
+                         artifact.refractory / mesh_dt, length)
+    # The state within a network step: [cells (n); queue (length); gaps pending (gaps)].
+    size = n + length + gaps
+    total = sparse.identity(size, format="csr")
+    rate = np.zeros(size)
+    block = artifact.jump_interval
+    for sub in range(substeps):
+        step, fired = parts.matrix(start=jumping and sub % block == 0,
+                                   end=jumping and (sub + 1) % block == 0)
+        rate += total.T @ fired
+        total = (step @ total).tocsr()
+    keep = np.arange(n + length)
+    return StepOperator(total[keep][:, keep].tocsr(), rate[keep] / dt, n)
+
+
+@dataclass(frozen=True)
+class SubstepParts:
+    """The pieces of one mesh step (see the module doc)."""
+
+    artifact: Strips1DArtifact
+    jumps: sparse.csr_matrix  # over [cells; gaps]
+    jump_crossed: np.ndarray
+    moving: sparse.csr_matrix
+    drift_crossed: np.ndarray
+    refractory: float  # in mesh steps
+    length: int  # of the queue
+
+    def matrix(self, start: bool, end: bool):
+        """(matrix over [cells; queue; pending gaps], fired row) of one mesh step: `start`
+        applies the jumps (a block starts), `end` lets the entry gaps join (it ends)."""
+        a, n, length = self.artifact, self.artifact.n_cells, self.length
+        gaps = len(a.gap_entry_cell)
+        if start:
+            to_cells, to_gaps = self.jumps[:n, :n], self.jumps[n:, :n]
+            crossed_by_jumps = self.jump_crossed[:n]
+        else:
+            to_cells, to_gaps = sparse.identity(n, format="csr"), sparse.csr_matrix((gaps, n))
+            crossed_by_jumps = np.zeros(n)
+        cells = (self.moving @ to_cells).tocsr()
+        crossed_by_drift = to_cells.T @ self.drift_crossed
+        entry = sparse.csr_matrix((np.ones(gaps), (a.gap_entry_cell, np.arange(gaps))),
+                                  shape=(n, gaps))
+        from_pending = sparse.csr_matrix((n, gaps))
+        pending_from_cells, pending_kept = sparse.csr_matrix((gaps, n)), sparse.csr_matrix((gaps, gaps))
+        if end:
+            cells = cells + entry @ to_gaps  # this step's jumps' gaps join at once
+            from_pending = entry  # or those carried since the block's start
+        elif start:
+            pending_from_cells = to_gaps
+        else:
+            pending_kept = sparse.identity(gaps, format="csr")
+        queue_from_cells = np.zeros((length, n))  # a few rows
+        placed_now = sparse.csr_matrix((n, n))
+        for amount, delay in ((crossed_by_drift, self.refractory - 0.5),
+                              (crossed_by_jumps, self.refractory + 0.5 * a.jump_interval - 1.0)):
+            if not np.any(amount):
+                continue
+            if delay < 0.0:
+                placed_now = placed_now + sparse.csr_matrix(reset_placement(a, -delay)[:, None]) \
+                    @ sparse.csr_matrix(amount[None, :])
+                continue
+            whole = int(np.floor(delay))
+            part = delay - whole
+            # The queue after this step: Q'[d] re-enters d steps after it.
+            queue_from_cells[whole] += (1.0 - part) * amount
+            queue_from_cells[whole + 1] += part * amount
+        shift = sparse.diags(np.ones(length - 1), 1, shape=(length, length), format="csr")
+        cells = cells + placed_now
+        matrix = sparse.bmat([[cells, None, from_pending],
+                              [sparse.csr_matrix(queue_from_cells), shift, None],
+                              [pending_from_cells, None, pending_kept]], format="csr")
+        # What is due now (Q'[0]) re-enters at the reset.
+        size = n + length + gaps
+        placement = reset_placement(a, 0.0)
+        at = np.flatnonzero(placement)
+        keep = np.delete(np.arange(size), n)
+        release = sparse.csr_matrix(
+            (np.r_[np.ones(size - 1), placement[at]], (np.r_[keep, at], np.r_[keep, [n] * len(at)])),
+            shape=(size, size))
+        fired = np.zeros(size)
+        fired[:n] = crossed_by_drift + crossed_by_jumps
+        return (release.tocsr() @ matrix).tocsr(), fired

@@ -1,0 +1,183 @@
+"""`miind steady` (solver.steady): the explicit one-step operator of a 1D population is
+the kernel's step, column for column; its stationary state is the one a long run
+settles to; a recurrent network's rates are self-consistent and match the run."""
+
+from __future__ import annotations
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from meshgen.formats.mesh_artifact import read_mesh
+from solver import kernels_1d
+from solver.assembly import build_simulation
+from solver.sim_file import read_simulation_file
+from solver.steady import steady_state
+from solver.step_operator_1d import poisson_weights, step_operator
+from tests.support.studies import lif_density_run, write_lif_files
+
+CASES = {
+    # MIIND's public case: no refractory period (resets placed at once, mid-cell).
+    "public": dict(inputs=((1.0, 1000.0),)),
+    # Refractory 3 ms through the queue, excitation and inhibition.
+    "refractory": dict(inputs=((1.0, 1200.0), (-1.0, 300.0)), refractory=0.003, lowest=-75.0),
+    # Jumps every second mesh step: entry gaps carried through a block.
+    "jump interval 2": dict(inputs=((1.0, 1000.0),), mesh_overrides=["mesh.jump_interval=2"]),
+}
+
+
+def kernel_step(simulation, x):
+    """One network step of the kernel from the logical state x = [cells; queue]."""
+    network = simulation.populations[0].network
+    mesh, state = network.mesh, network.state
+    artifact = network.artifacts[0]
+    n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
+    state.pop_step[:] = 0
+    state.mass[:] = 0.0
+    kernels_1d.scatter_logical(mesh, np.r_[x[:n], np.zeros(gaps)], 0, 0, state.mass)
+    state.refractory_queue[0, :] = x[n:]
+    simulation.populations[0].advance(0, 1)
+    step = int(state.pop_step[0])
+    cells = np.zeros(n + gaps)
+    kernels_1d.gather_logical(mesh, state.mass, 0, step, cells)
+    return np.r_[cells[:n], np.roll(state.refractory_queue[0], -step)], \
+        simulation.populations[0].rate[0, 0]
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_operator_is_the_kernels_step(tmp_path, case):
+    options = dict(CASES[case])
+    overrides = options.pop("mesh_overrides", [])
+    model, simulation_file = write_lif_files(tmp_path, t_end=1e-3, **options)
+    from meshgen.build import build_mesh
+    build_mesh(model, tmp_path / "mesh.h5", overrides)
+    simulation = build_simulation(read_simulation_file(simulation_file))
+    network = simulation.populations[0].network
+    artifact = network.artifacts[0]
+    rates = {artifact.transitions.index(artifact.transition_for(h)): rate
+             for h, rate in options["inputs"]}
+    operator = step_operator(artifact, rates, network.dt)
+    assert operator.matrix.shape[0] == artifact.n_cells + network.state.refractory_queue.shape[1]
+    # Column sums 1: the operator conserves mass, queue included (but for the queue's
+    # slot "due now", which the step before released: no state holds mass there).
+    sums = np.asarray(operator.matrix.sum(axis=0)).ravel()
+    np.testing.assert_allclose(np.delete(sums, artifact.n_cells), 1.0, rtol=0, atol=1e-13)
+    assert sums[artifact.n_cells] == 0.0
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        x = rng.random(operator.matrix.shape[0])
+        x[artifact.n_cells] = 0.0  # due now: released by the step before
+        expected, rate = kernel_step(simulation, x)
+        np.testing.assert_allclose(operator.matrix @ x, expected, rtol=0, atol=1e-13 * x.sum())
+        assert operator.rate @ x == pytest.approx(rate, rel=1e-12)
+
+
+@pytest.mark.parametrize("expected", [1e-4, 0.068, 3.35, 40.0])
+def test_python_poisson_weights_are_the_kernels(expected):
+    weights = np.zeros(kernels_1d.MAX_POISSON_TERMS)
+    count = kernels_1d.poisson_weights(expected, weights)
+    assert poisson_weights(expected) == weights[:count].tolist()
+
+
+@pytest.mark.parametrize("case", ["public", "refractory"])
+def test_the_stationary_rate_is_where_a_long_run_settles(tmp_path, case):
+    """Against the mean over 1-2 s of a 2 s run on the same mesh: the same to 1e-9."""
+    options = dict(CASES[case])
+    run = lif_density_run(tmp_path, t_end=2.0, **options)
+    settled = run.rate[run.time > 1.0].mean()
+    spec = read_simulation_file(tmp_path / "sim.toml")
+    result = steady_state(spec)
+    state = result.populations[0]
+    assert result.converged and result.iterations == 1
+    assert state.rate == pytest.approx(settled, rel=1e-9)
+    assert state.mean_v == pytest.approx(run.mean_v[run.time > 1.0].mean(), rel=1e-9)
+    assert state.mass.min() > -1e-12
+    assert state.mass.sum() + state.refractory_mass == pytest.approx(1.0, abs=1e-12)
+    if case == "refractory":
+        # Rate x refractory period is the mass waiting at the reset.
+        assert state.refractory_mass == pytest.approx(state.rate * 0.003, rel=0.02)
+
+
+E_I_NETWORK = """
+[simulation]
+t_end = {t_end}
+[[population]]
+name = "e"
+mesh = "mesh.h5"
+[[population]]
+name = "i"
+mesh = "mesh.h5"
+[[input]]
+name = "bg"
+rate = 800.0
+[[connection]]
+source = "bg"
+target = "e"
+efficacy = 1.0
+[[connection]]
+source = "bg"
+target = "i"
+efficacy = 1.0
+[[connection]]
+source = "e"
+target = "e"
+efficacy = 1.0
+n_connections = 10
+delay = 0.002
+[[connection]]
+source = "e"
+target = "i"
+efficacy = 1.0
+n_connections = 20
+delay = 0.001
+[[connection]]
+source = "i"
+target = "e"
+efficacy = -1.0
+n_connections = 15
+delay = 0.0015
+"""
+
+
+def test_a_recurrent_network_has_self_consistent_rates(tmp_path):
+    """E-I populations with delays: the solved rates are a fixed point, and a 3 s run
+    settles to them (mean over 1.5-3 s) within 0.1%."""
+    from meshgen.build import build_mesh
+    from solver.engine import run_simulation
+
+    model, _ = write_lif_files(tmp_path, inputs=((1.0, 1.0), (-1.0, 1.0)), t_end=1.0,
+                               lowest=-75.0, refractory=0.002)
+    build_mesh(model, tmp_path / "mesh.h5")
+    (tmp_path / "net.toml").write_text(E_I_NETWORK.format(t_end=3.0))
+    result = steady_state(read_simulation_file(tmp_path / "net.toml"))
+    assert result.converged and result.residual < 1e-8
+    rates = {p.name: p.rate for p in result.populations}
+    assert 1.0 < rates["e"] < rates["i"]
+    run_simulation(tmp_path / "net.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        time = f["time"][()]
+        for name, rate in rates.items():
+            settled = f[f"populations/{name}/rate"][()][time > 1.5].mean()
+            assert rate == pytest.approx(settled, rel=1e-3), name
+
+
+def test_the_state_is_read_as_a_run_output(tmp_path):
+    from click.testing import CliRunner
+
+    from miind_cli.cli import cli
+
+    lif_density_run(tmp_path, t_end=0.01)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["steady", str(tmp_path / "sim.toml"), "-o",
+                                 str(tmp_path / "steady.h5")])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)["populations"]["p"]
+    summary = runner.invoke(cli, ["analyze", str(tmp_path / "steady.h5"), "--summary"])
+    assert summary.exit_code == 0, summary.output
+    assert json.loads(summary.stdout)["populations"]["p"]["mean_rate"] == printed["rate"]
+    with h5py.File(tmp_path / "steady.h5") as f:
+        assert f.attrs["solved_by"] == "steady"
+        mass = f["populations/p/density/mass"][()]
+    assert mass.shape == (1, read_mesh(tmp_path / "mesh.h5").n_cells)
