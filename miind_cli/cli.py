@@ -166,9 +166,9 @@ def steady(simulation_file, output, scan, csv, overrides, quiet):
     of its one-step operator (a sparse solve), and a recurrent network's rates are
     made self-consistent; delays do not change a stationary state. The state is the
     one a long `miind run` settles to on the same meshes. Prints JSON:
-    {"populations": {NAME: {"rate": Hz, "mean_v": ..., ...}}, "converged": ...}.
+    {"populations": {NAME: {"rate": Hz, "mean": {VARIABLE: ...}, ...}}, "converged": ...}.
     A network whose rates do not converge is an error (exit 6), with what the
-    iteration did. 1D strip meshes so far.
+    iteration did. 1D and 2D meshes; not direct populations.
 
     \b
     Examples:

@@ -13,8 +13,8 @@ The rates are a fixed point r = F(r), found by scipy's hybrid Powell method on
 F(r) - r, started from damped iteration; a network without a stationary solution is
 reported as such (no convergence, with the residual and the iterations).
 
-Populations on 1D strip meshes are solved; 2D meshes and direct populations are not
-(an error says so).
+Populations on 1D strip meshes and on 2D grid or strip meshes are solved
+(solver.step_operator_2d); direct populations are not (an error says so).
 """
 
 from __future__ import annotations
@@ -27,11 +27,12 @@ from scipy import optimize, sparse
 from scipy.sparse.linalg import splu
 
 from meshgen.errors import ConfigError, SimulationError
-from meshgen.formats.mesh_artifact import Strips1DArtifact, read_mesh
+from meshgen.formats.mesh_artifact import GridArtifact, Strips1DArtifact, read_mesh
 
 from .network_1d import network_dt
 from .sim_file import SimulationSpec
-from .step_operator_1d import StepOperator, step_operator
+from .step_operator_1d import step_operator
+from .step_operator_2d import step_operator_2d
 
 # A network's rates are self-consistent when each changes by less than this fraction
 # (or 1e-9 Hz) from one evaluation of all populations to the next.
@@ -49,15 +50,14 @@ class PopulationState:
 
     name: str
     rate: float  # Hz
-    mass: np.ndarray  # (n_cells,) logical order, refractory mass excluded
+    mass: np.ndarray  # (n_cells,) the mesh's cell order, refractory mass excluded
     refractory_mass: float
-    artifact: Strips1DArtifact
+    means: dict[str, float]  # of each variable, as `miind run` reports them
+    artifact: Strips1DArtifact | GridArtifact
 
     @property
     def mean_v(self) -> float:
-        """The mean of v, refractory neurons counted at the reset (as `miind run`)."""
-        return float(self.mass @ self.artifact.centres
-                     + self.refractory_mass * self.artifact.reset_potential)
+        return next(iter(self.means.values()))
 
 
 @dataclass
@@ -85,14 +85,14 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
     """The stationary state of every population of `spec`."""
     started = time.perf_counter()
     artifacts = [population_artifact(spec, p) for p in range(len(spec.populations))]
-    dt = network_dt(spec, artifacts)
+    dt = steady_dt(spec, artifacts)
     incoming = [incoming_groups(spec, p, artifacts[p]) for p in range(len(artifacts))]
     history: list[list[float]] = []
 
     def evaluate(rates: np.ndarray) -> tuple[np.ndarray, list]:
         solved = [solve_population(artifacts[p], population_rates(incoming[p], rates), dt)
                   for p in range(len(artifacts))]
-        found = np.array([s[0] for s in solved])
+        found = np.array([s.rate for s in solved])
         history.append(found.tolist())
         return found, solved
 
@@ -103,11 +103,24 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
         rates, found, solved = self_consistent(evaluate, rates, found)
     residual = float(np.max(np.abs(found - rates))) if recurrent else 0.0
     converged = (not recurrent) or residual <= tolerance(found)
-    states = [PopulationState(spec.populations[p].name, float(found[p]), x[:artifacts[p].n_cells],
-                              float(x[artifacts[p].n_cells:].sum()), artifacts[p])
-              for p, (_, x) in enumerate(solved)]
-    return SteadyResult(states, dt, len(history), converged, residual,
+    for population, state in zip(spec.populations, solved):
+        state.name = population.name
+    return SteadyResult(solved, dt, len(history), converged, residual,
                         time.perf_counter() - started, history)
+
+
+def steady_dt(spec: SimulationSpec, artifacts) -> float:
+    """The step `miind run` would take: the 1D meshes' network step, which 2D meshes
+    (stepping with their own dt) must equal."""
+    one_d = [a for a in artifacts if isinstance(a, Strips1DArtifact)]
+    two_d = [a for a in artifacts if isinstance(a, GridArtifact)]
+    dt = network_dt(spec, one_d) if one_d else (spec.dt or two_d[0].dt)
+    for p, artifact in enumerate(artifacts):
+        if isinstance(artifact, GridArtifact) and abs(dt - artifact.dt) > 1e-9 * artifact.dt:
+            raise ConfigError(f"population '{spec.populations[p].name}': 2D meshes step with "
+                              f"their own dt ({artifact.dt:.6g} s); the simulation dt must equal "
+                              f"it, got {dt:.6g} s", path=spec.path, key="simulation.dt")
+    return dt
 
 
 def tolerance(rates: np.ndarray) -> float:
@@ -138,21 +151,24 @@ def self_consistent(evaluate, rates: np.ndarray, found: np.ndarray):
     return rates, found, solved
 
 
-def population_artifact(spec: SimulationSpec, p: int) -> Strips1DArtifact:
+def population_artifact(spec: SimulationSpec, p: int) -> Strips1DArtifact | GridArtifact:
     population = spec.populations[p]
     if population.direct:
         raise ConfigError(f"population '{population.name}' is simulated directly: a stationary "
                           "state is solved for density populations only (use `miind run`)",
                           path=spec.path, key=f"population.{p}.method")
-    artifact = read_mesh(population.mesh_path)
-    if not isinstance(artifact, Strips1DArtifact):
-        raise ConfigError(f"population '{population.name}': its mesh is 2D "
-                          f"({artifact.path}); `miind steady` solves 1D strip meshes so far "
-                          "(use `miind run`)", path=spec.path, key=f"population.{p}.mesh")
-    return artifact
+    return read_mesh(population.mesh_path)
 
 
-def incoming_groups(spec: SimulationSpec, p: int, artifact: Strips1DArtifact) -> list[Incoming]:
+def jump_index(artifact, efficacy: float, dimension: str) -> int | None:
+    """The index of the mesh's jump matrix for `efficacy` along `dimension`, or None."""
+    if isinstance(artifact, GridArtifact):
+        return artifact.jump_for(efficacy, dimension)
+    transition = artifact.transition_for(efficacy, dimension)
+    return None if transition is None else artifact.transitions.index(transition)
+
+
+def incoming_groups(spec: SimulationSpec, p: int, artifact) -> list[Incoming]:
     """The groups of population p's input, one per transition it uses."""
     index = {q.name: k for k, q in enumerate(spec.populations)}
     inputs = {source.name: source for source in spec.inputs}
@@ -161,14 +177,15 @@ def incoming_groups(spec: SimulationSpec, p: int, artifact: Strips1DArtifact) ->
     for c in spec.connections:
         if c.target != spec.populations[p].name:
             continue
-        transition = artifact.transition_for(c.efficacy, c.dimension)
-        if transition is None:
-            have = ", ".join(f"{t.efficacy:g}" for t in artifact.transitions)
-            raise ConfigError(f"mesh {artifact.path} has no transition matrix for efficacy "
-                              f"{c.efficacy:g} (it has {have}); add it to [mesh] efficacies and "
-                              "re-run `miind mesh`", path=spec.path,
+        t = jump_index(artifact, c.efficacy, c.dimension)
+        if t is None:
+            jumps = artifact.transitions if isinstance(artifact, Strips1DArtifact) \
+                else artifact.jumps
+            have = ", ".join(f"{j.dimension} {j.efficacy:g}" for j in jumps) or "none"
+            raise ConfigError(f"mesh {artifact.path} has no jump matrix for efficacy "
+                              f"{c.efficacy:g} in {c.dimension} (it has {have}); add it to "
+                              "[mesh] efficacies and re-run `miind mesh`", path=spec.path,
                               key=f"connection.{c.index}.efficacy")
-        t = artifact.transitions.index(transition)
         if c.source in inputs:
             rate = inputs[c.source].rate
             if not isinstance(rate, float):
@@ -188,29 +205,59 @@ def population_rates(groups: list[Incoming], rates: np.ndarray) -> dict[int, flo
     return {g.transition: g.constant + sum(n * rates[q] for q, n in g.sources) for g in groups}
 
 
-def solve_population(artifact: Strips1DArtifact, rates: dict[int, float],
-                     dt: float) -> tuple[float, np.ndarray]:
-    """(stationary rate in Hz, state [cells; refractory queue]) under constant rates."""
+def solve_population(artifact, rates: dict[int, float], dt: float) -> PopulationState:
+    """The stationary state under constant jump rates (jump index -> Hz); its name is
+    set by the caller."""
+    if isinstance(artifact, GridArtifact):
+        operator = step_operator_2d(artifact, rates, dt)
+        state = stationary(operator.matrix, ("COLAMD",))
+        n = operator.n_cells
+        mass = state[:n]
+        jumped = operator.jumped @ state
+        centres = grid_centres(artifact)
+        # At mid-jump, as the kernel reports them: half the jumps' shift of the mean.
+        means = {v: float(mass @ c / mass.sum() + 0.5 * (jumped @ c / jumped.sum()
+                                                         - mass @ c / mass.sum()))
+                 for v, c in zip(artifact.variables, centres)}
+        return PopulationState("", float(operator.rate @ state), mass,
+                               float(state[n:].sum()), means, artifact)
     operator = step_operator(artifact, rates, dt)
-    state = stationary(operator)
-    return float(operator.rate @ state), state
+    state = stationary(operator.matrix, ("NATURAL", "COLAMD"))
+    n = artifact.n_cells
+    queued = float(state[n:].sum())
+    mean_v = float(state[:n] @ artifact.centres + queued * artifact.reset_potential)
+    return PopulationState("", float(operator.rate @ state), state[:n], queued,
+                           {artifact.model["variables"][0]: mean_v}, artifact)
 
 
-def stationary(operator: StepOperator) -> np.ndarray:
+def grid_centres(artifact: GridArtifact):
+    """The cell centres of a 2D mesh, one array per variable."""
+    from meshgen.formats.mesh_artifact import Strips2DArtifact
+    from meshgen.regular_grid import Grid
+
+    if isinstance(artifact, Strips2DArtifact):
+        return tuple(np.ascontiguousarray(artifact.centres[:, k]) for k in (0, 1))
+    return Grid(artifact.variables, tuple(map(tuple, artifact.ranges)),
+                tuple(artifact.resolution)).cell_centres()
+
+
+def stationary(matrix: sparse.csr_matrix, orderings) -> np.ndarray:
     """The normalised null vector of I - A. A conserves mass (its columns sum to 1, but
-    for the queue's slot "due now", which no state holds), so the rows of I - A but that
-    slot's sum to zero: the last one is replaced by the normalisation.
-    Factorised in the cells' own order first (the strips keep I - A nearly banded, and
-    a dense last row then fills nothing before it), else in COLAMD order."""
-    size = operator.matrix.shape[0]
-    system = (sparse.identity(size, format="csr") - operator.matrix).tolil()
+    for a 1D queue's slot "due now", which no state holds), so the rows of I - A but
+    that slot's sum to zero: the last one is replaced by the normalisation. 1D strips
+    keep I - A nearly banded in the cells' own order, where a dense last row fills
+    nothing before it; 2D meshes need a fill-reducing order (COLAMD)."""
+    size = matrix.shape[0]
+    system = (sparse.identity(size, format="csr") - matrix).tolil()
     system[size - 1, :] = np.ones(size)
     system = system.tocsc()
     right = np.zeros(size)
     right[-1] = 1.0
-    for ordering, pivoting in (("NATURAL", 0.1), ("COLAMD", 1.0)):
+    pivoting = {"NATURAL": 0.1, "COLAMD": 1.0}
+    for ordering in orderings:
         try:
-            state = splu(system, permc_spec=ordering, diag_pivot_thresh=pivoting).solve(right)
+            state = splu(system, permc_spec=ordering,
+                         diag_pivot_thresh=pivoting[ordering]).solve(right)
         except RuntimeError:  # singular in this order
             continue
         if np.all(np.isfinite(state)) and \
@@ -262,26 +309,46 @@ def scan_steady(path: str, overrides: list[str], key: str, values: np.ndarray,
 
 def steady_records(result: SteadyResult):
     """The output's population records (format miind-output, one step: the state)."""
+    return [(records_2d if isinstance(state.artifact, GridArtifact) else records_1d)(state,
+                                                                                        result.dt)
+            for state in result.populations]
+
+
+def records_1d(state: PopulationState, dt: float):
     import json
 
     from .population import Dataset, PopulationRecord
 
-    records = []
-    for state in result.populations:
-        a = state.artifact
-        variables = a.model["variables"]
-        datasets = {"rate": Dataset(np.array([state.rate]), "Hz"),
-                    f"mean/{variables[0]}": Dataset(np.array([state.mean_v]), a.unit),
-                    "mass": Dataset(np.array([state.mass.sum() + state.refractory_mass]), "1"),
-                    "density/time": Dataset(np.array([result.dt]), "s"),
-                    "density/mass": Dataset(state.mass[None, :], "1", compress=True),
-                    "density/lower": Dataset(a.lower, a.unit),
-                    "density/upper": Dataset(a.upper, a.unit)}
-        attrs = {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
-                 "mesh": a.path, "mesh_hash": a.input_hash, "refractory_mass": state.refractory_mass}
-        records.append(PopulationRecord(state.name, "density", np.array([state.rate]),
-                                        a.input_hash, datasets, {"": attrs}))
-    return records
+    a = state.artifact
+    variables = a.model["variables"]
+    datasets = {"rate": Dataset(np.array([state.rate]), "Hz"),
+                f"mean/{variables[0]}": Dataset(np.array([state.mean_v]), a.unit),
+                "mass": Dataset(np.array([state.mass.sum() + state.refractory_mass]), "1"),
+                "density/time": Dataset(np.array([dt]), "s"),
+                "density/mass": Dataset(state.mass[None, :], "1", compress=True),
+                "density/lower": Dataset(a.lower, a.unit),
+                "density/upper": Dataset(a.upper, a.unit)}
+    attrs = {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
+             "mesh": a.path, "mesh_hash": a.input_hash, "refractory_mass": state.refractory_mass}
+    return PopulationRecord(state.name, "density", np.array([state.rate]), a.input_hash,
+                            datasets, {"": attrs})
+
+
+def records_2d(state: PopulationState, dt: float):
+    """As a 2D population of `miind run` writes itself (marginals included), from a
+    one-step population holding the state; no clamped-mass series (nothing ran)."""
+    from .density_2d import Density2DPopulation
+
+    population = Density2DPopulation(state.name, state.artifact, np.zeros(0, np.int64), 1, dt)
+    population.mass[:] = state.mass
+    population.rate[0] = state.rate
+    population.total_mass[0] = state.mass.sum() + state.refractory_mass
+    population.mean[:, 0] = list(state.means.values())
+    population.snapshots = [state.mass.copy()]
+    population.accounted = ()
+    record = population.records([dt])[0]
+    record.group_attrs[""]["refractory_mass"] = state.refractory_mass
+    return record
 
 
 def write_steady_output(path, spec: SimulationSpec, result: SteadyResult) -> None:
@@ -302,7 +369,7 @@ def steady_summary(output, result: SteadyResult) -> dict:
     return {"output": str(output) if output else None, "dt": result.dt,
             "seconds": result.seconds, "converged": result.converged,
             "iterations": result.iterations, "residual_hz": result.residual,
-            "populations": {p.name: {"rate": p.rate, "mean_v": p.mean_v,
+            "populations": {p.name: {"rate": p.rate, "mean": p.means,
                                      "refractory_mass": p.refractory_mass}
                             for p in result.populations}}
 

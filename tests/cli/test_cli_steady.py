@@ -4,7 +4,6 @@ clear errors for what it does not solve."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,12 +61,3 @@ def test_a_bad_scan(lif_mesh, write, tmp_path):
     simulation = write("simulation.toml", simulation_text(lif_mesh.path))
     result = invoke("steady", simulation, "--scan", "input.0.rate=0:100")
     assert_error(result, 3, says=("expected KEY=START:STOP:N",))
-
-
-def test_a_2d_mesh_is_not_solved_yet(write, tmp_path):
-    grid = Path(__file__).resolve().parents[1] / "data" / "format_v1" / "grid_mesh.h5"
-    text = edit(simulation_text(grid), "initial = { v = -65.0 }", "initial = { v = -65.0, w = 0.0 }")
-    simulation = write("simulation.toml", text)
-    result = invoke("steady", simulation, "-o", tmp_path / "x.h5")
-    assert_error(result, 3, file=simulation, key="population.0.mesh",
-                 says=("its mesh is 2D", "`miind run`"), output=tmp_path / "x.h5")

@@ -181,3 +181,100 @@ def test_the_state_is_read_as_a_run_output(tmp_path):
         assert f.attrs["solved_by"] == "steady"
         mass = f["populations/p/density/mass"][()]
     assert mass.shape == (1, read_mesh(tmp_path / "mesh.h5").n_cells)
+
+
+GRID_MODEL = """
+[model]
+kind = "adex"
+[model.spike]
+refractory = 0.0005
+[mesh]
+method = "grid"
+ranges = {{ v = [-80.0, -40.4], w = [-50.0, 280.0] }}
+resolution = {{ v = 80, w = 20 }}
+dt = 1e-4
+efficacies = {{ v = [1.0], w = [20.0] }}
+"""
+
+GRID_SIMULATION = """
+[simulation]
+t_end = {t_end}
+[[population]]
+name = "g"
+mesh = "mesh.h5"
+initial = {{ v = -70.6, w = 0.0 }}
+[[input]]
+name = "drive"
+rate = 2500.0
+[[input]]
+name = "wdrive"
+rate = 300.0
+[[connection]]
+source = "drive"
+target = "g"
+efficacy = 1.0
+dimension = "v"
+[[connection]]
+source = "wdrive"
+target = "g"
+efficacy = 20.0
+dimension = "w"
+"""
+
+
+@pytest.fixture(scope="module")
+def grid_files(tmp_path_factory):
+    """An AdEx grid with a refractory queue of 5 steps and jumps along both variables,
+    and a 2 s run of it."""
+    from meshgen.build import build_mesh
+    from solver.engine import run_simulation
+
+    directory = tmp_path_factory.mktemp("grid")
+    (directory / "model.toml").write_text(GRID_MODEL.format())
+    build_mesh(directory / "model.toml", directory / "mesh.h5")
+    (directory / "sim.toml").write_text(GRID_SIMULATION.format(t_end=2.0))
+    run_simulation(directory / "sim.toml", directory / "out.h5")
+    return directory
+
+
+def test_the_2d_operator_is_the_kernels_step(grid_files):
+    from solver.density_2d import Density2DPopulation
+    from solver.step_operator_2d import csc, step_operator_2d
+
+    artifact = read_mesh(grid_files / "mesh.h5")
+    n = artifact.n_cells
+    operator = step_operator_2d(artifact, {0: 2500.0, 1: 300.0}, artifact.dt)
+    population = Density2DPopulation("g", artifact, np.array([0, 1]), 1, artifact.dt,
+                                     input_rates=np.array([[2500.0], [300.0]]))
+    slots = population.queue.shape[0]
+    assert slots == 6
+    reached = np.unique(csc(artifact.reset, n).indices)
+    rng = np.random.default_rng(2)
+    for _ in range(3):
+        x = rng.random(operator.matrix.shape[0])
+        population.mass[:] = x[:n]
+        population.queue[:] = 0.0
+        population.queued[:] = 0.0
+        waiting = x[n:].reshape(slots - 1, len(reached))
+        for d in range(slots - 1):  # slot d re-enters at the end of step d
+            population.queue[(1 + d) % slots, reached] = waiting[d]
+            population.queued[(1 + d) % slots] = waiting[d].sum()
+        population.advance(0, 1)
+        after = np.concatenate([population.mass] + [population.queue[(2 + d) % slots, reached]
+                                                    for d in range(slots - 1)])
+        np.testing.assert_allclose(operator.matrix @ x, after, rtol=0, atol=1e-13 * x.sum())
+        assert operator.rate @ x == pytest.approx(population.rate[0], rel=1e-12)
+
+
+def test_the_2d_stationary_state_is_where_a_long_run_settles(grid_files):
+    result = steady_state(read_simulation_file(grid_files / "sim.toml"))
+    state = result.populations[0]
+    with h5py.File(grid_files / "out.h5") as f:
+        settled = f["time"][()] > 1.0
+        group = f["populations/g"]
+        assert state.rate == pytest.approx(group["rate"][()][settled].mean(), rel=1e-9)
+        for variable in ("v", "w"):
+            assert state.means[variable] == pytest.approx(
+                group[f"mean/{variable}"][()][settled].mean(), rel=1e-9)
+    assert state.refractory_mass == pytest.approx(state.rate * 0.0005, rel=1e-9)
+    assert state.mass.sum() + state.refractory_mass == pytest.approx(1.0, abs=1e-12)
