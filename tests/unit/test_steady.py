@@ -278,3 +278,14 @@ def test_the_2d_stationary_state_is_where_a_long_run_settles(grid_files):
                 group[f"mean/{variable}"][()][settled].mean(), rel=1e-9)
     assert state.refractory_mass == pytest.approx(state.rate * 0.0005, rel=1e-9)
     assert state.mass.sum() + state.refractory_mass == pytest.approx(1.0, abs=1e-12)
+
+
+def test_large_2d_operators_are_solved_iteratively_to_the_same_state(grid_files, monkeypatch):
+    from solver import steady
+
+    spec = read_simulation_file(grid_files / "sim.toml")
+    direct = steady_state(spec).populations[0]
+    monkeypatch.setattr(steady, "DIRECT_SOLVE_LIMIT_2D", 0)
+    iterative = steady_state(spec).populations[0]
+    assert iterative.rate == pytest.approx(direct.rate, rel=1e-8)
+    np.testing.assert_allclose(iterative.mass, direct.mass, rtol=0, atol=1e-9)
