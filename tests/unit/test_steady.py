@@ -289,3 +289,26 @@ def test_large_2d_operators_are_solved_iteratively_to_the_same_state(grid_files,
     iterative = steady_state(spec).populations[0]
     assert iterative.rate == pytest.approx(direct.rate, rel=1e-8)
     np.testing.assert_allclose(iterative.mass, direct.mass, rtol=0, atol=1e-9)
+
+
+def test_rates_that_do_not_settle_are_an_error_that_says_what_happened(tmp_path, monkeypatch):
+    """Starved of evaluations, the iteration stops short: exit 6, the message gives the
+    evaluations, the residual and the last rates, and no output is written."""
+    from click.testing import CliRunner
+
+    from meshgen.build import build_mesh
+    from miind_cli.cli import cli
+    from solver import steady
+
+    model, _ = write_lif_files(tmp_path, inputs=((1.0, 1.0), (-1.0, 1.0)), t_end=1.0,
+                               lowest=-75.0, refractory=0.002)
+    build_mesh(model, tmp_path / "mesh.h5")
+    (tmp_path / "net.toml").write_text(E_I_NETWORK.format(t_end=1.0))
+    monkeypatch.setattr(steady, "DAMPED_ITERATIONS", 1)
+    monkeypatch.setattr(steady, "MAX_EVALUATIONS", 2)
+    result = CliRunner().invoke(cli, ["steady", str(tmp_path / "net.toml"), "-o",
+                                      str(tmp_path / "out.h5")])
+    assert result.exit_code == 6
+    assert "no stationary state found" in result.stderr and "evaluations" in result.stderr
+    assert json.loads(result.stdout)["converged"] is False
+    assert not (tmp_path / "out.h5").exists()
