@@ -59,6 +59,7 @@ bench: install
 	$(PY) benchmarks/bench_direct.py
 	$(PY) benchmarks/bench_2d.py
 	$(PY) benchmarks/bench_revisions.py
+	$(PY) benchmarks/bench_steady.py
 
 validate: install
 	$(PY) benchmarks/validate.py

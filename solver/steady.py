@@ -19,6 +19,7 @@ Populations on 1D strip meshes and on 2D grid or strip meshes are solved
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -37,15 +38,16 @@ from .step_operator_2d import step_operator_2d
 # A network's rates are self-consistent when each changes by less than this fraction
 # (or 1e-9 Hz) from one evaluation of all populations to the next.
 RATE_TOLERANCE = 1e-10
-DAMPED_ITERATIONS = 30  # plain (damped) iterations before the hybrid method
+DAMPED_ITERATIONS = 8  # plain (damped) iterations before the hybrid method
 MAX_EVALUATIONS = 400
 # Largest residual of the stationary equations accepted from a factorisation (the
 # masses sum to 1; rounding leaves ~1e-15).
 STATIONARY_RESIDUAL = 1e-10
 # 2D operators larger than this (states) are solved iteratively: a sparse LU of 40,000
-# AdEx grid cells fills 350 M entries (47 s, 3 GB); LGMRES takes ~3,000 products with
-# the operator (8 s), reaching a rate within 1e-9 of the LU's.
-DIRECT_SOLVE_LIMIT_2D = 20_000
+# AdEx grid cells fills 350 M entries (47 s, 3 GB), of 20,000 AdEx cells takes 8.6 s, of
+# 19,000 Izhikevich strip cells 28 s; LGMRES takes ~3,000 products with the operator
+# (40,000 AdEx cells: 8 s), reaching a rate within 1e-9 of the LU's.
+DIRECT_SOLVE_LIMIT_2D = 5_000
 WARM_UP_STEPS = 50
 ITERATIVE_TOLERANCE = 1e-11
 ITERATIVE_MAX_RESTARTS = 300
@@ -98,8 +100,16 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
     history: list[list[float]] = []
 
     def evaluate(rates: np.ndarray) -> tuple[np.ndarray, list]:
-        solved = [solve_population(artifacts[p], population_rates(incoming[p], rates), dt)
-                  for p in range(len(artifacts))]
+        # Populations on the same mesh with the same input (E and I of a Brunel network,
+        # say) have the same state: solved once.
+        known: dict = {}
+        solved = []
+        for p in range(len(artifacts)):
+            jumps = population_rates(incoming[p], rates)
+            key = (artifacts[p].path, artifacts[p].input_hash, tuple(sorted(jumps.items())))
+            if key not in known:
+                known[key] = solve_population(artifacts[p], jumps, dt)
+            solved.append(dataclasses.replace(known[key]))
         found = np.array([s.rate for s in solved])
         history.append(found.tolist())
         return found, solved
