@@ -75,7 +75,7 @@ class Case:
     name: str
     model: str | None
     simulations: tuple[str, ...]
-    mesh_population: str | None = None
+    mesh_population: str | tuple[str, ...] | None = None
     quick_mesh: tuple[str, ...] = ()
     quick_run: tuple[str, ...] = ()
     full_run: tuple[str, ...] = ()
@@ -113,6 +113,11 @@ CASES = (
          quick_mesh=("mesh.resolution.v=40", "mesh.dt=5e-4"), quick_run=_BRIEF_2D),
     Case("strips2d_izhikevich", "strips2d/izhikevich.toml", ("grid2d/izhikevich_sim.toml",),
          "grid", quick_mesh=("mesh.resolution.v=115", "mesh.dt=2e-4"), quick_run=_BRIEF_2D),
+    # Both populations on the one mesh (set once for each); as written a 1 s run takes
+    # minutes (issue 12), so the full profile runs 50 ms of it.
+    Case("brunel", "brunel/lif.toml", ("brunel/network.toml",), ("e", "i"),
+         quick_mesh=("mesh.cells_per_efficacy=2",), quick_run=("simulation.t_end=0.005",),
+         full_run=("simulation.t_end=0.05",)),
 )
 
 
@@ -140,7 +145,9 @@ def run_case(case: Case, profile: str, directory: Path) -> dict[str, dict[str, s
         invoke("mesh", EXAMPLES / case.model, "-o", mesh, "--quiet",
                *_sets(case.quick_mesh if quick else ()))
         found["mesh"] = file_digests(mesh)
-        overrides.append(f"population.{case.mesh_population}.mesh={mesh}")
+        populations = ((case.mesh_population,) if isinstance(case.mesh_population, str)
+                       else case.mesh_population)
+        overrides += [f"population.{name}.mesh={mesh}" for name in populations]
     for simulation in case.simulations:
         output = directory / f"{case.name}_{Path(simulation).stem}.h5"
         invoke("run", EXAMPLES / simulation, "-o", output, "--quiet",
