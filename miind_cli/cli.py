@@ -157,9 +157,13 @@ def run(simulation_file, output, strict, overrides, quiet):
 @click.option("--csv", type=click.Path(dir_okay=False, allow_dash=True),
               help="With --scan: write the curve as CSV (KEY, then one rate column per "
                    "population, Hz). '-' = stdout.")
+@click.option("--modes", type=click.IntRange(min=1), metavar="K",
+              help="Also give the K leading modes of the network linearised around its "
+                   "stationary state, delays included: growth rate (1/s; all negative: "
+                   "stable) and frequency (Hz) of each. 1D populations.")
 @set_option
 @quiet_option
-def steady(simulation_file, output, scan, csv, overrides, quiet):
+def steady(simulation_file, output, scan, csv, modes, overrides, quiet):
     """Solve for the stationary state of SIMULATION_FILE instead of running it.
 
     Each density population's stationary density under its inputs is the null vector
@@ -182,6 +186,8 @@ def steady(simulation_file, output, scan, csv, overrides, quiet):
         raise click.UsageError("give -o OUT.h5 for the state, or --scan for a curve")
     if csv and not scan:
         raise click.UsageError("--csv goes with --scan")
+    if modes and scan:
+        raise click.UsageError("--modes goes with one state (-o), not --scan")
     from solver import steady as solver_steady
     from solver.sim_file import read_simulation_file
 
@@ -200,8 +206,17 @@ def steady(simulation_file, output, scan, csv, overrides, quiet):
     if not result.converged:
         _emit_json(solver_steady.steady_summary(None, result))
         raise SimulationError(solver_steady.not_converged(result), path=simulation_file)
+    summary = solver_steady.steady_summary(output, result)
+    if modes:
+        from solver.modes import linear_modes
+
+        found = linear_modes(spec, result, modes)
+        summary["modes"] = [{"growth_rate": m.growth_rate, "frequency": m.frequency,
+                             "eigenvalue": [m.eigenvalue.real, m.eigenvalue.imag]}
+                            for m in found]
+        summary["stable"] = all(m.growth_rate < 0 for m in found)
     solver_steady.write_steady_output(output, spec, result)
-    _emit_json(solver_steady.steady_summary(output, result))
+    _emit_json(summary)
 
 
 def _emit_scan(curve, csv_path) -> None:

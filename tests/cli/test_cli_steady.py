@@ -61,3 +61,9 @@ def test_a_bad_scan(lif_mesh, write, tmp_path):
     simulation = write("simulation.toml", simulation_text(lif_mesh.path))
     result = invoke("steady", simulation, "--scan", "input.0.rate=0:100")
     assert_error(result, 3, says=("expected KEY=START:STOP:N",))
+
+
+def test_modes_go_with_one_state(lif_mesh, write, tmp_path):
+    simulation = write("simulation.toml", simulation_text(lif_mesh.path))
+    result = invoke("steady", simulation, "--scan", "input.0.rate=0:1:2", "--modes", "2")
+    assert result.exit_code == 2 and "--modes goes with one state" in result.stderr
