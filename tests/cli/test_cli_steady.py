@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import h5py
 import numpy as np
 import pytest
 
@@ -67,3 +68,47 @@ def test_modes_go_with_one_state(lif_mesh, write, tmp_path):
     simulation = write("simulation.toml", simulation_text(lif_mesh.path))
     result = invoke("steady", simulation, "--scan", "input.0.rate=0:1:2", "--modes", "2")
     assert result.exit_code == 2 and "--modes goes with one state" in result.stderr
+
+
+GRID_SIMULATION = """
+[simulation]
+t_end = 0.01
+[[population]]
+name = "g"
+mesh = 'MESH'
+initial = { v = -70.6, w = 0.0 }
+[[input]]
+name = "drive"
+rate = 2000.0
+[[connection]]
+source = "drive"
+target = "g"
+efficacy = 1.0
+dimension = "v"
+"""
+
+
+@pytest.mark.parametrize("mesh", ["grid_mesh.h5", "strips_mesh.h5"])
+def test_a_2d_state_is_drawn_like_a_run(write, tmp_path, mesh):
+    """The archived grid and strip meshes (tests/data/format_v1): the state's file has
+    the 2D density, its marginals (each sums to the in-mesh mass) and draws."""
+    from tests.support.golden import DATA
+
+    simulation = write("simulation.toml",
+                       GRID_SIMULATION.replace("MESH", str(DATA / "format_v1" / mesh)))
+    result = invoke("steady", simulation, "-o", tmp_path / "state.h5")
+    assert_ok(result)
+    state = json.loads(result.stdout)["populations"]["g"]
+    assert state["rate"] > 0 and set(state["mean"]) == {"v", "w"}
+    with h5py.File(tmp_path / "state.h5") as f:
+        group = f["populations/g"]
+        mass = group["density/mass"][()]
+        assert mass.shape[0] == 1 and group["rate"][0] == state["rate"]
+        for variable in ("v", "w"):
+            density = group[f"density/marginals/{variable}"][()][0]
+            widths = np.diff(group[f"density/marginals/{variable}_edges"][()])
+            assert (density * widths).sum() == pytest.approx(mass.sum(), rel=1e-12)
+    for option in ("--density", "--marginals"):
+        picture = tmp_path / f"{option[2:]}.png"
+        assert_ok(invoke("analyze", tmp_path / "state.h5", option, picture, "--population", "g"))
+        assert picture.read_bytes().startswith(b"\x89PNG")
