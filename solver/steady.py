@@ -32,7 +32,7 @@ from meshgen.formats.mesh_artifact import GridArtifact, Strips1DArtifact, read_m
 
 from .network_1d import network_dt
 from .sim_file import SimulationSpec
-from .step_operator_1d import step_operator
+from .step_operator_1d import DenseOperator, step_operator
 from .step_operator_2d import step_operator_2d
 
 # A network's rates are self-consistent when each changes by less than this fraction
@@ -242,13 +242,89 @@ def solve_population(artifact, rates: dict[int, float], dt: float) -> Population
                  for v, c in zip(artifact.variables, centres)}
         return PopulationState("", float(operator.rate @ state), mass,
                                float(state[n:].sum()), means, artifact)
-    operator = step_operator(artifact, rates, dt)
-    state = stationary(operator.matrix, ("NATURAL", "COLAMD"))
+    try:
+        operator = step_operator(artifact, rates, dt)
+    except DenseOperator:
+        state, rate = stationary_1d_by_kernel(artifact, rates, dt)
+    else:
+        state = stationary(operator.matrix, ("NATURAL", "COLAMD"))
+        rate = float(operator.rate @ state)
     n = artifact.n_cells
     queued = float(state[n:].sum())
     mean_v = float(state[:n] @ artifact.centres + queued * artifact.reset_potential)
-    return PopulationState("", float(operator.rate @ state), state[:n], queued,
+    return PopulationState("", rate, state[:n], queued,
                            {artifact.model["variables"][0]: mean_v}, artifact)
+
+
+def stationary_by_stepping(step, size: int, n_cells: int) -> np.ndarray:
+    """The normalised solution of (I - A + v 1^T) x = v by LGMRES, A applied by `step`
+    (a kernel's step on the state vector), v WARM_UP_STEPS steps of A from mass spread
+    evenly over the first n_cells entries (nonsingular for 1^T v = 1, and its solution is
+    the normalised null vector of I - A)."""
+    from scipy.sparse.linalg import LinearOperator, lgmres
+
+    guess = np.zeros(size)
+    guess[:n_cells] = 1.0 / n_cells
+    for _ in range(WARM_UP_STEPS):
+        guess = step(guess)
+
+    def apply(y):
+        return y - step(y) + guess * y.sum()
+
+    state, _ = lgmres(LinearOperator((size, size), matvec=apply, dtype=float), guess,
+                      x0=guess, rtol=ITERATIVE_TOLERANCE, maxiter=ITERATIVE_MAX_RESTARTS,
+                      inner_m=30)
+    return state / state.sum()
+
+
+def check_converged(residual: float) -> None:
+    """An iterative solve's sum |A x - x| must be below ITERATIVE_RESIDUAL."""
+    if not residual < ITERATIVE_RESIDUAL:
+        raise SimulationError(f"the stationary state did not converge (LGMRES residual "
+                              f"{residual:.3g} after {ITERATIVE_MAX_RESTARTS} restarts)")
+
+
+def stationary_1d_by_kernel(artifact: Strips1DArtifact, rates: dict[int, float],
+                            dt: float) -> tuple[np.ndarray, float]:
+    """(state [cells; queue], rate) of a 1D population whose explicit operator is too
+    dense: LGMRES with the network kernel's step of this population alone
+    (solver.network_1d) as the operator, as for large 2D populations."""
+    from . import kernels_1d
+    from .network_1d import Strips1DNetwork
+    from .sim_file import ConnectionSpec, InputSpec, PopulationSpec
+
+    groups = sorted(rates)
+    population = PopulationSpec(name="steady", mesh_path=artifact.path, initial={})
+    inputs = tuple(InputSpec(name=f"input{g}", rate=float(rates[g])) for g in groups)
+    connections = tuple(ConnectionSpec(index=k, source=f"input{g}", target="steady",
+                                       efficacy=artifact.transitions[g].efficacy,
+                                       n_connections=1.0, delay=0.0,
+                                       dimension=artifact.transitions[g].dimension)
+                        for k, g in enumerate(groups))
+    spec = SimulationSpec(path=artifact.path, document={}, t_end=dt, dt=dt,
+                          populations=(population,), inputs=inputs, connections=connections,
+                          density_interval=None)
+    network = Strips1DNetwork(spec, [population], [artifact], {"steady": 0})
+    mesh, kernel_state = network.network.mesh, network.network.state
+    n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
+    length = kernel_state.refractory_queue.shape[1]
+    cells = np.zeros(n + gaps)
+
+    def step(y: np.ndarray) -> np.ndarray:
+        kernel_state.pop_step[:] = 0
+        kernel_state.mass[:] = 0.0
+        kernels_1d.scatter_logical(mesh, np.r_[y[:n], np.zeros(gaps)], 0, 0, kernel_state.mass)
+        kernel_state.refractory_queue[0, :] = y[n:]
+        kernel_state.refractory_queue[0, 0] = 0.0  # due now: released by the step before
+        network.advance(0, 1)
+        moved = int(kernel_state.pop_step[0])
+        kernels_1d.gather_logical(mesh, kernel_state.mass, 0, moved, cells)
+        return np.r_[cells[:n], np.roll(kernel_state.refractory_queue[0], -moved)]
+
+    state = stationary_by_stepping(step, n + length, n)
+    after = step(state)
+    check_converged(float(np.abs(after - state).sum()))
+    return state, float(network.rate[0, 0])
 
 
 def grid_centres(artifact: GridArtifact):
@@ -295,8 +371,6 @@ def stationary_by_kernel(artifact: GridArtifact, rates: dict[int, float], dt: fl
     of A from uniform (nonsingular for 1^T v = 1, and its solution is the normalised
     null vector of I - A); checked against the explicit operator by its residual.
     Returns the state in the explicit operator's layout (see step_operator_2d)."""
-    from scipy.sparse.linalg import LinearOperator, lgmres
-
     from .density_2d import Density2DPopulation
     from .step_operator_2d import csc
 
@@ -317,25 +391,11 @@ def stationary_by_kernel(artifact: GridArtifact, rates: dict[int, float], dt: fl
         return np.concatenate([population.mass] + [population.queue[(2 + d) % slots]
                                                    for d in range(slots - 1)])
 
-    guess = np.zeros(size)
-    guess[:n] = 1.0 / n
-    for _ in range(WARM_UP_STEPS):
-        guess = step(guess)
-
-    def apply(y):
-        return y - step(y) + guess * y.sum()
-
-    state, _ = lgmres(LinearOperator((size, size), matvec=apply, dtype=float), guess,
-                      x0=guess, rtol=ITERATIVE_TOLERANCE, maxiter=ITERATIVE_MAX_RESTARTS,
-                      inner_m=30)
-    state = state / state.sum()
+    state = stationary_by_stepping(step, size, n)
     reached = np.unique(csc(artifact.reset, n).indices)
     explicit = np.concatenate([state[:n]] + [state[n * (1 + d):n * (2 + d)][reached]
                                              for d in range(slots - 1)])
-    residual = float(np.abs(operator.matrix @ explicit - explicit).sum())
-    if not residual < ITERATIVE_RESIDUAL:
-        raise SimulationError(f"the stationary state did not converge (LGMRES residual "
-                              f"{residual:.3g} after {ITERATIVE_MAX_RESTARTS} restarts)")
+    check_converged(float(np.abs(operator.matrix @ explicit - explicit).sum()))
     return explicit
 
 

@@ -312,3 +312,20 @@ def test_rates_that_do_not_settle_are_an_error_that_says_what_happened(tmp_path,
     assert "no stationary state found" in result.stderr and "evaluations" in result.stderr
     assert json.loads(result.stdout)["converged"] is False
     assert not (tmp_path / "out.h5").exists()
+
+
+@pytest.mark.parametrize("case", ["public", "refractory"])
+def test_a_dense_1d_operator_is_solved_by_stepping_the_kernel(tmp_path, monkeypatch, case):
+    """When the explicit jump operator would be too dense (Brunel's network), the
+    kernel's own step is the operator of an LGMRES solve: the same state."""
+    from solver import step_operator_1d
+
+    options = dict(CASES[case])
+    lif_density_run(tmp_path, t_end=0.01, **options)
+    spec = read_simulation_file(tmp_path / "sim.toml")
+    exact = steady_state(spec).populations[0]
+    monkeypatch.setattr(step_operator_1d, "MAX_OPERATOR_ENTRIES", 0)
+    stepped = steady_state(spec).populations[0]
+    assert stepped.rate == pytest.approx(exact.rate, rel=1e-8)
+    np.testing.assert_allclose(stepped.mass, exact.mass, rtol=0, atol=1e-10)
+    assert stepped.refractory_mass == pytest.approx(exact.refractory_mass, rel=1e-7, abs=1e-12)
