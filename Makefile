@@ -60,6 +60,7 @@ bench: install
 	$(PY) benchmarks/bench_2d.py
 	$(PY) benchmarks/bench_revisions.py
 	$(PY) benchmarks/bench_steady.py
+	$(PY) benchmarks/bench_input_rates.py
 
 validate: install
 	$(PY) benchmarks/validate.py

@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""`make bench`, cost against the input rate (issue 12): the seconds a 1D density
+population takes per simulated second at 1, 10 and 100 kHz of 0.1 mV and of 1 mV
+jumps, on the default mesh of each efficacy.
+
+    .venv/bin/python benchmarks/bench_input_rates.py [--json out/bench_input_rates.json]
+
+The neuron is Brunel's LIF (tau 20 ms, threshold 20 mV, reset 10 mV, refractory 2 ms,
+rest 0 mV; examples/brunel/lif.toml) with one excitatory input and an inhibitory one at
+an eighth of its rate with jumps five times larger (g = 5, as in Brunel's network). Each case is meshed with the default
+rule, run 50 ms after a warm-up run, in this process (solver.engine.run_simulation); the
+report gives the mesh, the Poisson terms per step and the run's seconds per simulated
+second, with the rate. Flat cost across the input rate is the issue's aim: today the
+jump step's cost grows with the jumps per step.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, publish
+
+from meshgen.build import build_mesh
+from solver.engine import run_simulation
+from solver.step_operator_1d import poisson_weights
+
+RATES = (1_000.0, 10_000.0, 100_000.0)
+EFFICACIES = (0.1, 1.0)
+T_END = 0.05
+
+MODEL = """[model]
+kind = "lif"
+[model.parameters]
+tau = 0.02
+E_l = 0.0
+[model.spike]
+threshold = 20.0
+reset = 10.0
+refractory = 0.002
+[mesh]
+v_range = [-40.0, 20.0]
+efficacies = [{h}, {inhibitory}]
+"""
+
+SIMULATION = """[simulation]
+t_end = {t_end}
+[[population]]
+name = "p"
+mesh = "mesh.h5"
+initial = {{ v = 10.0 }}
+[[input]]
+name = "excitation"
+rate = {rate}
+[[input]]
+name = "inhibition"
+rate = {inhibitory_rate}
+[[connection]]
+source = "excitation"
+target = "p"
+efficacy = {h}
+[[connection]]
+source = "inhibition"
+target = "p"
+efficacy = {inhibitory}
+"""
+
+
+def measure(h: float, rate: float, directory: Path) -> dict:
+    (directory / "model.toml").write_text(MODEL.format(h=h, inhibitory=-5 * h))
+    mesh = build_mesh(directory / "model.toml", directory / "mesh.h5")
+    text = SIMULATION.format(t_end=T_END, rate=rate, inhibitory_rate=rate / 8, h=h,
+                             inhibitory=-5 * h)
+    (directory / "sim.toml").write_text(text)
+    (directory / "warm.toml").write_text(text.replace(f"t_end = {T_END}", "t_end = 0.001"))
+    run_simulation(directory / "warm.toml", directory / "warm.h5")
+    started = time.perf_counter()
+    run = run_simulation(directory / "sim.toml", directory / "out.h5")
+    seconds = time.perf_counter() - started
+    terms = len(poisson_weights(1.125 * rate * mesh.dt))
+    return {"efficacy_mv": h, "input_rate_hz": rate, "cells": mesh.n_cells, "dt": mesh.dt,
+            "poisson_terms": terms, "rate_hz": run.mean_rates["p"],
+            "seconds_per_simulated_second": seconds / T_END,
+            "ns_per_cell_step": seconds / (run.n_steps * mesh.n_cells) * 1e9}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--json", type=Path, default=OUT_DIR / "bench_input_rates.json")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    info = machine_info()
+    rows = []
+    for h in EFFICACIES:
+        for rate in RATES:
+            log(f"bench_input_rates: {h} mV at {rate:g} Hz")
+            with tempfile.TemporaryDirectory() as directory:
+                rows.append(measure(h, rate, Path(directory)))
+    table = md_table(["jump (mV)", "input (Hz)", "cells", "dt (s)", "Poisson terms",
+                      "rate (Hz)", "s per simulated s", "ns per cell-step"],
+                     [[r["efficacy_mv"], f"{r['input_rate_hz']:g}", r["cells"], f"{r['dt']:.3g}",
+                       r["poisson_terms"], f"{r['rate_hz']:.4g}",
+                       f"{r['seconds_per_simulated_second']:.3g}",
+                       f"{r['ns_per_cell_step']:.3g}"] for r in rows])
+    text = ("### Cost against the input rate (`bench_input_rates.py`)\n\n"
+            f"{machine_line(info)}\n\n{table}\n")
+    publish(text, args.json, {"machine": info, "rows": rows}, time.perf_counter() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
