@@ -85,8 +85,7 @@ class Density2DPopulation(TableInput):
         n = a.n_cells
         # A strip mesh's grid is its range box only; its cells are listed.
         self.grid = Grid(a.variables, tuple(map(tuple, a.ranges)), tuple(a.resolution))
-        self.centres = (tuple(np.ascontiguousarray(a.centres[:, k]) for k in (0, 1))
-                        if isinstance(a, Strips2DArtifact) else self.grid.cell_centres())
+        self.centres = cell_centres(a, self.grid)
         refractory_steps = int(round(a.refractory / self.dt))
         self.mass = np.zeros(n)
         self.queue = np.zeros((refractory_steps + 1, n))
@@ -208,6 +207,16 @@ class Density2DPopulation(TableInput):
                   for g, j in enumerate(self.group_jump)]
         model = model_from_definition(a.model, path=a.path)
         return model, inputs, dict(zip(a.variables, map(tuple, a.ranges)))
+
+
+def cell_centres(artifact: GridArtifact, grid: Grid | None = None):
+    """The cell centres of a 2D mesh, one array per variable (a strip mesh lists them;
+    a grid's follow from its ranges and resolution, `grid` if already made)."""
+    if isinstance(artifact, Strips2DArtifact):
+        return tuple(np.ascontiguousarray(artifact.centres[:, k]) for k in (0, 1))
+    grid = grid or Grid(artifact.variables, tuple(map(tuple, artifact.ranges)),
+                        tuple(artifact.resolution))
+    return grid.cell_centres()
 
 
 def clamp_lists(artifact: GridArtifact, grid: Grid, centres, firing_cells: np.ndarray):

@@ -31,9 +31,8 @@ from scipy.sparse.linalg import LinearOperator, eigs
 from meshgen.errors import ConfigError, SimulationError
 from meshgen.formats.mesh_artifact import Strips1DArtifact
 
-from .steady import (SteadyResult, incoming_groups, population_artifact, population_rates,
-                     steady_dt)
-from .step_operator_1d import step_operator
+from .steady import SteadyResult, incoming_groups, population_rates
+from .step_operator_1d import DenseOperator, step_operator
 
 # Relative step of the central differences in the input rates (their error is second
 # order, ~1e-8 here; rounding in the operator ~1e-16 / 1e-4).
@@ -60,13 +59,13 @@ class Linearised:
 
 def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     """The `count` leading modes of the network linearised around `result`."""
-    artifacts = [population_artifact(spec, p) for p in range(len(spec.populations))]
+    artifacts = [state.artifact for state in result.populations]
     if not all(isinstance(a, Strips1DArtifact) for a in artifacts):
         raise ConfigError("--modes linearises networks of 1D density populations so far",
                           path=spec.path, key="population")
-    dt = steady_dt(spec, artifacts)
     rates = np.array([p.rate for p in result.populations])
-    parts = [linearise(spec, p, artifacts[p], rates, dt) for p in range(len(artifacts))]
+    parts = [linearise(spec, p, artifacts[p], rates, result.populations[p].vector, result.dt)
+             for p in range(len(artifacts))]
     history = 2 + max([whole + 1 for part in parts for group in part.sources
                        for _, _, whole, _ in group], default=0)
     sizes = [part.operator.shape[0] for part in parts]
@@ -100,6 +99,7 @@ def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
                       maxiter=20 * size)
     except Exception as error:  # ARPACK's convergence failures
         raise SimulationError(f"the leading modes did not converge ({error})") from None
+    dt = result.dt
     modes = []
     for z in sorted(values, key=lambda z: -abs(z)):
         mode = Mode(complex(z), float(np.log(abs(z)) / dt),
@@ -112,15 +112,20 @@ def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     return unique[:count]
 
 
-def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray,
+def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray, state: np.ndarray,
               dt: float) -> Linearised:
+    """Population p's pieces of the map, around its stationary `state` (solver.steady's,
+    cells then queue) at the network's stationary `rates`."""
     groups = incoming_groups(spec, p, artifact)
     index = {q.name: k for k, q in enumerate(spec.populations)}
     at = population_rates(groups, rates)
-    operator = step_operator(artifact, at, dt)
-    from .steady import stationary
-
-    state = stationary(operator.matrix, ("NATURAL", "COLAMD"))
+    try:
+        operator = step_operator(artifact, at, dt)
+    except DenseOperator as error:
+        raise SimulationError(f"--modes needs the explicit step operator of population "
+                              f"'{spec.populations[p].name}', which is too dense here "
+                              f"({error}); its stationary state was solved by stepping "
+                              "the kernel instead") from None
     by_input, sources = [], []
     for group in groups:
         h = RATE_STEP * max(at[group.transition], 1.0)

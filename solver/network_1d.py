@@ -52,7 +52,7 @@ def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...])
     mesh = _mesh_arrays(spec, artifacts, substeps)
     matrices, coupling = _coupling_arrays(spec, artifacts, dt)
     history = 2 + int(np.ceil(max([c.delay / dt for c in spec.connections], default=0.0)))
-    queue = 3 + int(np.ceil(max(mesh.refractory_steps + mesh.jump_interval / 2.0)))
+    queue = max(refractory_queue_length(a) for a in artifacts)
     state = State(mass=_initial_mass(spec, artifacts, mesh), pop_step=np.zeros(len(artifacts), np.int64),
                   refractory_queue=np.zeros((len(artifacts), queue)),
                   rate_history=np.zeros((len(artifacts), history)))
@@ -60,6 +60,32 @@ def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...])
     return Network(spec=spec, artifacts=artifacts, dt=dt, n_steps=n_steps, mesh=mesh,
                    matrices=matrices, coupling=coupling, state=state,
                    input_rates=input_rate_table(spec, dt, n_steps), work=np.zeros((3, largest)))
+
+
+def refractory_queue_length(artifact: Strips1DArtifact) -> int:
+    """Mesh steps the kernel's refractory ring spans for this mesh: the longest delay
+    a crossing is scheduled with (refractory + half a jump block), rounded up, plus the
+    split into two steps and the slot due now."""
+    return 3 + int(np.ceil(artifact.refractory / artifact.dt + artifact.jump_interval / 2.0))
+
+
+def density_1d_record(name: str, artifact: Strips1DArtifact, rate, mean, total_mass,
+                      snapshot_times, snapshots, **attrs) -> PopulationRecord:
+    """The output record of a 1D density population (`miind run`'s, and `miind steady`'s
+    one-step state): per-step rate, mean v and mass, density snapshots over the cells;
+    `attrs` are added to the group's."""
+    variables = artifact.model["variables"]
+    stacked = np.array(snapshots) if len(snapshots) else np.zeros((0, artifact.n_cells))
+    datasets = {"rate": Dataset(rate, "Hz"),
+                f"mean/{variables[0]}": Dataset(mean, artifact.unit),
+                "mass": Dataset(total_mass, "1"),
+                "density/time": Dataset(np.array(snapshot_times), "s"),
+                "density/mass": Dataset(stacked, "1", compress=True),
+                "density/lower": Dataset(artifact.lower, artifact.unit),
+                "density/upper": Dataset(artifact.upper, artifact.unit)}
+    group = {"method": "density", "variables": json.dumps(variables), "unit": artifact.unit,
+             "mesh": artifact.path, "mesh_hash": artifact.input_hash, **attrs}
+    return PopulationRecord(name, "density", rate, artifact.input_hash, datasets, {"": group})
 
 
 def network_dt(spec: SimulationSpec, artifacts) -> float:
@@ -290,24 +316,9 @@ class Strips1DNetwork:
             self.snapshots[p].append(buffer[:artifact.n_cells].copy())
 
     def records(self, snapshot_times: list[float]) -> list[PopulationRecord]:
-        records = []
-        for p, (name, artifact) in enumerate(zip(self.names, self.network.artifacts)):
-            variables = artifact.model["variables"]
-            stacked = (np.array(self.snapshots[p]) if self.snapshots[p]
-                       else np.zeros((0, artifact.n_cells)))
-            datasets = {"rate": Dataset(self.rate[p], "Hz"),
-                        f"mean/{variables[0]}": Dataset(self.mean[p], artifact.unit),
-                        "mass": Dataset(self.total_mass[p], "1"),
-                        "density/time": Dataset(np.array(snapshot_times), "s"),
-                        "density/mass": Dataset(stacked, "1", compress=True),
-                        "density/lower": Dataset(artifact.lower, artifact.unit),
-                        "density/upper": Dataset(artifact.upper, artifact.unit)}
-            attrs = {"method": "density", "variables": json.dumps(variables),
-                     "unit": artifact.unit, "mesh": artifact.path,
-                     "mesh_hash": artifact.input_hash}
-            records.append(PopulationRecord(name, "density", self.rate[p], artifact.input_hash,
-                                            datasets, {"": attrs}))
-        return records
+        return [density_1d_record(name, artifact, self.rate[p], self.mean[p],
+                                  self.total_mass[p], snapshot_times, self.snapshots[p])
+                for p, (name, artifact) in enumerate(zip(self.names, self.network.artifacts))]
 
     def checks(self, seconds: float) -> list[PopulationChecks]:
         # The 1D kernel does not account for clamped mass yet (issue 10's note).

@@ -65,6 +65,9 @@ class PopulationState:
     refractory_mass: float
     means: dict[str, float]  # of each variable, as `miind run` reports them
     artifact: Strips1DArtifact | GridArtifact
+    # The whole state in its step operator's layout (cells, then the refractory queue):
+    # where solver.modes linearises.
+    vector: np.ndarray = field(repr=False, default=None)
 
     @property
     def mean_v(self) -> float:
@@ -232,16 +235,17 @@ def solve_population(artifact, rates: dict[int, float], dt: float) -> Population
         state = (stationary(operator.matrix, ("COLAMD",))
                  if operator.matrix.shape[0] <= DIRECT_SOLVE_LIMIT_2D
                  else stationary_by_kernel(artifact, rates, dt, operator))
+        from .density_2d import cell_centres
+
         n = operator.n_cells
         mass = state[:n]
         jumped = operator.jumped @ state
-        centres = grid_centres(artifact)
-        # At mid-jump, as the kernel reports them: half the jumps' shift of the mean.
-        means = {v: float(mass @ c / mass.sum() + 0.5 * (jumped @ c / jumped.sum()
-                                                         - mass @ c / mass.sum()))
-                 for v, c in zip(artifact.variables, centres)}
+        # At mid-jump, as the kernel reports them: the end of the step (here the state
+        # itself) plus half the jumps' shift, i.e. halfway between before and after them.
+        means = {v: float(0.5 * (mass @ c / mass.sum() + jumped @ c / jumped.sum()))
+                 for v, c in zip(artifact.variables, cell_centres(artifact))}
         return PopulationState("", float(operator.rate @ state), mass,
-                               float(state[n:].sum()), means, artifact)
+                               float(state[n:].sum()), means, artifact, state)
     try:
         operator = step_operator(artifact, rates, dt)
     except DenseOperator:
@@ -253,7 +257,7 @@ def solve_population(artifact, rates: dict[int, float], dt: float) -> Population
     queued = float(state[n:].sum())
     mean_v = float(state[:n] @ artifact.centres + queued * artifact.reset_potential)
     return PopulationState("", rate, state[:n], queued,
-                           {artifact.model["variables"][0]: mean_v}, artifact)
+                           {artifact.model["variables"][0]: mean_v}, artifact, state)
 
 
 def stationary_by_stepping(step, size: int, n_cells: int) -> np.ndarray:
@@ -327,17 +331,6 @@ def stationary_1d_by_kernel(artifact: Strips1DArtifact, rates: dict[int, float],
     return state, float(network.rate[0, 0])
 
 
-def grid_centres(artifact: GridArtifact):
-    """The cell centres of a 2D mesh, one array per variable."""
-    from meshgen.formats.mesh_artifact import Strips2DArtifact
-    from meshgen.regular_grid import Grid
-
-    if isinstance(artifact, Strips2DArtifact):
-        return tuple(np.ascontiguousarray(artifact.centres[:, k]) for k in (0, 1))
-    return Grid(artifact.variables, tuple(map(tuple, artifact.ranges)),
-                tuple(artifact.resolution)).cell_centres()
-
-
 def stationary(matrix: sparse.csr_matrix, orderings) -> np.ndarray:
     """The normalised null vector of I - A. A conserves mass (its columns sum to 1, but
     for a 1D queue's slot "due now", which no state holds), so the rows of I - A but
@@ -362,6 +355,7 @@ def stationary(matrix: sparse.csr_matrix, orderings) -> np.ndarray:
             return state
     raise SimulationError("no unique stationary state on this mesh (the step operator's "
                           "eigenvalue 1 is degenerate)")
+
 
 def stationary_by_kernel(artifact: GridArtifact, rates: dict[int, float], dt: float,
                          operator) -> np.ndarray:
@@ -448,23 +442,12 @@ def steady_records(result: SteadyResult):
 
 
 def records_1d(state: PopulationState, dt: float):
-    import json
+    from .network_1d import density_1d_record
 
-    from .population import Dataset, PopulationRecord
-
-    a = state.artifact
-    variables = a.model["variables"]
-    datasets = {"rate": Dataset(np.array([state.rate]), "Hz"),
-                f"mean/{variables[0]}": Dataset(np.array([state.mean_v]), a.unit),
-                "mass": Dataset(np.array([state.mass.sum() + state.refractory_mass]), "1"),
-                "density/time": Dataset(np.array([dt]), "s"),
-                "density/mass": Dataset(state.mass[None, :], "1", compress=True),
-                "density/lower": Dataset(a.lower, a.unit),
-                "density/upper": Dataset(a.upper, a.unit)}
-    attrs = {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
-             "mesh": a.path, "mesh_hash": a.input_hash, "refractory_mass": state.refractory_mass}
-    return PopulationRecord(state.name, "density", np.array([state.rate]), a.input_hash,
-                            datasets, {"": attrs})
+    return density_1d_record(state.name, state.artifact, np.array([state.rate]),
+                             np.array([state.mean_v]),
+                             np.array([state.mass.sum() + state.refractory_mass]), [dt],
+                             [state.mass], refractory_mass=state.refractory_mass)
 
 
 def records_2d(state: PopulationState, dt: float):

@@ -32,6 +32,7 @@ from scipy import sparse
 from meshgen.formats.mesh_artifact import Strips1DArtifact
 
 from .layout_1d import MAX_POISSON_TERMS, POISSON_TAIL
+from .network_1d import refractory_queue_length
 
 
 # Beyond this many entries the jump operator is too dense to factorise (many jumps per
@@ -51,12 +52,6 @@ class StepOperator:
     matrix: sparse.csr_matrix  # (n + Q, n + Q)
     rate: np.ndarray  # (n + Q,)
     n_cells: int
-
-
-def queue_length(artifact: Strips1DArtifact, substeps: int) -> int:
-    """Mesh steps the queue spans: the kernel's ring (solver.network_1d.build_network)."""
-    refractory_steps = artifact.refractory / artifact.dt
-    return 3 + int(np.ceil(refractory_steps + artifact.jump_interval / 2.0))
 
 
 def jump_operator(artifact: Strips1DArtifact, rates: dict[int, float], mesh_dt: float):
@@ -146,7 +141,7 @@ def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float
     substeps = int(round(dt / artifact.dt))
     mesh_dt = dt / substeps  # as the kernel computes it
     n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
-    length = queue_length(artifact, substeps)
+    length = refractory_queue_length(artifact)
     jumps, jump_crossed = jump_operator(artifact, rates, mesh_dt)
     jumping = sum(rate for rate in rates.values() if rate > 0.0) > 0.0
     moving, drift_crossed = motion_operator(artifact)

@@ -79,3 +79,23 @@ def test_modes_on_the_command_line(tmp_path):
     printed = json.loads(result.stdout)
     assert printed["stable"] is True and len(printed["modes"]) == 2
     assert printed["modes"][0]["growth_rate"] > printed["modes"][1]["growth_rate"]
+
+
+def test_modes_of_a_population_solved_by_stepping_are_refused(tmp_path, monkeypatch):
+    """A population whose explicit operator is too dense is solved by stepping its
+    kernel; --modes needs that operator, and says so (exit 6) instead of failing."""
+    import json
+
+    from click.testing import CliRunner
+
+    from miind_cli.cli import cli
+    from solver import step_operator_1d
+
+    lif_density_run(tmp_path, t_end=0.01)
+    monkeypatch.setattr(step_operator_1d, "MAX_OPERATOR_ENTRIES", 0)
+    result = CliRunner().invoke(cli, ["steady", str(tmp_path / "sim.toml"), "-o",
+                                      str(tmp_path / "s.h5"), "--modes", "2"])
+    assert result.exit_code == 6 and "too dense" in result.stderr, result.output
+    assert not (tmp_path / "s.h5").exists()
+    assert json.loads(CliRunner().invoke(cli, ["steady", str(tmp_path / "sim.toml"), "-o",
+                                               str(tmp_path / "s.h5")]).stdout)["converged"]
