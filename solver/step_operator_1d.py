@@ -54,30 +54,46 @@ class StepOperator:
     n_cells: int
 
 
+def jump_series(matrices, rates: dict[int, float], size: int, expected_per_hz: float,
+                limit: int | None = None):
+    """The jumps' one-step operator P = sum_k w_k M^k by uniformization, as the kernels
+    evaluate it (Horner: R <- w_k I + M R from the last term down), with M = sum_g
+    (rate_g / L) M_g over the CSC `matrices` (anything with data, indices, indptr)
+    indexed by `rates`' keys, and w_k the Poisson weights of L * expected_per_hz jumps.
+    Returns (P, the sum of the Horner partials M is applied to: what each application
+    of M acts on, for the mass fired by the jumps), both None without input. More than
+    `limit` entries raise DenseOperator."""
+    total = sum(rate for rate in rates.values() if rate > 0.0)
+    if total <= 0.0:
+        return None, None
+    combined = sparse.csr_matrix((size, size))
+    for index, rate in rates.items():
+        if rate > 0.0:
+            m = matrices[index]
+            combined = combined + (rate / total) * sparse.csc_matrix(
+                (m.data, m.indices, m.indptr), shape=(size, size))
+    weights = poisson_weights(total * expected_per_hz)
+    identity = sparse.identity(size, format="csr")
+    result = weights[-1] * identity
+    applied = sparse.csr_matrix((size, size))
+    for term in range(len(weights) - 2, -1, -1):
+        applied = applied + result
+        result = (weights[term] * identity + combined @ result).tocsr()
+        if limit is not None and result.nnz > limit:
+            raise DenseOperator(f"{result.nnz} entries after {len(weights) - 1 - term} of "
+                                f"{len(weights)} Poisson terms")
+    return result, applied
+
+
 def jump_operator(artifact: Strips1DArtifact, rates: dict[int, float], mesh_dt: float):
     """(P over [cells; gaps], what crosses per column) of one application of the jumps:
     `rates` maps a transition's index to its total rate (Hz)."""
     size = artifact.n_cells + len(artifact.gap_entry_cell)
-    total = sum(rate for rate in rates.values() if rate > 0.0)
-    if total <= 0.0:
+    result, _ = jump_series(artifact.transitions, rates, size, mesh_dt * artifact.jump_interval,
+                            limit=MAX_OPERATOR_ENTRIES)
+    if result is None:
         return sparse.identity(size, format="csr"), np.zeros(size)
-    combined = sparse.csr_matrix((size, size))
-    for index, rate in rates.items():
-        if rate > 0.0:
-            t = artifact.transitions[index]
-            combined = combined + (rate / total) * sparse.csc_matrix(
-                (t.data, t.indices, t.indptr), shape=(size, size))
-    weights = poisson_weights(total * mesh_dt * artifact.jump_interval)
-    count = len(weights)
-    # Horner, as the kernel: R <- w_k I + M R from the last term down.
-    result = weights[count - 1] * sparse.identity(size, format="csr")
-    for term in range(count - 2, -1, -1):
-        result = (weights[term] * sparse.identity(size, format="csr") + combined @ result).tocsr()
-        if result.nnz > MAX_OPERATOR_ENTRIES:
-            raise DenseOperator(f"{result.nnz} entries after {count - 1 - term} of {count} "
-                                "Poisson terms")
-    crossed = np.maximum(1.0 - np.asarray(result.sum(axis=0)).ravel(), 0.0)
-    return result, crossed
+    return result, np.maximum(1.0 - np.asarray(result.sum(axis=0)).ravel(), 0.0)
 
 
 def poisson_weights(expected: float) -> list[float]:

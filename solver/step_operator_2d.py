@@ -22,7 +22,7 @@ from scipy import sparse
 
 from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix
 
-from .step_operator_1d import poisson_weights
+from .step_operator_1d import jump_series
 
 
 @dataclass(frozen=True)
@@ -38,26 +38,16 @@ def csc(matrix: GridMatrix, n: int) -> sparse.csc_matrix:
 
 
 def jump_operator_2d(artifact: GridArtifact, rates: dict[int, float], dt: float):
-    """(P, fired by the jumps per source cell as a matrix F: fired = F @ mass)."""
+    """(P, fired by the jumps per source cell as a matrix F: fired = F @ mass): each
+    application of J = sum_g (rate_g / L) J_g fires its fired fraction of its argument."""
     n = artifact.n_cells
+    # No limit: the 2D solve needs the operator even when it steps the kernel.
+    result, applied = jump_series(artifact.jumps, rates, n, dt)
+    if result is None:
+        return sparse.identity(n, format="csr"), sparse.csr_matrix((n, n))
     total = sum(rate for rate in rates.values() if rate > 0.0)
-    identity = sparse.identity(n, format="csr")
-    if total <= 0.0:
-        return identity, sparse.csr_matrix((n, n))
-    combined = sparse.csr_matrix((n, n))
-    fires = np.zeros(n)
-    for index, rate in rates.items():
-        if rate > 0.0:
-            jump = artifact.jumps[index]
-            combined = combined + (rate / total) * csc(jump, n)
-            fires += (rate / total) * jump.fired
-    weights = poisson_weights(total * dt)
-    # Horner, as the kernel: r <- w_k m + J r; each application fires F r.
-    result = weights[-1] * identity
-    applied = sparse.csr_matrix((n, n))
-    for term in range(len(weights) - 2, -1, -1):
-        applied = applied + result
-        result = (weights[term] * identity + combined @ result).tocsr()
+    fires = sum((rate / total) * artifact.jumps[index].fired
+                for index, rate in rates.items() if rate > 0.0)
     return result, (sparse.diags(fires) @ applied).tocsr()
 
 
