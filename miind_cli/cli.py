@@ -210,34 +210,22 @@ def steady(simulation_file, output, scan, csv, modes, overrides, quiet):
     if modes:
         from solver.modes import linear_modes
 
-        found = linear_modes(spec, result, modes)
-        summary["modes"] = [{"growth_rate": m.growth_rate, "frequency": m.frequency,
-                             "eigenvalue": [m.eigenvalue.real, m.eigenvalue.imag]}
-                            for m in found]
-        summary["stable"] = all(m.growth_rate < 0 for m in found)
+        summary.update(solver_steady.modes_summary(linear_modes(spec, result, modes)))
     solver_steady.write_steady_output(output, spec, result)
     _emit_json(summary)
 
 
 def _emit_scan(curve, csv_path) -> None:
-    names = [p.name for p in curve.results[0].populations]
-    rates = {name: [r.populations[k].rate for r in curve.results]
-             for k, name in enumerate(names)}
+    from solver.steady import scan_csv, scan_summary
+
+    if csv_path == "-":
+        click.echo(scan_csv(curve), nl=False)
+        return
     if csv_path:
-        lines = [",".join([curve.key, *names])]
-        lines += [",".join([f"{value:.10g}", *(f"{rates[n][i]:.10g}" for n in names)])
-                  for i, value in enumerate(curve.values)]
-        text = "\n".join(lines) + "\n"
-        if csv_path == "-":
-            click.echo(text, nl=False)
-            return
         with atomic_output(csv_path) as temporary:
             with open(temporary, "w") as stream:
-                stream.write(text)
-    _emit_json({"scan": {"key": curve.key, "values": curve.values.tolist()},
-                "seconds": curve.seconds,
-                "converged": [r.converged for r in curve.results],
-                "populations": {name: {"rate": rates[name]} for name in names}})
+                stream.write(scan_csv(curve))
+    _emit_json(scan_summary(curve))
 
 
 @cli.command()

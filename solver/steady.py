@@ -434,6 +434,29 @@ def scan_steady(path: str, overrides: list[str], key: str, values: np.ndarray,
     return Scan(key, values, results, time.perf_counter() - started)
 
 
+def scan_rates(curve: Scan) -> dict[str, list[float]]:
+    """Population name -> its rate (Hz) at each value of the scan."""
+    names = [p.name for p in curve.results[0].populations]
+    return {name: [r.populations[k].rate for r in curve.results]
+            for k, name in enumerate(names)}
+
+
+def scan_summary(curve: Scan) -> dict:
+    """The JSON `miind steady --scan` prints."""
+    return {"scan": {"key": curve.key, "values": curve.values.tolist()},
+            "seconds": curve.seconds, "converged": [r.converged for r in curve.results],
+            "populations": {name: {"rate": rates} for name, rates in scan_rates(curve).items()}}
+
+
+def scan_csv(curve: Scan) -> str:
+    """The curve as CSV: the scanned key, then one rate column per population (Hz)."""
+    rates = scan_rates(curve)
+    lines = [",".join([curve.key, *rates])]
+    lines += [",".join([f"{value:.10g}", *(f"{column[i]:.10g}" for column in rates.values())])
+              for i, value in enumerate(curve.values)]
+    return "\n".join(lines) + "\n"
+
+
 def steady_records(result: SteadyResult):
     """The output's population records (format miind-output, one step: the state)."""
     return [(records_2d if isinstance(state.artifact, GridArtifact) else records_1d)(state,
@@ -488,6 +511,13 @@ def steady_summary(output, result: SteadyResult) -> dict:
             "populations": {p.name: {"rate": p.rate, "mean": p.means,
                                      "refractory_mass": p.refractory_mass}
                             for p in result.populations}}
+
+
+def modes_summary(modes) -> dict:
+    """The JSON entries of `--modes`: each mode, and whether the state is stable."""
+    return {"modes": [{"growth_rate": m.growth_rate, "frequency": m.frequency,
+                       "eigenvalue": [m.eigenvalue.real, m.eigenvalue.imag]} for m in modes],
+            "stable": all(m.growth_rate < 0 for m in modes)}
 
 
 def not_converged(result: SteadyResult) -> str:
