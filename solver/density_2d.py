@@ -137,47 +137,10 @@ class Density2DPopulation(TableInput):
         self.snapshots.append(self.mass.copy())
 
     def records(self, snapshot_times: list[float]) -> list[PopulationRecord]:
-        a = self.artifact
-        variables = list(a.variables)
-        units = {v: a.units.get(v, "1") for v in variables}
-        stacked = np.array(self.snapshots) if self.snapshots else np.zeros((0, a.n_cells))
-        threshold, reset_v = spike_lines(a)
-        strips = isinstance(a, Strips2DArtifact)
-        density_attrs = {"variables": json.dumps(variables), "units": json.dumps(a.units),
-                         "threshold": threshold, "reset_v": reset_v}
-        datasets = {"rate": Dataset(self.rate, "Hz"),
-                    **{f"mean/{v}": Dataset(self.mean[k], units[v])
-                       for k, v in enumerate(variables)},
-                    "mass": Dataset(self.total_mass, "1"),
-                    "density/time": Dataset(np.array(snapshot_times), "s"),
-                    "density/mass": Dataset(stacked, "1", compress=True)}
-        if strips:
-            datasets["density/cell_vertices"] = Dataset(a.cell_vertices, json.dumps(
-                [units[v] for v in variables]))
-            marginals = polygon_marginals(self.grid, a.cell_vertices, stacked)
-        else:
-            density_attrs.update({"ranges": np.array(self.grid.ranges),
-                                  "resolution": np.array(self.grid.resolution)})
-            marginals = grid_marginals(self.grid, stacked)
-        for variable, values, edges in marginals:
-            unit = units[variable]
-            datasets[f"density/marginals/{variable}"] = Dataset(
-                values, "1" if unit == "1" else f"1/{unit}", compress=True)
-            datasets[f"density/marginals/{variable}_edges"] = Dataset(edges, unit)
-        for m, mechanism in enumerate(CLAMP_MECHANISMS):
-            if mechanism in self.accounted:
-                datasets[f"clamped/{mechanism}"] = Dataset(self.clamped[:, m, :] / self.dt,
-                                                           "1/s", compress=True)
-        group_attrs = {
-            "": {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
-                 "mesh": a.path, "mesh_hash": a.input_hash,
-                 "mesh_kind": "strips2d" if strips else "grid"},
-            "density": density_attrs,
-            "clamped": {"edges": json.dumps(edge_names(variables)),
-                        "accounted": json.dumps(list(self.accounted)),
-                        "threshold_per_second": CLAMP_WARNING_PER_SECOND}}
-        return [PopulationRecord(self.name, "density", self.rate, a.input_hash, datasets,
-                                 group_attrs)]
+        clamped = {mechanism: self.clamped[:, m, :] / self.dt
+                   for m, mechanism in enumerate(CLAMP_MECHANISMS) if mechanism in self.accounted}
+        return [density_2d_record(self.name, self.artifact, self.rate, self.mean,
+                                  self.total_mass, snapshot_times, self.snapshots, clamped)]
 
     def checks(self, seconds: float) -> list[PopulationChecks]:
         a = self.artifact
@@ -207,6 +170,52 @@ class Density2DPopulation(TableInput):
                   for g, j in enumerate(self.group_jump)]
         model = model_from_definition(a.model, path=a.path)
         return model, inputs, dict(zip(a.variables, map(tuple, a.ranges)))
+
+
+def density_2d_record(name: str, artifact: GridArtifact, rate, mean, total_mass,
+                      snapshot_times, snapshots, clamped: dict, **attrs) -> PopulationRecord:
+    """The output record of a 2D density population (`miind run`'s, and `miind steady`'s
+    one-step state): per-step rate, means (one row per variable) and mass, snapshots
+    with their marginals, and `clamped` (mechanism -> (steps, edges) clamped mass per
+    second; the mechanisms accounted for). `attrs` are added to the group's."""
+    a = artifact
+    variables = list(a.variables)
+    units = {v: a.units.get(v, "1") for v in variables}
+    stacked = np.array(snapshots) if len(snapshots) else np.zeros((0, a.n_cells))
+    threshold, reset_v = spike_lines(a)
+    strips = isinstance(a, Strips2DArtifact)
+    box = Grid(a.variables, tuple(map(tuple, a.ranges)), tuple(a.resolution))
+    density_attrs = {"variables": json.dumps(variables), "units": json.dumps(a.units),
+                     "threshold": threshold, "reset_v": reset_v}
+    datasets = {"rate": Dataset(rate, "Hz"),
+                **{f"mean/{v}": Dataset(mean[k], units[v]) for k, v in enumerate(variables)},
+                "mass": Dataset(total_mass, "1"),
+                "density/time": Dataset(np.array(snapshot_times), "s"),
+                "density/mass": Dataset(stacked, "1", compress=True)}
+    if strips:
+        datasets["density/cell_vertices"] = Dataset(a.cell_vertices, json.dumps(
+            [units[v] for v in variables]))
+        marginals = polygon_marginals(box, a.cell_vertices, stacked)
+    else:
+        density_attrs.update({"ranges": np.array(box.ranges),
+                              "resolution": np.array(box.resolution)})
+        marginals = grid_marginals(box, stacked)
+    for variable, values, edges in marginals:
+        unit = units[variable]
+        datasets[f"density/marginals/{variable}"] = Dataset(
+            values, "1" if unit == "1" else f"1/{unit}", compress=True)
+        datasets[f"density/marginals/{variable}_edges"] = Dataset(edges, unit)
+    for mechanism, values in clamped.items():
+        datasets[f"clamped/{mechanism}"] = Dataset(values, "1/s", compress=True)
+    group_attrs = {
+        "": {"method": "density", "variables": json.dumps(variables), "unit": a.unit,
+             "mesh": a.path, "mesh_hash": a.input_hash,
+             "mesh_kind": "strips2d" if strips else "grid", **attrs},
+        "density": density_attrs,
+        "clamped": {"edges": json.dumps(edge_names(variables)),
+                    "accounted": json.dumps(list(clamped)),
+                    "threshold_per_second": CLAMP_WARNING_PER_SECOND}}
+    return PopulationRecord(name, "density", rate, a.input_hash, datasets, group_attrs)
 
 
 def cell_centres(artifact: GridArtifact, grid: Grid | None = None):

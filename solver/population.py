@@ -120,6 +120,7 @@ class Population(Protocol):
     input_rates: np.ndarray  # (rows, n_steps) Hz: the rate of each incoming group per step
     feeds: list[RateFeed]  # the rows filled from other populations
     has_density: bool  # whether it has density snapshots to take
+    kernels: str | None  # the build of its compiled density kernels ("aot", "jit"), or None
 
     def advance(self, first_step: int, n_steps: int) -> None:
         """Advance steps first_step .. first_step + n_steps - 1, reading input_rates."""

@@ -474,20 +474,14 @@ def records_1d(state: PopulationState, dt: float):
 
 
 def records_2d(state: PopulationState, dt: float):
-    """As a 2D population of `miind run` writes itself (marginals included), from a
-    one-step population holding the state; no clamped-mass series (nothing ran)."""
-    from .density_2d import Density2DPopulation
+    """As a 2D population of `miind run` writes itself (marginals included); no
+    clamped-mass series (nothing ran)."""
+    from .density_2d import density_2d_record
 
-    population = Density2DPopulation(state.name, state.artifact, np.zeros(0, np.int64), 1, dt)
-    population.mass[:] = state.mass
-    population.rate[0] = state.rate
-    population.total_mass[0] = state.mass.sum() + state.refractory_mass
-    population.mean[:, 0] = list(state.means.values())
-    population.snapshots = [state.mass.copy()]
-    population.accounted = ()
-    record = population.records([dt])[0]
-    record.group_attrs[""]["refractory_mass"] = state.refractory_mass
-    return record
+    return density_2d_record(state.name, state.artifact, np.array([state.rate]),
+                             np.array([[value] for value in state.means.values()]),
+                             np.array([state.mass.sum() + state.refractory_mass]), [dt],
+                             [state.mass], {}, refractory_mass=state.refractory_mass)
 
 
 def write_steady_output(path, spec: SimulationSpec, result: SteadyResult) -> None:
