@@ -68,6 +68,7 @@ class PopulationState:
     # The whole state in its step operator's layout (cells, then the refractory queue):
     # where solver.modes linearises.
     vector: np.ndarray = field(repr=False, default=None)
+    stepped: bool = False  # solved by stepping the kernel (the operator was too dense)
 
     @property
     def mean_v(self) -> float:
@@ -102,6 +103,7 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
     dt = steady_dt(spec, artifacts)
     incoming = [incoming_groups(spec, p, artifacts[p]) for p in range(len(artifacts))]
     history: list[list[float]] = []
+    stepped: set[str] = set()  # meshes whose explicit operator was too dense
 
     def evaluate(rates: np.ndarray) -> tuple[np.ndarray, list]:
         # Populations on the same mesh with the same input (E and I of a Brunel network,
@@ -112,7 +114,10 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
             jumps = population_rates(incoming[p], rates)
             key = (artifacts[p].path, artifacts[p].input_hash, tuple(sorted(jumps.items())))
             if key not in known:
-                known[key] = solve_population(artifacts[p], jumps, dt)
+                known[key] = solve_population(artifacts[p], jumps, dt,
+                                              explicit=artifacts[p].input_hash not in stepped)
+                if known[key].stepped:  # too dense at one rate: at the next ones as well
+                    stepped.add(artifacts[p].input_hash)
             solved.append(dataclasses.replace(known[key]))
         found = np.array([s.rate for s in solved])
         history.append(found.tolist())
@@ -227,9 +232,11 @@ def population_rates(groups: list[Incoming], rates: np.ndarray) -> dict[int, flo
     return {g.transition: g.constant + sum(n * rates[q] for q, n in g.sources) for g in groups}
 
 
-def solve_population(artifact, rates: dict[int, float], dt: float) -> PopulationState:
+def solve_population(artifact, rates: dict[int, float], dt: float,
+                     explicit: bool = True) -> PopulationState:
     """The stationary state under constant jump rates (jump index -> Hz); its name is
-    set by the caller."""
+    set by the caller. A 1D population is solved with its explicit operator unless that
+    is too dense (or `explicit` is False: known to be), else by stepping its kernel."""
     if isinstance(artifact, GridArtifact):
         operator = step_operator_2d(artifact, rates, dt)
         state = (stationary(operator.matrix, ("COLAMD",))
@@ -247,17 +254,19 @@ def solve_population(artifact, rates: dict[int, float], dt: float) -> Population
         return PopulationState("", float(operator.rate @ state), mass,
                                float(state[n:].sum()), means, artifact, state)
     try:
+        if not explicit:
+            raise DenseOperator("known from an earlier solve")
         operator = step_operator(artifact, rates, dt)
     except DenseOperator:
-        state, rate = stationary_1d_by_kernel(artifact, rates, dt)
+        (state, rate), stepped = stationary_1d_by_kernel(artifact, rates, dt), True
     else:
-        state = stationary(operator.matrix, ("NATURAL", "COLAMD"))
+        state, stepped = stationary(operator.matrix, ("NATURAL", "COLAMD")), False
         rate = float(operator.rate @ state)
     n = artifact.n_cells
     queued = float(state[n:].sum())
     mean_v = float(state[:n] @ artifact.centres + queued * artifact.reset_potential)
     return PopulationState("", rate, state[:n], queued,
-                           {artifact.model["variables"][0]: mean_v}, artifact, state)
+                           {artifact.model["variables"][0]: mean_v}, artifact, state, stepped)
 
 
 def stationary_by_stepping(step, size: int, n_cells: int) -> np.ndarray:
