@@ -11,7 +11,9 @@ from typing import Callable
 
 import numpy as np
 
-from .formats.mesh_artifact import write_grid_mesh, write_mesh, write_strip2d_mesh
+from .diffusion_1d import DIFFUSION_LIMIT, build_diffusion_mesh, density_scale, suits_diffusion
+from .formats.mesh_artifact import (write_diffusion_mesh, write_grid_mesh, write_mesh,
+                                    write_strip2d_mesh)
 from .formats.atomic_file import check_writable
 from .cells import split_between_cells
 from .errors import MeshError
@@ -46,14 +48,16 @@ class MeshSummary:
     jump_interval: int
     step: float
     efficacies: tuple[float, ...]
-    min_column_sum: float
-    max_column_sum: float
+    min_column_sum: float | None  # None: no transition matrices (diffusion meshes)
+    max_column_sum: float | None
     largest_cell_near_threshold: float
     seconds: float
     # Grid meshes only (left out of the JSON for strips): see _build_grid.
     method: str | None = None
     resolution: dict | None = None
     ranges: dict | None = None  # 2D: [lo, hi] per variable, given or found
+    # 1D diffusion meshes: the density scale the expected input makes (meshgen.diffusion_1d).
+    density_scale: dict | None = None
     # With [mesh] expected_input: what meshgen.exploration found (visited envelope).
     exploration: dict | None = None
     cost: dict | None = None  # 2D: meshgen.grid_accounting.cost
@@ -96,6 +100,10 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     reset = model.reset[model.variables[0]]
     smallest = min(abs(h) for h in settings.efficacies)
     low, high = accuracy_range(drift, settings.lowest, model.threshold, reset)
+    if settings.method != "strips":
+        scale = density_scale(drift, low, high, settings.expected_input)
+        if settings.method == "diffusion" or suits_diffusion(scale, settings.efficacies):
+            return _build_diffusion(spec, settings, scale, found, output, started)
     dt = settings.dt or automatic_dt(drift, low, high, smallest, settings.cells_per_efficacy)
     stationary_width = smallest / settings.cells_per_efficacy
     total_steps = 2 + len(settings.efficacies)
@@ -127,6 +135,33 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         min_column_sum=float(min(s.min() for s in sums)),
         max_column_sum=float(max(s.max() for s in sums)),
         largest_cell_near_threshold=near, seconds=time.perf_counter() - started,
+        ranges={name: [settings.lowest, model.threshold]} if found.exploration else None,
+        exploration=found.exploration, automatic=found.automatic or None,
+        warnings=found.warnings or None)
+
+
+def _build_diffusion(spec, settings, scale, found, output, started: float) -> MeshSummary:
+    """A 1D diffusion mesh (meshgen.diffusion_1d) over [settings.lowest, threshold]."""
+    model = spec.model
+    mesh = build_diffusion_mesh(model.drift, settings.lowest, model.threshold, scale,
+                                settings.dt, settings.max_cells)
+    cells, fractions = split_between_cells(mesh.edges[:-1], mesh.edges[1:],
+                                           model.reset[model.variables[0]])
+    # The file records the method built, also when it was chosen automatically.
+    document = {**spec.document, "mesh": {**spec.document["mesh"], "method": "diffusion"}}
+    digest = write_diffusion_mesh(output, document=document, model=model.definition(),
+                                  unit=model.units[model.variables[0]], mesh=mesh,
+                                  reset_cells=cells, reset_fractions=fractions,
+                                  diffusion_limit=DIFFUSION_LIMIT)
+    name = model.variables[0]
+    return MeshSummary(
+        output=str(output), input_hash=digest, n_cells=mesh.n_cells, n_strips=0, dt=mesh.dt,
+        jump_interval=1, step=mesh.dt, efficacies=settings.efficacies, min_column_sum=None,
+        max_column_sum=None, largest_cell_near_threshold=mesh.width,
+        seconds=time.perf_counter() - started, method="diffusion",
+        density_scale={"sigma": scale.sigma, "tau": scale.tau, "diffusion": scale.diffusion,
+                       "cell_width": mesh.width,
+                       "diffusion_limit_efficacy": scale.sigma / DIFFUSION_LIMIT},
         ranges={name: [settings.lowest, model.threshold]} if found.exploration else None,
         exploration=found.exploration, automatic=found.automatic or None,
         warnings=found.warnings or None)

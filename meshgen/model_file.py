@@ -105,8 +105,11 @@ MODEL_LAYOUT = Table(fields={
         }),
     }),
     "mesh": Table(required=True, fields={
-        "method": Field(string(choices=("strips", "grid")), default="strips",
-                        doc="'strips' (1D models) or 'grid' (2D models)"),
+        "method": Field(string(choices=("strips", "grid", "diffusion")), default="strips",
+                        doc="'strips' (1D or 2D models), 'grid' (2D models) or 'diffusion' "
+                            "(1D models under many small inputs, meshgen.diffusion_1d); left "
+                            "out on a 1D model with expected_input, 'diffusion' when its "
+                            "jumps are small against the density, else 'strips'"),
         "v_range": Field(number_list(length=2),
                          doc="strips: [lowest, threshold] of the mesh, in the unit of v"),
         "ranges": Table(free=number_list(length=2),
@@ -143,6 +146,9 @@ class MeshSettings:
     jump_interval: int
     max_cells: int
     expected_input: tuple[ExpectedInput, ...] = ()
+    # "strips", "diffusion", or "auto" (method left out: meshgen.build chooses from
+    # expected_input, meshgen.diffusion_1d.suits_diffusion).
+    method: str = "strips"
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,9 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     document = check_document(raw, MODEL_LAYOUT, path)
     model = build_model(document["model"], path=path)
     mesh = document["mesh"]
+    if mesh["method"] == "diffusion" and model.dimension != 1:
+        raise ConfigError(f"the diffusion method needs a model with one variable, this one has "
+                          f"{model.dimension}", path=path, key="mesh.method")
     if mesh["method"] == "grid":
         return ModelFile(path=path, document=document, model=model, mesh=None,
                          grid=_grid_settings(model, mesh, path))
@@ -221,10 +230,15 @@ def read_model_file(path: str | Path, overrides: list[str] = ()) -> ModelFile:
     if mesh["jump_interval"] != 1 and mesh["jump_interval"] % 2:
         raise ConfigError(f"must be 1 or even, got {mesh['jump_interval']}", path=path,
                           key="mesh.jump_interval")
+    if mesh["method"] == "diffusion" and not expected:
+        raise ConfigError("a diffusion mesh is sized by the input it will get: give [mesh] "
+                          "expected_input", path=path, key="mesh.expected_input")
+    given = "method" in (raw.get("mesh") or {})
     settings = MeshSettings(lowest=lowest, efficacies=tuple(dict.fromkeys(mesh["efficacies"])),
                             dt=mesh["dt"], cells_per_efficacy=mesh["cells_per_efficacy"],
                             jump_interval=mesh["jump_interval"],
-                            max_cells=mesh["max_cells"], expected_input=expected)
+                            max_cells=mesh["max_cells"], expected_input=expected,
+                            method=mesh["method"] if given or not expected else "auto")
     return ModelFile(path=path, document=document, model=model, mesh=settings)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from meshgen.errors import ConfigError
-from meshgen.formats.mesh_artifact import GridArtifact, read_mesh
+from meshgen.formats.mesh_artifact import Diffusion1DArtifact, GridArtifact, read_mesh
 from meshgen.model_file import model_from_definition, read_model
 
 from .network_1d import input_rate_table
@@ -69,15 +69,22 @@ class Context:
 
 
 def population_kind(population, artifact) -> str:
-    """"direct", "density_2d" (a grid or 2D strip mesh) or "strips_1d"."""
+    """"direct", "density_2d" (a grid or 2D strip mesh), "diffusion_1d" or "strips_1d"."""
     if population.direct:
         return "direct"
+    if isinstance(artifact, Diffusion1DArtifact):
+        return "diffusion_1d"
     return "density_2d" if isinstance(artifact, GridArtifact) else "strips_1d"
 
 
 def build_simulation(spec: SimulationSpec) -> Simulation:
     artifacts = {p.name: read_mesh(p.mesh_path) for p in spec.populations if not p.direct}
     kinds = {p.name: population_kind(p, artifacts.get(p.name)) for p in spec.populations}
+    for c in spec.connections:
+        if c.scheme == "diffusion" and kinds[c.target] != "diffusion_1d":
+            raise ConfigError(f"population '{c.target}' is not on a diffusion mesh; only those "
+                              "take connections in the diffusion limit (scheme = \"diffusion\")",
+                              path=spec.path, key=f"connection.{c.index}.scheme")
     index = {p.name: i for i, p in enumerate(spec.populations)}
     strips_1d = [p for p in spec.populations if kinds[p.name] == "strips_1d"]
     populations = []
@@ -189,6 +196,38 @@ def build_density_2d(context: Context, population, artifact, _order: int):
     return member
 
 
+def build_diffusion_1d(context: Context, population, artifact, _order: int):
+    """A density population on a 1D diffusion mesh."""
+    from .diffusion_1d import Diffusion1DPopulation, connection_groups
+
+    spec = context.spec
+    p = context.index[population.name]
+    incoming = context.incoming(population.name)
+    variable = artifact.model["variables"][0]
+    for c in incoming:
+        if c.dimension != variable:
+            raise ConfigError(f"the model of population '{population.name}' has no variable "
+                              f"'{c.dimension}' (variables: {variable})", path=spec.path,
+                              key=f"connection.{c.index}.dimension")
+    rates = np.zeros((len(incoming), context.n_steps))
+    feeds = []
+    for g, c in enumerate(incoming):
+        context.input_row(c, g, rates, feeds)
+    groups = connection_groups(artifact, [c.efficacy for c in incoming],
+                               [c.scheme for c in incoming])
+    member = Diffusion1DPopulation(name=population.name, artifact=artifact, groups=groups,
+                                   n_steps=context.n_steps, dt=context.dt, input_rates=rates,
+                                   feeds=feeds)
+    model = model_from_definition(artifact.model, path=artifact.path)
+    v = _initial_state(spec, p, model)[variable]
+    if not artifact.lowest <= v <= artifact.threshold:
+        raise ConfigError(f"initial {variable} = {v:g} lies outside the mesh's range "
+                          f"[{artifact.lowest:g}, {artifact.threshold:g}] (mesh {artifact.path})",
+                          path=spec.path, key=f"population.{p}.initial.{variable}")
+    member.set_initial(v)
+    return member
+
+
 def _direct_model(spec: SimulationSpec, p: int):
     population = spec.populations[p]
     if population.model_path is not None:
@@ -220,4 +259,5 @@ def _initial_state(spec: SimulationSpec, p: int, model) -> dict[str, float]:
 
 # Kind -> builder(context, population spec, its mesh artifact or None, how many of
 # the kind were built before it) of the kinds built one population at a time.
-BUILDERS = {"direct": build_direct, "density_2d": build_density_2d}
+BUILDERS = {"direct": build_direct, "density_2d": build_density_2d,
+            "diffusion_1d": build_diffusion_1d}

@@ -8,7 +8,8 @@
     [[input]]       name, rate (Hz: a number, or an expression of t such as
                     "1000 + 500*(t > 0.5)")
     [[connection]]  source (input or population), target (population), efficacy,
-                    n_connections (default 1), delay (s, default 0), dimension ("v")
+                    n_connections (default 1), delay (s, default 0), dimension ("v"),
+                    scheme ("auto", "jumps" or "diffusion": diffusion meshes only)
     [output]        density_interval (s): density snapshots (the final state is
                     always written)
 """
@@ -65,6 +66,11 @@ SIMULATION_LAYOUT = Table(fields={
                                doc="number of connections (multiplies the source rate)"),
         "delay": Field(number(nonnegative=True), default=0.0, doc="transmission delay (s)"),
         "dimension": Field(string(), default="v", doc="variable the jump moves"),
+        "scheme": Field(string(choices=("auto", "jumps", "diffusion")), default="auto",
+                        doc="into a diffusion mesh: 'jumps' (the exact master equation) or "
+                            "'diffusion' (the diffusion limit); 'auto' picks by the efficacy "
+                            "against the mesh's density scale (meshgen.diffusion_1d). Other "
+                            "meshes take jumps only"),
     }),
     "output": Table(fields={
         "density_interval": Field(number(positive=True), doc="density snapshot interval (s)"),
@@ -104,6 +110,7 @@ class ConnectionSpec:
     n_connections: float
     delay: float
     dimension: str
+    scheme: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
         if entry["efficacy"] == 0:
             raise fail("an efficacy of 0 moves nothing", f"connection.{i}.efficacy")
         connections.append(ConnectionSpec(index=i, **{k: entry[k] for k in (
-            "source", "target", "efficacy", "n_connections", "delay", "dimension")}))
+            "source", "target", "efficacy", "n_connections", "delay", "dimension", "scheme")}))
     sim = document["simulation"]
     return SimulationSpec(path=path, document=document, t_end=sim["t_end"], dt=sim["dt"],
                           populations=tuple(populations), inputs=tuple(inputs),

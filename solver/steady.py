@@ -14,7 +14,11 @@ F(r) - r, started from damped iteration; a network without a stationary solution
 reported as such (no convergence, with the residual and the iterations).
 
 Populations on 1D strip meshes and on 2D grid or strip meshes are solved
-(solver.step_operator_2d); direct populations are not (an error says so).
+(solver.step_operator_2d); direct populations are not (an error says so). A
+population on a 1D diffusion mesh is solved from its generator L itself
+(solver.kernels_diffusion.fill_generator): the stationary state of its implicit step
+does not depend on dt, so it is the null vector of L with the refractory mass's
+return at the reset.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from scipy import optimize, sparse
 from scipy.sparse.linalg import splu
 
 from meshgen.errors import ConfigError, SimulationError
-from meshgen.formats.mesh_artifact import GridArtifact, Strips1DArtifact, read_mesh
+from meshgen.formats.mesh_artifact import (Diffusion1DArtifact, GridArtifact, Strips1DArtifact,
+                                           read_mesh)
 
 from .network_1d import network_dt
 from .sim_file import SimulationSpec
@@ -140,8 +145,7 @@ def steady_dt(spec: SimulationSpec, artifacts) -> float:
     """The step `miind run` would take: the 1D meshes' network step, which 2D meshes
     (stepping with their own dt) must equal."""
     one_d = [a for a in artifacts if isinstance(a, Strips1DArtifact)]
-    two_d = [a for a in artifacts if isinstance(a, GridArtifact)]
-    dt = network_dt(spec, one_d) if one_d else (spec.dt or two_d[0].dt)
+    dt = network_dt(spec, one_d) if one_d else (spec.dt or artifacts[0].dt)
     for p, artifact in enumerate(artifacts):
         if isinstance(artifact, GridArtifact) and abs(dt - artifact.dt) > 1e-9 * artifact.dt:
             raise ConfigError(f"population '{spec.populations[p].name}': 2D meshes step with "
@@ -204,7 +208,13 @@ def incoming_groups(spec: SimulationSpec, p: int, artifact) -> list[Incoming]:
     for c in spec.connections:
         if c.target != spec.populations[p].name:
             continue
-        t = jump_index(artifact, c.efficacy, c.dimension)
+        if isinstance(artifact, Diffusion1DArtifact):
+            # No matrices: a group is its efficacy and how it is taken.
+            from .diffusion_1d import takes_exact_jumps
+
+            t = (c.efficacy, takes_exact_jumps(artifact, c.efficacy, c.scheme))
+        else:
+            t = jump_index(artifact, c.efficacy, c.dimension)
         if t is None:
             jumps = artifact.transitions if isinstance(artifact, Strips1DArtifact) \
                 else artifact.jumps
@@ -237,6 +247,8 @@ def solve_population(artifact, rates: dict[int, float], dt: float,
     """The stationary state under constant jump rates (jump index -> Hz); its name is
     set by the caller. A 1D population is solved with its explicit operator unless that
     is too dense (or `explicit` is False: known to be), else by stepping its kernel."""
+    if isinstance(artifact, Diffusion1DArtifact):
+        return stationary_diffusion(artifact, rates)
     if isinstance(artifact, GridArtifact):
         operator = step_operator_2d(artifact, rates, dt)
         state = (stationary(operator.matrix, ("COLAMD",))
@@ -267,6 +279,44 @@ def solve_population(artifact, rates: dict[int, float], dt: float,
     mean_v = float(state[:n] @ artifact.centres + queued * artifact.reset_potential)
     return PopulationState("", rate, state[:n], queued,
                            {artifact.model["variables"][0]: mean_v}, artifact, state, stepped)
+
+
+def stationary_diffusion(artifact: Diffusion1DArtifact,
+                         rates: dict[tuple[float, bool], float]) -> PopulationState:
+    """The stationary state of a diffusion population under constant rates, keyed by
+    (efficacy, exact jumps): L m + (f . m) reset = 0, sum m + (f . m) refractory = 1,
+    with f each cell's firing rate per unit mass."""
+    from .diffusion_1d import connection_groups
+    from .kernels_diffusion import fill_generator
+
+    keys = list(rates)
+    groups = connection_groups(artifact, [h for h, _ in keys],
+                               ["jumps" if exact else "diffusion" for _, exact in keys])
+    given = np.array([rates[key] for key in keys])
+    diffusing = given * (1 - groups.exact)
+    n = artifact.n_cells
+    band = np.zeros((groups.upper + groups.lower + 1, n))
+    fired = np.zeros(n)
+    fill_generator(artifact.face_drift, artifact.width, float(diffusing @ groups.efficacy),
+                   float(0.5 * diffusing @ groups.efficacy ** 2), given * groups.exact,
+                   groups.shift, groups.fraction, groups.upper, band, fired)
+    offsets = np.arange(groups.upper, -groups.lower - 1, -1)
+    generator = sparse.dia_matrix((band, offsets), shape=(n, n)).tocsr()
+    returned = sparse.csr_matrix((np.repeat(artifact.reset_fractions, n),
+                                  (np.repeat(artifact.reset_cells, n),
+                                   np.tile(np.arange(n), len(artifact.reset_cells)))),
+                                 shape=(n, n)).multiply(fired[None, :])
+    system = (generator + returned).tolil()
+    # The rows sum to zero (mass is conserved), so one is redundant: the normalisation.
+    system[0, :] = 1.0 + artifact.refractory * fired
+    right = np.zeros(n)
+    right[0] = 1.0
+    mass = np.maximum(splu(system.tocsc(), permc_spec="COLAMD").solve(right), 0.0)
+    rate = float(fired @ mass)
+    queued = rate * artifact.refractory
+    mean_v = float(mass @ artifact.centres + queued * artifact.reset_potential)
+    return PopulationState("", rate, mass, queued, {artifact.model["variables"][0]: mean_v},
+                           artifact, np.append(mass, queued))
 
 
 def stationary_by_stepping(step, size: int, n_cells: int) -> np.ndarray:

@@ -53,6 +53,16 @@ cells are listed)::
 The matrices under /strips2d/motion, jumps and reset are square in n_cells, in the
 order of the listed cells.
 
+1D diffusion meshes (meshgen.diffusion_1d: equal cells for many small inputs) carry
+mesh_kind = "diffusion"::
+
+    /diffusion        attrs: lowest, threshold, width [unit of v], dt [s], sigma [unit
+                      of v] and tau [s] (the density scale of the expected input the
+                      mesh was built for), diffusion_limit (connections with |h| <=
+                      sigma / diffusion_limit run in the diffusion limit)
+      face_drift      (n_cells + 1,) [unit of v / s] dv/dt at the cell faces
+    /reset            as for strips: attrs potential, refractory [s]; cells, fractions
+
 Everything is validated on load (shapes, index ranges, non-negative fractions, column
 sums of 1), never inside kernels.
 """
@@ -125,6 +135,42 @@ class Strips1DArtifact:
                     1e-9 * max(1.0, abs(efficacy)):
                 return transition
         return None
+
+
+@dataclass(frozen=True)
+class Diffusion1DArtifact:
+    path: str
+    input_hash: str
+    model: dict
+    dt: float
+    lowest: float
+    threshold: float
+    width: float
+    unit: str
+    face_drift: np.ndarray
+    sigma: float
+    tau: float
+    diffusion_limit: float
+    reset_cells: np.ndarray
+    reset_fractions: np.ndarray
+    reset_potential: float
+    refractory: float
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.face_drift) - 1
+
+    @property
+    def lower(self) -> np.ndarray:
+        return self.lowest + self.width * np.arange(self.n_cells)
+
+    @property
+    def upper(self) -> np.ndarray:
+        return np.append(self.lower[1:], self.threshold)
+
+    @property
+    def centres(self) -> np.ndarray:
+        return 0.5 * (self.lower + self.upper)
 
 
 @dataclass(frozen=True)
@@ -230,12 +276,36 @@ def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh
                 _dataset(entry, "indices", matrix.indices, "1")
                 _dataset(entry, "data", matrix.data, "1")
                 _dataset(entry, "threshold_fraction", matrix.threshold_fraction, "1")
-            reset = f.create_group("reset")
-            reset.attrs.update({"potential": model["spike"]["reset"]["v"],
-                                "refractory": model["spike"]["refractory"]})
-            _dataset(reset, "cells", reset_cells, "1")
-            _dataset(reset, "fractions", reset_fractions, "1")
+            _write_reset(f, model, reset_cells, reset_fractions)
     return digest
+
+
+def write_diffusion_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh,
+                         reset_cells, reset_fractions, diffusion_limit: float) -> str:
+    """Write a 1D diffusion artifact atomically (`mesh`: meshgen.diffusion_1d.DiffusionMesh);
+    returns its input hash."""
+    digest = input_hash(document)
+    with atomic_output(path) as temporary:
+        with h5py.File(temporary, "w") as f:
+            stamp_root(f, FORMAT, FORMAT_VERSION, digest, model=json.dumps(model),
+                       model_file=json.dumps(document), dimension=1,
+                       variables=json.dumps(model["variables"]), mesh_kind="diffusion")
+            group = f.create_group("diffusion")
+            group.attrs.update({"lowest": mesh.lowest, "threshold": mesh.threshold,
+                                "width": mesh.width, "dt": mesh.dt, "unit": unit,
+                                "sigma": mesh.scale.sigma, "tau": mesh.scale.tau,
+                                "diffusion_limit": diffusion_limit})
+            _dataset(group, "face_drift", mesh.face_drift, f"{unit}/s")
+            _write_reset(f, model, reset_cells, reset_fractions)
+    return digest
+
+
+def _write_reset(f, model: dict, cells, fractions) -> None:
+    reset = f.create_group("reset")
+    reset.attrs.update({"potential": model["spike"]["reset"]["v"],
+                        "refractory": model["spike"]["refractory"]})
+    _dataset(reset, "cells", cells, "1")
+    _dataset(reset, "fractions", fractions, "1")
 
 
 def write_grid_mesh(path: str | Path, *, document: dict, model: dict, grid, dt: float,
@@ -334,12 +404,13 @@ def variable_units(model: dict, variables) -> str:
     return json.dumps([units.get(variable, "1") for variable in variables])
 
 
-def read_mesh(path: str | Path) -> Strips1DArtifact | GridArtifact:
-    """The artifact at `path`: a Strips1DArtifact (strips, 1D), a GridArtifact (2D grid) or
-    a Strips2DArtifact (2D strips, a kind of GridArtifact)."""
+def read_mesh(path: str | Path) -> Strips1DArtifact | Diffusion1DArtifact | GridArtifact:
+    """The artifact at `path`: a Strips1DArtifact (strips, 1D), a Diffusion1DArtifact, a
+    GridArtifact (2D grid) or a Strips2DArtifact (2D strips, a kind of GridArtifact)."""
     path = str(path)
     readers = {"strips": (_read_strips_1d, validate_mesh), "grid": (_read_grid, validate_grid),
-               "strips2d": (_read_strips2d, validate_strips2d)}
+               "strips2d": (_read_strips2d, validate_strips2d),
+               "diffusion": (_read_diffusion_1d, validate_diffusion)}
     with open_stamped(path, FORMAT, FORMAT_VERSION, "mesh artifact",
                       "`miind mesh` on its model file") as f:
         kind = str(f.attrs.get("mesh_kind", "strips"))
@@ -523,4 +594,37 @@ def validate_mesh(artifact: Strips1DArtifact) -> None:
     if np.any(artifact.reset_fractions < 0) or abs(artifact.reset_fractions.sum() - 1.0) > 1e-12:
         bad("reset fractions do not sum to 1")
     if np.any((artifact.reset_cells < 0) | (artifact.reset_cells >= n)):
+        bad("reset cells out of range")
+
+
+def _read_diffusion_1d(f, path) -> Diffusion1DArtifact:
+    group = f["diffusion"]
+    attrs = group.attrs
+    return Diffusion1DArtifact(
+        path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
+        dt=float(attrs["dt"]), lowest=float(attrs["lowest"]), threshold=float(attrs["threshold"]),
+        width=float(attrs["width"]), unit=str(attrs["unit"]), face_drift=group["face_drift"][()],
+        sigma=float(attrs["sigma"]), tau=float(attrs["tau"]),
+        diffusion_limit=float(attrs["diffusion_limit"]), reset_cells=f["reset"]["cells"][()],
+        reset_fractions=f["reset"]["fractions"][()],
+        reset_potential=float(f["reset"].attrs["potential"]),
+        refractory=float(f["reset"].attrs["refractory"]))
+
+
+def validate_diffusion(artifact: Diffusion1DArtifact) -> None:
+    def bad(message):
+        raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
+
+    a = artifact
+    for name in ("dt", "width", "tau", "diffusion_limit"):
+        value = getattr(a, name)
+        if not (np.isfinite(value) and value > 0):
+            bad(f"{name} = {value}")
+    if a.face_drift.ndim != 1 or a.n_cells < 1 or not np.all(np.isfinite(a.face_drift)):
+        bad("face_drift has the wrong shape or is not finite")
+    if abs(a.lowest + a.width * a.n_cells - a.threshold) > 1e-9 * max(1.0, abs(a.threshold)):
+        bad("the cells do not span [lowest, threshold]")
+    if np.any(a.reset_fractions < 0) or abs(a.reset_fractions.sum() - 1.0) > 1e-12:
+        bad("reset fractions do not sum to 1")
+    if np.any((a.reset_cells < 0) | (a.reset_cells >= a.n_cells)):
         bad("reset cells out of range")

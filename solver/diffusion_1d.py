@@ -1,0 +1,157 @@
+"""Density populations on a 1D diffusion mesh (meshgen.diffusion_1d), one population of
+the protocol solver.population.Population each, stepped by
+solver.kernels_diffusion.advance_diffusion.
+
+Each incoming connection is one group of the input table, taken either in the
+diffusion limit or as exact jumps (`scheme`, `connection_groups`). Populations couple
+through the engine's feeds, so a chunk is never longer than the shortest delay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from meshgen.cells import split_between_cells
+from meshgen.formats.mesh_artifact import Diffusion1DArtifact
+
+from .network_1d import density_1d_record
+from .population import PopulationChecks, PopulationRecord, TableInput
+
+# Below this many cells across the density scale of the input a population actually
+# got (sigma = sqrt(D tau), as meshgen.diffusion_1d sizes cells by 50 per sigma),
+# `miind run` warns that the mesh is too coarse for that input.
+MIN_CELLS_PER_SIGMA = 10
+
+
+@dataclass(frozen=True)
+class Groups:
+    """The incoming groups of a diffusion population, as the kernel takes them."""
+
+    efficacy: np.ndarray  # (G,) jump in v
+    exact: np.ndarray  # (G,) int64: 1 exact jumps, 0 diffusion limit
+    shift: np.ndarray  # (G,) int64: floor(h / width), the whole cells of an exact jump
+    fraction: np.ndarray  # (G,) the rest, in cells
+    upper: int  # bands of the step's matrix above the diagonal (jumps down)
+    lower: int  # and below it (jumps up)
+
+    @property
+    def schemes(self) -> list[str]:
+        return ["jumps" if e else "diffusion" for e in self.exact]
+
+
+def takes_exact_jumps(artifact: Diffusion1DArtifact, efficacy: float, scheme: str) -> bool:
+    """`scheme` of a connection: "jumps", "diffusion", or "auto": the diffusion limit
+    for jumps within sigma / diffusion_limit of the mesh's expected input."""
+    if scheme == "auto":
+        return abs(efficacy) > artifact.sigma / artifact.diffusion_limit
+    return scheme == "jumps"
+
+
+def connection_groups(artifact: Diffusion1DArtifact, efficacies, schemes) -> Groups:
+    efficacy = np.asarray(efficacies, dtype=float)
+    exact = np.array([takes_exact_jumps(artifact, h, s) for h, s in zip(efficacy, schemes)],
+                     dtype=np.int64)
+    cells = efficacy / artifact.width
+    # Rounding must not turn a whole number of cells into a sliver of the next one.
+    whole = np.floor(cells + 1e-9)
+    shift = whole.astype(np.int64)
+    fraction = np.clip(cells - whole, 0.0, None)
+    fraction[fraction < 1e-9] = 0.0
+    offsets = [0]
+    for s, f, e in zip(shift, fraction, exact):
+        if e:
+            offsets += [int(s), int(s) + 1] if f > 0 else [int(s)]
+    return Groups(efficacy=efficacy, exact=exact, shift=shift, fraction=fraction,
+                  upper=max(1, -min(offsets)), lower=max(1, max(offsets)))
+
+
+@dataclass
+class Diffusion1DPopulation(TableInput):
+    """A density population on a 1D diffusion mesh."""
+
+    name: str
+    artifact: Diffusion1DArtifact
+    groups: Groups
+    n_steps: int
+    dt: float
+    has_density: ClassVar[bool] = True
+    kernels: ClassVar[str] = "jit"
+    mass: np.ndarray = field(init=False)
+
+    def __post_init__(self):
+        a = self.artifact
+        n = a.n_cells
+        # Mass that fires in a step leaves the density at the step's end, where implicit
+        # Euler puts it, and the kernel counts the delay from the step after: so a
+        # whole step less, and the refractory mass is rate x refractory exactly, as in
+        # the stationary state of the generator (solver.steady). Below one step a
+        # refractory period is a step long.
+        self.refractory_steps = max(a.refractory / self.dt - 1.0, 0.0)
+        self.mass = np.zeros(n)
+        # Released at the start of a step, filled up to refractory_steps + 2 after it.
+        self.queue = np.zeros(int(np.floor(self.refractory_steps)) + 3)
+        self.rate = np.zeros(self.n_steps)
+        self.total_mass = np.zeros(self.n_steps)
+        self.mean = np.zeros(self.n_steps)
+        self.band = np.zeros((self.groups.upper + self.groups.lower + 1, n))
+        self.fired = np.zeros(n)
+        self.centres = a.centres
+        self.fill_missing_rates(len(self.groups.efficacy), self.n_steps)
+        self.snapshots: list[np.ndarray] = []
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.name,)
+
+    def set_initial(self, v: float) -> None:
+        """All mass at v, split between the two cells around it (the mean is v)."""
+        a = self.artifact
+        self.mass[:] = 0.0
+        self.queue[:] = 0.0
+        cells, fractions = split_between_cells(a.lower, a.upper, v)
+        self.mass[cells] = fractions
+
+    def advance(self, first_step: int, n_steps: int) -> None:
+        from .kernels_diffusion import advance_diffusion
+
+        a, g = self.artifact, self.groups
+        advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact, g.shift,
+                          g.fraction, g.upper, g.lower, a.reset_cells, a.reset_fractions,
+                          a.reset_potential, self.refractory_steps,
+                          np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
+                          self.mass, self.queue, self.rate, self.total_mass, self.mean,
+                          self.band, self.fired)
+
+    def rates(self) -> np.ndarray:
+        return self.rate[None, :]
+
+    def snapshot(self) -> None:
+        self.snapshots.append(self.mass.copy())
+
+    def records(self, snapshot_times: list[float]) -> list[PopulationRecord]:
+        return [density_1d_record(self.name, self.artifact, self.rate, self.mean,
+                                  self.total_mass, snapshot_times, self.snapshots,
+                                  schemes=",".join(self.groups.schemes))]
+
+    def checks(self, seconds: float) -> list[PopulationChecks]:
+        found = coarse_mesh_warning(self.name, self.artifact, self.groups,
+                                    self.input_rates[:, self.n_steps // 2:].mean(axis=1))
+        return [PopulationChecks(step_warnings=[found] if found else [])]
+
+
+def coarse_mesh_warning(name: str, artifact: Diffusion1DArtifact, groups: Groups,
+                        rates: np.ndarray) -> str | None:
+    """The warning that the density the population's input makes (mean `rates` of its
+    groups) is narrow against the mesh's cells, or None."""
+    diffusion = float(np.sum(0.5 * rates * groups.efficacy ** 2))
+    sigma = np.sqrt(diffusion * artifact.tau)
+    if sigma >= MIN_CELLS_PER_SIGMA * artifact.width:
+        return None
+    return (f"population '{name}': its input spreads the density over sigma = {sigma:.3g} "
+            f"{artifact.unit}, {sigma / artifact.width:.2g} cells of its diffusion mesh "
+            f"(cells of {artifact.width:.3g}, built for sigma = {artifact.sigma:.3g}), fewer "
+            f"than {MIN_CELLS_PER_SIGMA}: re-mesh with [mesh] expected_input set to the input "
+            "it gets")
