@@ -60,7 +60,18 @@ def argument_types():
     advance = (t(mesh), t(matrices), t(coupling), t(state), t(grid), t(1), t(1), t(1.0),
                t(grid), t(grid), t(grid), t(grid))
     gather = (t(mesh), t(floats), t(1), t(1), t(floats))
-    return advance, gather, grid_argument_types()
+    return advance, gather, grid_argument_types(), diffusion_argument_types()
+
+
+def diffusion_argument_types():
+    """solver.kernels_diffusion.advance_diffusion's, as solver.diffusion_1d calls it."""
+    from numba import typeof as t
+
+    ints = t(np.zeros(1, np.int64))
+    floats = t(np.zeros(1))
+    return (floats, t(1.0), floats, floats, ints, ints, floats, t(1), t(1), ints, floats,
+            t(1.0), t(1.0), t(np.zeros((1, 1))), t(1), t(1), t(1.0), floats, floats, floats,
+            floats, floats, t(np.zeros((1, 1))), floats)
 
 
 def grid_argument_types():
@@ -86,9 +97,9 @@ def compile_into(directory: Path) -> None:
         from numba.pycc import CC
 
         from . import kernels_1d as kernels
-        from . import kernels_2d
+        from . import kernels_2d, kernels_diffusion
 
-        advance, gather, grid = argument_types()
+        advance, gather, grid, diffusion = argument_types()
         compiler = CC(AOT_MODULE)
         compiler.output_dir = str(directory)
         # Built on the machine that runs it (make install), so tune for this CPU;
@@ -98,6 +109,7 @@ def compile_into(directory: Path) -> None:
         compiler.export("advance_network", advance)(kernels.advance_network.py_func)
         compiler.export("gather_logical", gather)(kernels.gather_logical.py_func)
         compiler.export("advance_grid", grid)(kernels_2d.advance_grid.py_func)
+        compiler.export("advance_diffusion", diffusion)(kernels_diffusion.advance_diffusion.py_func)
         compiler.compile()
     if not (directory / MODULE_FILE).is_file():
         raise RuntimeError(f"numba.pycc wrote no {MODULE_FILE}")

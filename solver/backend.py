@@ -1,6 +1,6 @@
 """Which compiled kernels `miind run` uses.
 
-The kernels in solver.kernels_1d are numba functions. Compiled just in time they cost
+The kernels in solver.kernels_1d (and kernels_2d, kernels_diffusion) are numba functions. Compiled just in time they cost
 numba's start-up on every run, even with a warm cache: `import numba` and loading
 each kernel's cached machine code, 1.2 s more for a run of the public case (`make
 bench`, 2026-12: 2.0 s against 0.83 s). So `make install` also compiles them
@@ -41,7 +41,7 @@ AOT_MODULE = "_kernels_aot"
 HERE = Path(__file__).resolve().parent
 # The kernels, their argument layouts and the build script (its argument types are
 # compiled into the module).
-SOURCES = ("kernels_1d.py", "layout_1d.py", "kernels_2d.py", "aot.py")
+SOURCES = ("kernels_1d.py", "layout_1d.py", "kernels_2d.py", "kernels_diffusion.py", "aot.py")
 # The root of every cache of the project: these kernels' builds and solver.codegen's
 # generated direct kernels.
 CACHE_ENV = "MIIND_CACHE_DIR"
@@ -58,6 +58,7 @@ class Kernels:
     advance_network: Callable  # solver.kernels_1d
     gather_logical: Callable
     advance_grid: Callable  # solver.kernels_2d
+    advance_diffusion: Callable  # solver.kernels_diffusion
 
 
 def source_hash() -> str:
@@ -142,9 +143,9 @@ def load_kernels() -> Kernels:
             try:
                 module = import_module_file(directory / MODULE_FILE)
                 return Kernels("aot", module.advance_network, module.gather_logical,
-                               module.advance_grid)
+                               module.advance_grid, module.advance_diffusion)
             except (ImportError, AttributeError):
                 pass  # a broken build: the JIT runs the same code
-    from . import kernels_1d, kernels_2d
+    from . import kernels_1d, kernels_2d, kernels_diffusion
     return Kernels("jit", kernels_1d.advance_network, kernels_1d.gather_logical,
-                   kernels_2d.advance_grid)
+                   kernels_2d.advance_grid, kernels_diffusion.advance_diffusion)

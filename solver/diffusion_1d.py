@@ -17,6 +17,7 @@ import numpy as np
 from meshgen.cells import split_between_cells
 from meshgen.formats.mesh_artifact import Diffusion1DArtifact
 
+from .backend import load_kernels
 from .network_1d import density_1d_record
 from .population import PopulationChecks, PopulationRecord, TableInput
 
@@ -78,7 +79,6 @@ class Diffusion1DPopulation(TableInput):
     n_steps: int
     dt: float
     has_density: ClassVar[bool] = True
-    kernels: ClassVar[str] = "jit"
     mass: np.ndarray = field(init=False)
 
     def __post_init__(self):
@@ -101,6 +101,9 @@ class Diffusion1DPopulation(TableInput):
         self.centres = a.centres
         self.fill_missing_rates(len(self.groups.efficacy), self.n_steps)
         self.snapshots: list[np.ndarray] = []
+        kernels = load_kernels()
+        self.kernels = kernels.name
+        self._advance_diffusion = kernels.advance_diffusion
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -115,10 +118,8 @@ class Diffusion1DPopulation(TableInput):
         self.mass[cells] = fractions
 
     def advance(self, first_step: int, n_steps: int) -> None:
-        from .kernels_diffusion import advance_diffusion
-
         a, g = self.artifact, self.groups
-        advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact, g.shift,
+        self._advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact, g.shift,
                           g.fraction, g.upper, g.lower, a.reset_cells, a.reset_fractions,
                           a.reset_potential, self.refractory_steps,
                           np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,

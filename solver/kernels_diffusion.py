@@ -40,6 +40,19 @@ def bernoulli(x):
 
 
 @njit(cache=True)
+def face_rates(drift, diffusion, width, at_threshold):
+    """The rates (per unit of mass) up from the cell below a face and down from the
+    cell above it, for the drift and diffusion there. The threshold face is half a
+    cell from the last centre, where the density vanishes."""
+    distance = 0.5 * width if at_threshold else width
+    if diffusion > 0.0:
+        peclet = drift * distance / diffusion
+        down = diffusion * bernoulli(peclet) / (distance * width)
+        return down + drift / width, down  # B(-x) = B(x) + x
+    return max(drift, 0.0) / width, max(-drift, 0.0) / width
+
+
+@njit(cache=True)
 def fill_generator(face_drift, width, mu, diffusion, jump_rate, jump_shift, jump_fraction,
                    upper, band, fired):
     """Fill `band` with L (cells x cells, band layout with `upper` bands above the
@@ -52,17 +65,7 @@ def fill_generator(face_drift, width, mu, diffusion, jump_rate, jump_shift, jump
     band[:, :] = 0.0
     fired[:] = 0.0
     for k in range(1, n + 1):
-        drift = face_drift[k] + mu
-        # Rates (per unit of mass in the cell) up from cell k - 1 and down from cell k;
-        # the threshold face is half a cell from the last centre, where the density is 0.
-        distance = width if k < n else 0.5 * width
-        if diffusion > 0.0:
-            peclet = drift * distance / diffusion
-            down = diffusion * bernoulli(peclet) / (distance * width)
-            up = down + drift / width  # B(-x) = B(x) + x
-        else:
-            up = max(drift, 0.0) / width
-            down = max(-drift, 0.0) / width
+        up, down = face_rates(face_drift[k] + mu, diffusion, width, k == n)
         if k == n:
             fired[n - 1] += up
             band[upper, n - 1] -= up
@@ -128,6 +131,41 @@ def substitute(band, upper, lower, mass):
 
 
 @njit(cache=True)
+def factor_tridiagonal(face_drift, width, mu, diffusion, dt, band, fired):
+    """For inputs in the diffusion limit only (L tridiagonal): the LU factors of
+    I - dt L by Thomas' algorithm, in one pass with fill_generator's rates, into
+    band[0] (A[k, k + 1]), band[1] (1 / the pivots) and band[2] (the multipliers)."""
+    n = fired.shape[0]
+    down_below = 0.0  # rate from cell k down through face k: none through the bottom
+    up_into = 0.0  # rate from cell k - 1 up into k
+    inverse_pivot = 1.0
+    for k in range(n):
+        up, down = face_rates(face_drift[k + 1] + mu, diffusion, width, k + 1 == n)
+        diagonal = 1.0 + dt * (up + down_below)
+        if k > 0:
+            multiplier = -dt * up_into * inverse_pivot
+            band[2, k] = multiplier
+            diagonal -= multiplier * band[0, k - 1]
+        inverse_pivot = 1.0 / diagonal
+        band[1, k] = inverse_pivot
+        band[0, k] = -dt * down
+        fired[k] = up if k + 1 == n else 0.0
+        up_into = up
+        down_below = down
+
+
+@njit(cache=True)
+def substitute_tridiagonal(band, mass):
+    """mass <- (I - dt L)^-1 mass from factor_tridiagonal's factors."""
+    n = mass.shape[0]
+    for k in range(1, n):
+        mass[k] -= band[2, k] * mass[k - 1]
+    mass[n - 1] = max(mass[n - 1] * band[1, n - 1], 0.0)
+    for k in range(n - 2, -1, -1):
+        mass[k] = max((mass[k] - band[0, k] * mass[k + 1]) * band[1, k], 0.0)
+
+
+@njit(cache=True)
 def place_reset(mass, reset_cells, reset_fractions, amount):
     for r in range(reset_cells.shape[0]):
         mass[reset_cells[r]] += amount * reset_fractions[r]
@@ -146,6 +184,10 @@ def advance_diffusion(face_drift, width, centres, group_efficacy, group_exact, j
     n_groups = group_efficacy.shape[0]
     rates = np.zeros(n_groups)
     factored = np.full(n_groups, -1.0)  # the rates the factors in `band` are for
+    tridiagonal = upper == 1 and lower == 1
+    for g in range(n_groups):
+        if group_exact[g]:
+            tridiagonal = False
     length = queue.shape[0]
     whole = int(np.floor(refractory_steps))
     part = refractory_steps - whole
@@ -171,10 +213,16 @@ def advance_diffusion(face_drift, width, centres, group_efficacy, group_exact, j
                 changed = True
             factored[g] = input_rates[g, step]
         if changed or step == first_step:
-            fill_generator(face_drift, width, mu, diffusion, rates, jump_shift, jump_fraction,
-                           upper, band, fired)
-            factor(band, upper, lower, dt)
-        substitute(band, upper, lower, mass)
+            if tridiagonal:
+                factor_tridiagonal(face_drift, width, mu, diffusion, dt, band, fired)
+            else:
+                fill_generator(face_drift, width, mu, diffusion, rates, jump_shift,
+                               jump_fraction, upper, band, fired)
+                factor(band, upper, lower, dt)
+        if tridiagonal:
+            substitute_tridiagonal(band, mass)
+        else:
+            substitute(band, upper, lower, mass)
         lost = 0.0
         for j in range(mass.shape[0]):
             lost += fired[j] * mass[j]

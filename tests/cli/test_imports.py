@@ -92,6 +92,18 @@ def test_a_2d_run_loads_only_what_it_needs(tmp_path, mesh):
         assert not loaded & {"numba", "scipy"}
 
 
+def test_a_diffusion_run_loads_only_what_it_needs(tmp_path):
+    """Brunel's network on its diffusion mesh (examples/brunel): as the 1D and 2D runs."""
+    mesh = tmp_path / "mesh.h5"
+    assert_ok(invoke("mesh", EXAMPLES / "brunel" / "lif.toml", "-o", mesh, "-q"))
+    loaded = modules_of("run", EXAMPLES / "brunel" / "network.toml", "-o", tmp_path / "out.h5",
+                        "-q", "--set", "simulation.t_end=0.01", "--set",
+                        f"population.e.mesh={mesh}", "--set", f"population.i.mesh={mesh}")
+    assert not loaded & NOT_FOR_RUNS
+    if aot_is_current():
+        assert not loaded & {"numba", "scipy"}
+
+
 def test_direct_populations_load_numba_but_no_mesh_geometry(tmp_path, mesh):
     """Direct populations run kernels generated from their model (numba's JIT, which
     loads scipy), but still no mesh-building or plotting library."""

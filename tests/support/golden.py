@@ -116,7 +116,7 @@ CASES = (
     # Both populations on the one mesh (set once for each); as written a 1 s run takes
     # minutes (issue 12), so the full profile runs 50 ms of it.
     Case("brunel", "brunel/lif.toml", ("brunel/network.toml",), ("e", "i"),
-         quick_mesh=("mesh.cells_per_efficacy=2",), quick_run=("simulation.t_end=0.005",),
+         quick_run=("simulation.t_end=0.005",),
          full_run=("simulation.t_end=0.05",)),
 )
 

@@ -153,3 +153,27 @@ def test_the_2d_kernel_compiled_and_jit_agree_exactly(built, tmp_path, monkeypat
     for name in ("rate", "mean/v", "mean/w", "mass", "density/mass", "clamped/reset"):
         np.testing.assert_array_equal(a.datasets[name].values, b.datasets[name].values,
                                       err_msg=name)
+
+
+def test_the_diffusion_kernel_compiled_and_jit_agree_exactly(built, tmp_path, monkeypatch):
+    """Brunel's network on its diffusion mesh, the inhibitory connections as exact jumps
+    (the banded path) and the rest in the diffusion limit (the tridiagonal one)."""
+    from pathlib import Path
+
+    from meshgen.build import build_mesh
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "brunel"
+    build_mesh(examples / "lif.toml", tmp_path / "mesh.h5")
+    mesh = str(tmp_path / "mesh.h5")
+    spec = read_simulation_file(examples / "network.toml", [
+        "simulation.t_end=0.03", f"population.e.mesh={mesh}", f"population.i.mesh={mesh}",
+        "connection.4.scheme=jumps", "connection.5.scheme=diffusion"])
+    aot = simulate(build_simulation(spec))
+    monkeypatch.setenv("MIIND_KERNELS", "jit")
+    jit = simulate(build_simulation(spec))
+    assert (aot.kernels, jit.kernels) == ("aot", "jit")
+    for a, b in zip(aot.populations, jit.populations):
+        assert a.rate.max() > 10.0
+        for name in ("rate", "mean/v", "mass", "density/mass"):
+            np.testing.assert_array_equal(a.datasets[name].values, b.datasets[name].values,
+                                          err_msg=name)
