@@ -29,14 +29,18 @@ from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, eigs
 
 from meshgen.errors import ConfigError, SimulationError
-from meshgen.formats.mesh_artifact import Strips1DArtifact
+from meshgen.formats.mesh_artifact import Diffusion1DArtifact, Strips1DArtifact
 
 from .steady import SteadyResult, incoming_groups, population_rates
-from .step_operator_1d import DenseOperator, step_operator
+from .diffusion_1d import takes_exact_jumps
+from .step_operator_1d import DenseOperator
+from .step_operator_1d import step_operator as step_operator_strips
+from .step_operator_diffusion import step_operator_diffusion
 
 # Relative step of the central differences in the input rates (their error is second
 # order, ~1e-8 here; rounding in the operator ~1e-16 / 1e-4).
 RATE_STEP = 1e-4
+MIN_EIGENVALUES = 8
 
 
 @dataclass(frozen=True)
@@ -60,7 +64,7 @@ class Linearised:
 def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     """The `count` leading modes of the network linearised around `result`."""
     artifacts = [state.artifact for state in result.populations]
-    if not all(isinstance(a, Strips1DArtifact) for a in artifacts):
+    if not all(isinstance(a, (Strips1DArtifact, Diffusion1DArtifact)) for a in artifacts):
         raise ConfigError("--modes linearises networks of 1D density populations so far",
                           path=spec.path, key="population")
     rates = np.array([p.rate for p in result.populations])
@@ -93,7 +97,10 @@ def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
         return out
 
     operator = LinearOperator((size, size), matvec=step, dtype=float)
-    wanted = min(count + 2, size - 2)
+    # ARPACK asked for a few eigenvalues of a map whose spectrum crowds the unit circle
+    # (every |z| = exp(growth dt) is near 1) may return a later one and miss the leading
+    # one: Brunel's state C on its diffusion mesh, asked for 4, lost its 125 Hz mode.
+    wanted = min(max(2 * count + 4, MIN_EIGENVALUES), size - 2)
     try:
         values = eigs(operator, k=wanted, which="LM", return_eigenvectors=False, tol=1e-10,
                       maxiter=20 * size)
@@ -119,6 +126,8 @@ def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray, state
     groups = incoming_groups(spec, p, artifact)
     index = {q.name: k for k, q in enumerate(spec.populations)}
     at = population_rates(groups, rates)
+    diffusion = isinstance(artifact, Diffusion1DArtifact)
+    step_operator = step_operator_diffusion if diffusion else step_operator_strips
     try:
         operator = step_operator(artifact, at, dt)
     except DenseOperator as error:
@@ -135,10 +144,13 @@ def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray, state
         span = at[group.transition] + h - max(at[group.transition] - h, 0.0)
         by_input.append(((up.matrix @ state - down.matrix @ state) / span,
                          float((up.rate - down.rate) @ state / span)))
+        efficacy = group.transition[0] if diffusion \
+            else artifact.transitions[group.transition].efficacy
         connections = [c for c in spec.connections
                        if c.target == spec.populations[p].name and c.source in index
-                       and abs(c.efficacy - artifact.transitions[group.transition].efficacy) <= 1e-9
-                       * max(1.0, abs(c.efficacy))]
+                       and abs(c.efficacy - efficacy) <= 1e-9 * max(1.0, abs(c.efficacy))
+                       and (not diffusion or takes_exact_jumps(artifact, c.efficacy, c.scheme)
+                            == group.transition[1])]
         delays = [max(c.delay / dt, 1.0) for c in connections]
         sources.append([(index[c.source], c.n_connections, int(np.floor(d)), d - np.floor(d))
                         for c, d in zip(connections, delays)])

@@ -248,7 +248,7 @@ def solve_population(artifact, rates: dict[int, float], dt: float,
     set by the caller. A 1D population is solved with its explicit operator unless that
     is too dense (or `explicit` is False: known to be), else by stepping its kernel."""
     if isinstance(artifact, Diffusion1DArtifact):
-        return stationary_diffusion(artifact, rates)
+        return stationary_diffusion(artifact, rates, dt)
     if isinstance(artifact, GridArtifact):
         operator = step_operator_2d(artifact, rates, dt)
         state = (stationary(operator.matrix, ("COLAMD",))
@@ -281,32 +281,20 @@ def solve_population(artifact, rates: dict[int, float], dt: float,
                            {artifact.model["variables"][0]: mean_v}, artifact, state, stepped)
 
 
-def stationary_diffusion(artifact: Diffusion1DArtifact,
-                         rates: dict[tuple[float, bool], float]) -> PopulationState:
+def stationary_diffusion(artifact: Diffusion1DArtifact, rates: dict[tuple[float, bool], float],
+                         dt: float) -> PopulationState:
     """The stationary state of a diffusion population under constant rates, keyed by
     (efficacy, exact jumps): L m + (f . m) reset = 0, sum m + (f . m) refractory = 1,
     with f each cell's firing rate per unit mass."""
-    from .diffusion_1d import connection_groups
-    from .kernels_diffusion import fill_generator
+    from .step_operator_diffusion import generator, queue_delay, stationary_queue
 
-    keys = list(rates)
-    groups = connection_groups(artifact, [h for h, _ in keys],
-                               ["jumps" if exact else "diffusion" for _, exact in keys])
-    given = np.array([rates[key] for key in keys])
-    diffusing = given * (1 - groups.exact)
+    L, fired = generator(artifact, rates)
     n = artifact.n_cells
-    band = np.zeros((groups.upper + groups.lower + 1, n))
-    fired = np.zeros(n)
-    fill_generator(artifact.face_drift, artifact.width, float(diffusing @ groups.efficacy),
-                   float(0.5 * diffusing @ groups.efficacy ** 2), given * groups.exact,
-                   groups.shift, groups.fraction, groups.upper, band, fired)
-    offsets = np.arange(groups.upper, -groups.lower - 1, -1)
-    generator = sparse.dia_matrix((band, offsets), shape=(n, n)).tocsr()
     returned = sparse.csr_matrix((np.repeat(artifact.reset_fractions, n),
                                   (np.repeat(artifact.reset_cells, n),
                                    np.tile(np.arange(n), len(artifact.reset_cells)))),
                                  shape=(n, n)).multiply(fired[None, :])
-    system = (generator + returned).tolil()
+    system = (L.tocsr() + returned).tolil()
     # The rows sum to zero (mass is conserved), so one is redundant: the normalisation.
     system[0, :] = 1.0 + artifact.refractory * fired
     right = np.zeros(n)
@@ -315,8 +303,9 @@ def stationary_diffusion(artifact: Diffusion1DArtifact,
     rate = float(fired @ mass)
     queued = rate * artifact.refractory
     mean_v = float(mass @ artifact.centres + queued * artifact.reset_potential)
+    queue = stationary_queue(rate, dt, queue_delay(artifact, dt))
     return PopulationState("", rate, mass, queued, {artifact.model["variables"][0]: mean_v},
-                           artifact, np.append(mass, queued))
+                           artifact, np.append(mass, queue))
 
 
 def stationary_by_stepping(step, size: int, n_cells: int) -> np.ndarray:

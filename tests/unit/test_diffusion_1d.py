@@ -147,3 +147,56 @@ def test_a_corrupt_diffusion_artifact_is_refused(tmp_path):
         f["diffusion"].attrs["width"] = -1.0
     with pytest.raises(ArtifactError, match="width"):
         read_mesh(tmp_path / "mesh.h5")
+
+
+def test_the_step_operator_is_the_kernels_step(tmp_path):
+    """solver.step_operator_diffusion (what --modes linearises) against one kernel step,
+    for random states, with a diffusing group and an exact one; the stationary state of
+    `miind steady` (queue included) is its fixed point."""
+    from solver.assembly import build_simulation
+    from solver.step_operator_diffusion import step_operator_diffusion
+
+    build_mesh(write_model(tmp_path, STATE_C, expected_input(STATE_C)), tmp_path / "mesh.h5")
+    spec = read_simulation_file(write_simulation(tmp_path, STATE_C, t_end=0.01,
+                                                 schemes=("auto", "jumps")))
+    simulation = build_simulation(spec)
+    population = simulation.populations[0]
+    artifact = population.artifact
+    rates = {(0.1, False): STATE_C[0][1], (-0.5, True): STATE_C[1][1]}
+    operator = step_operator_diffusion(artifact, rates, simulation.dt)
+    n, slots = artifact.n_cells, operator.matrix.shape[0] - artifact.n_cells
+    assert slots == population.queue.shape[0] - 1
+    rng = np.random.default_rng(2)
+    for step in (0, 7):
+        x = rng.random(n + slots)
+        population.mass[:] = x[:n]
+        population.queue[:] = 0.0
+        length = population.queue.shape[0]
+        for j in range(slots):  # slot j is released at the start of step `step` + j
+            population.queue[(step + j) % length] = x[n + j]
+        population.advance(step, 1)
+        after = np.array([population.queue[(step + 1 + j) % length] for j in range(slots)])
+        np.testing.assert_allclose(operator.matrix @ x, np.r_[population.mass, after],
+                                   rtol=0, atol=1e-13 * x.sum())
+        assert operator.rate @ x == pytest.approx(population.rate[step], rel=1e-11)
+    state = steady_state(spec).populations[0]
+    np.testing.assert_allclose(operator.matrix @ state.vector, state.vector, rtol=0, atol=1e-12)
+    assert state.vector[n:].sum() == pytest.approx(state.refractory_mass, rel=1e-12)
+
+
+def test_modes_of_brunels_state_c(tmp_path):
+    """State C is stable, and its leading mode is the fast oscillation NEST shows in the
+    population rate (125 Hz, benchmarks/README.md): measured -147 /s at 124.6 Hz."""
+    from pathlib import Path
+
+    from solver.modes import linear_modes
+
+    examples = Path(__file__).resolve().parents[2] / "examples" / "brunel"
+    build_mesh(examples / "lif.toml", tmp_path / "mesh.h5")
+    mesh = str(tmp_path / "mesh.h5")
+    spec = read_simulation_file(examples / "network.toml",
+                                [f"population.e.mesh={mesh}", f"population.i.mesh={mesh}"])
+    modes = linear_modes(spec, steady_state(spec), 2)
+    assert all(m.growth_rate < 0 for m in modes)
+    assert modes[0].frequency == pytest.approx(125.0, rel=0.03)
+    assert -200.0 < modes[0].growth_rate < -100.0
