@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from .diffusion_1d import DIFFUSION_LIMIT, build_diffusion_mesh, density_scale, suits_diffusion
+from .diffusion_1d import build_diffusion_mesh, density_scale, suits_diffusion
 from .formats.mesh_artifact import (write_diffusion_mesh, write_grid_mesh, write_mesh,
                                     write_strip2d_mesh)
 from .formats.atomic_file import check_writable
@@ -102,7 +102,9 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     low, high = accuracy_range(drift, settings.lowest, model.threshold, reset)
     if settings.method != "strips":
         scale = density_scale(drift, low, high, settings.expected_input)
-        if settings.method == "diffusion" or suits_diffusion(scale, settings.efficacies):
+        explored = found.exploration["firing_rate"] if found.exploration else 0.0
+        if settings.method == "diffusion" or suits_diffusion(
+                scale, drift, low, high, settings.expected_input, explored):
             return _build_diffusion(spec, settings, scale, found, output, started)
     dt = settings.dt or automatic_dt(drift, low, high, smallest, settings.cells_per_efficacy)
     stationary_width = smallest / settings.cells_per_efficacy
@@ -151,8 +153,7 @@ def _build_diffusion(spec, settings, scale, found, output, started: float) -> Me
     document = {**spec.document, "mesh": {**spec.document["mesh"], "method": "diffusion"}}
     digest = write_diffusion_mesh(output, document=document, model=model.definition(),
                                   unit=model.units[model.variables[0]], mesh=mesh,
-                                  reset_cells=cells, reset_fractions=fractions,
-                                  diffusion_limit=DIFFUSION_LIMIT)
+                                  reset_cells=cells, reset_fractions=fractions)
     name = model.variables[0]
     return MeshSummary(
         output=str(output), input_hash=digest, n_cells=mesh.n_cells, n_strips=0, dt=mesh.dt,
@@ -160,8 +161,9 @@ def _build_diffusion(spec, settings, scale, found, output, started: float) -> Me
         max_column_sum=None, largest_cell_near_threshold=mesh.width,
         seconds=time.perf_counter() - started, method="diffusion",
         density_scale={"sigma": scale.sigma, "tau": scale.tau, "diffusion": scale.diffusion,
-                       "cell_width": mesh.width,
-                       "diffusion_limit_efficacy": scale.sigma / DIFFUSION_LIMIT},
+                       "scale": scale.scale, "cell_width": mesh.width,
+                       "largest_diffusing_jump": dict(zip(("up", "down"),
+                                                          scale.largest_diffusing))},
         ranges={name: [settings.lowest, model.threshold]} if found.exploration else None,
         exploration=found.exploration, automatic=found.automatic or None,
         warnings=found.warnings or None)

@@ -22,9 +22,9 @@ from .network_1d import density_1d_record
 from .population import PopulationChecks, PopulationRecord, TableInput
 
 # Below this many cells across the density scale of the input a population actually
-# got (sigma = sqrt(D tau), as meshgen.diffusion_1d sizes cells by 50 per sigma),
-# `miind run` warns that the mesh is too coarse for that input.
-MIN_CELLS_PER_SIGMA = 10
+# got (meshgen.diffusion_1d sizes cells by 50 per scale), `miind run` warns that the
+# mesh is too coarse for that input.
+MIN_CELLS_PER_SCALE = 10
 
 
 @dataclass(frozen=True)
@@ -45,9 +45,10 @@ class Groups:
 
 def takes_exact_jumps(artifact: Diffusion1DArtifact, efficacy: float, scheme: str) -> bool:
     """`scheme` of a connection: "jumps", "diffusion", or "auto": the diffusion limit
-    for jumps within sigma / diffusion_limit of the mesh's expected input."""
+    for jumps up to the mesh's limits (meshgen.diffusion_1d)."""
     if scheme == "auto":
-        return abs(efficacy) > artifact.sigma / artifact.diffusion_limit
+        limit = artifact.diffusing_up if efficacy > 0 else artifact.diffusing_down
+        return abs(efficacy) > limit
     return scheme == "jumps"
 
 
@@ -148,11 +149,11 @@ def coarse_mesh_warning(name: str, artifact: Diffusion1DArtifact, groups: Groups
     """The warning that the density the population's input makes (mean `rates` of its
     groups) is narrow against the mesh's cells, or None."""
     diffusion = float(np.sum(0.5 * rates * groups.efficacy ** 2))
-    sigma = np.sqrt(diffusion * artifact.tau)
-    if sigma >= MIN_CELLS_PER_SIGMA * artifact.width:
+    scale = min(np.sqrt(diffusion * artifact.tau), artifact.threshold - artifact.reset_potential)
+    if scale >= MIN_CELLS_PER_SCALE * artifact.width:
         return None
-    return (f"population '{name}': its input spreads the density over sigma = {sigma:.3g} "
-            f"{artifact.unit}, {sigma / artifact.width:.2g} cells of its diffusion mesh "
-            f"(cells of {artifact.width:.3g}, built for sigma = {artifact.sigma:.3g}), fewer "
-            f"than {MIN_CELLS_PER_SIGMA}: re-mesh with [mesh] expected_input set to the input "
+    return (f"population '{name}': its input spreads the density over {scale:.3g} "
+            f"{artifact.unit}, {scale / artifact.width:.2g} cells of its diffusion mesh "
+            f"(cells of {artifact.width:.3g}, built for a scale of {artifact.scale:.3g}), fewer "
+            f"than {MIN_CELLS_PER_SCALE}: re-mesh with [mesh] expected_input set to the input "
             "it gets")

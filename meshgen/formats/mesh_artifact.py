@@ -56,10 +56,10 @@ order of the listed cells.
 1D diffusion meshes (meshgen.diffusion_1d: equal cells for many small inputs) carry
 mesh_kind = "diffusion"::
 
-    /diffusion        attrs: lowest, threshold, width [unit of v], dt [s], sigma [unit
+    /diffusion        attrs: lowest, threshold, width [unit of v], dt [s], scale [unit
                       of v] and tau [s] (the density scale of the expected input the
-                      mesh was built for), diffusion_limit (connections with |h| <=
-                      sigma / diffusion_limit run in the diffusion limit)
+                      mesh was built for), diffusing_up, diffusing_down [unit of v]
+                      (the largest jumps up and down taken in the diffusion limit)
       face_drift      (n_cells + 1,) [unit of v / s] dv/dt at the cell faces
     /reset            as for strips: attrs potential, refractory [s]; cells, fractions
 
@@ -148,9 +148,10 @@ class Diffusion1DArtifact:
     width: float
     unit: str
     face_drift: np.ndarray
-    sigma: float
+    scale: float
     tau: float
-    diffusion_limit: float
+    diffusing_up: float
+    diffusing_down: float
     reset_cells: np.ndarray
     reset_fractions: np.ndarray
     reset_potential: float
@@ -281,7 +282,7 @@ def write_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh
 
 
 def write_diffusion_mesh(path: str | Path, *, document: dict, model: dict, unit: str, mesh,
-                         reset_cells, reset_fractions, diffusion_limit: float) -> str:
+                         reset_cells, reset_fractions) -> str:
     """Write a 1D diffusion artifact atomically (`mesh`: meshgen.diffusion_1d.DiffusionMesh);
     returns its input hash."""
     digest = input_hash(document)
@@ -293,8 +294,9 @@ def write_diffusion_mesh(path: str | Path, *, document: dict, model: dict, unit:
             group = f.create_group("diffusion")
             group.attrs.update({"lowest": mesh.lowest, "threshold": mesh.threshold,
                                 "width": mesh.width, "dt": mesh.dt, "unit": unit,
-                                "sigma": mesh.scale.sigma, "tau": mesh.scale.tau,
-                                "diffusion_limit": diffusion_limit})
+                                "scale": mesh.scale.scale, "tau": mesh.scale.tau,
+                                "diffusing_up": mesh.scale.largest_diffusing[0],
+                                "diffusing_down": mesh.scale.largest_diffusing[1]})
             _dataset(group, "face_drift", mesh.face_drift, f"{unit}/s")
             _write_reset(f, model, reset_cells, reset_fractions)
     return digest
@@ -604,8 +606,9 @@ def _read_diffusion_1d(f, path) -> Diffusion1DArtifact:
         path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
         dt=float(attrs["dt"]), lowest=float(attrs["lowest"]), threshold=float(attrs["threshold"]),
         width=float(attrs["width"]), unit=str(attrs["unit"]), face_drift=group["face_drift"][()],
-        sigma=float(attrs["sigma"]), tau=float(attrs["tau"]),
-        diffusion_limit=float(attrs["diffusion_limit"]), reset_cells=f["reset"]["cells"][()],
+        scale=float(attrs["scale"]), tau=float(attrs["tau"]),
+        diffusing_up=float(attrs["diffusing_up"]), diffusing_down=float(attrs["diffusing_down"]),
+        reset_cells=f["reset"]["cells"][()],
         reset_fractions=f["reset"]["fractions"][()],
         reset_potential=float(f["reset"].attrs["potential"]),
         refractory=float(f["reset"].attrs["refractory"]))
@@ -616,7 +619,7 @@ def validate_diffusion(artifact: Diffusion1DArtifact) -> None:
         raise ArtifactError(f"corrupt mesh artifact: {message}", path=artifact.path)
 
     a = artifact
-    for name in ("dt", "width", "tau", "diffusion_limit"):
+    for name in ("dt", "width", "scale", "tau", "diffusing_up", "diffusing_down"):
         value = getattr(a, name)
         if not (np.isfinite(value) and value > 0):
             bad(f"{name} = {value}")

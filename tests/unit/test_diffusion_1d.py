@@ -97,8 +97,10 @@ def test_the_diffusion_limit_converges_to_siegert(tmp_path):
     for share in (1.0, 0.25):  # a quarter of the rate: sigma / 2, cells half as wide
         directory = tmp_path / str(share)
         expected = tuple((h, rate * share) for h, rate in inputs)
-        build_mesh(write_model(directory, inputs, expected_input(expected)), directory / "mesh.h5")
-        spec = read_simulation_file(write_simulation(directory, inputs, t_end=0.1))
+        build_mesh(write_model(directory, inputs, expected_input(expected)
+                               + '\nmethod = "diffusion"'), directory / "mesh.h5")
+        spec = read_simulation_file(write_simulation(directory, inputs, t_end=0.1,
+                                                     schemes=("diffusion", "diffusion")))
         rate = steady_state(spec).populations[0].rate
         errors.append(rate / exact - 1.0)
     assert abs(errors[0]) < 2e-4
