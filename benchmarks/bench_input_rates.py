@@ -1,17 +1,20 @@
 #!/usr/bin/env python3
 """`make bench`, cost against the input rate (issue 12): the seconds a 1D density
 population takes per simulated second at 1, 10 and 100 kHz of 0.1 mV and of 1 mV
-jumps, on the default mesh of each efficacy.
+jumps, meshed by the default rule (strips sized by the smallest efficacy) and by the
+rule that knows the input (`[mesh] expected_input`: a diffusion mesh where the jumps
+are small against the density, meshgen.diffusion_1d, strips elsewhere).
 
     .venv/bin/python benchmarks/bench_input_rates.py [--json out/bench_input_rates.json]
 
 The neuron is Brunel's LIF (tau 20 ms, threshold 20 mV, reset 10 mV, refractory 2 ms,
 rest 0 mV; examples/brunel/lif.toml) with one excitatory input and an inhibitory one at
-an eighth of its rate with jumps five times larger (g = 5, as in Brunel's network). Each case is meshed with the default
-rule, run 50 ms after a warm-up run, in this process (solver.engine.run_simulation); the
-report gives the mesh, the Poisson terms per step and the run's seconds per simulated
-second, with the rate. Flat cost across the input rate is the issue's aim: today the
-jump step's cost grows with the jumps per step.
+an eighth of its rate with jumps five times larger (g = 5, as in Brunel's network).
+Each case is meshed, run 50 ms after a warm-up run, in this process
+(solver.engine.run_simulation); the report gives the method, the mesh, the Poisson
+terms per step (strips) and the run's seconds per simulated second, with the rate.
+On strips the jump step's cost grows with the jumps per step; on a diffusion mesh it
+does not.
 """
 
 from __future__ import annotations
@@ -69,8 +72,15 @@ efficacy = {inhibitory}
 """
 
 
-def measure(h: float, rate: float, directory: Path) -> dict:
-    (directory / "model.toml").write_text(MODEL.format(h=h, inhibitory=-5 * h))
+RULES = ("default", "expected_input")
+
+
+def measure(h: float, rate: float, rule: str, directory: Path) -> dict:
+    model = MODEL.format(h=h, inhibitory=-5 * h)
+    if rule == "expected_input":
+        model += (f"expected_input = [{{ rate = {rate}, efficacy = {h} }}, "
+                  f"{{ rate = {rate / 8}, efficacy = {-5 * h} }}]\n")
+    (directory / "model.toml").write_text(model)
     mesh = build_mesh(directory / "model.toml", directory / "mesh.h5")
     text = SIMULATION.format(t_end=T_END, rate=rate, inhibitory_rate=rate / 8, h=h,
                              inhibitory=-5 * h)
@@ -80,8 +90,10 @@ def measure(h: float, rate: float, directory: Path) -> dict:
     started = time.perf_counter()
     run = run_simulation(directory / "sim.toml", directory / "out.h5")
     seconds = time.perf_counter() - started
-    terms = len(poisson_weights(1.125 * rate * mesh.dt))
-    return {"efficacy_mv": h, "input_rate_hz": rate, "cells": mesh.n_cells, "dt": mesh.dt,
+    method = mesh.method or "strips"
+    terms = len(poisson_weights(1.125 * rate * mesh.dt)) if method == "strips" else None
+    return {"efficacy_mv": h, "input_rate_hz": rate, "rule": rule, "method": method,
+            "cells": mesh.n_cells, "dt": mesh.dt,
             "poisson_terms": terms, "rate_hz": run.mean_rates["p"],
             "seconds_per_simulated_second": seconds / T_END,
             "ns_per_cell_step": seconds / (run.n_steps * mesh.n_cells) * 1e9}
@@ -96,13 +108,15 @@ def main(argv=None) -> int:
     rows = []
     for h in EFFICACIES:
         for rate in RATES:
-            log(f"bench_input_rates: {h} mV at {rate:g} Hz")
-            with tempfile.TemporaryDirectory() as directory:
-                rows.append(measure(h, rate, Path(directory)))
-    table = md_table(["jump (mV)", "input (Hz)", "cells", "dt (s)", "Poisson terms",
-                      "rate (Hz)", "s per simulated s", "ns per cell-step"],
-                     [[r["efficacy_mv"], f"{r['input_rate_hz']:g}", r["cells"], f"{r['dt']:.3g}",
-                       r["poisson_terms"], f"{r['rate_hz']:.4g}",
+            for rule in RULES:
+                log(f"bench_input_rates: {h} mV at {rate:g} Hz, {rule} rule")
+                with tempfile.TemporaryDirectory() as directory:
+                    rows.append(measure(h, rate, rule, Path(directory)))
+    table = md_table(["jump (mV)", "input (Hz)", "mesh rule", "method", "cells", "dt (s)",
+                      "Poisson terms", "rate (Hz)", "s per simulated s", "ns per cell-step"],
+                     [[r["efficacy_mv"], f"{r['input_rate_hz']:g}", r["rule"], r["method"],
+                       r["cells"], f"{r['dt']:.3g}", r["poisson_terms"] or "",
+                       f"{r['rate_hz']:.4g}",
                        f"{r['seconds_per_simulated_second']:.3g}",
                        f"{r['ns_per_cell_step']:.3g}"] for r in rows])
     text = ("### Cost against the input rate (`bench_input_rates.py`)\n\n"
