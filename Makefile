@@ -61,6 +61,7 @@ bench: install
 	$(PY) benchmarks/bench_revisions.py
 	$(PY) benchmarks/bench_steady.py
 	$(PY) benchmarks/bench_input_rates.py
+	$(PY) benchmarks/bench_brunel.py
 
 validate: install
 	$(PY) benchmarks/validate.py

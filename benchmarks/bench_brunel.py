@@ -17,7 +17,7 @@ Ours, per state:
    stationary rate r, found as a user would: a first mesh for Brunel's diffusion theory
    (the self-consistent Siegert rate), `miind steady` on it, then the mesh again for the
    steady rate (once). `miind mesh` chooses the method; where it does not choose the
-   diffusion method (its rule: every efficacy within sigma / 10), the mesh is built
+   diffusion method (its rule: meshgen.diffusion_1d), the mesh is built
    again with `mesh.method = "diffusion"` unless --keep-auto-method, and the report says
    so with what the automatic choice was. Mesh builds are timed apart from the runs.
 2. Run. `miind run ... -q` for 1 s simulated, whole process, median of --repeat; then one
