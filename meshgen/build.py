@@ -101,11 +101,9 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
     smallest = min(abs(h) for h in settings.efficacies)
     low, high = accuracy_range(drift, settings.lowest, model.threshold, reset)
     if settings.method != "strips":
-        scale = density_scale(drift, low, high, settings.expected_input)
-        explored = found.exploration["firing_rate"] if found.exploration else 0.0
-        if settings.method == "diffusion" or suits_diffusion(
-                scale, drift, low, high, settings.expected_input, explored):
-            return _build_diffusion(spec, settings, scale, found, output, started)
+        built = _diffusion_if_suited(spec, settings, found, low, high, output, started)
+        if built is not None:
+            return built
     dt = settings.dt or automatic_dt(drift, low, high, smallest, settings.cells_per_efficacy)
     stationary_width = smallest / settings.cells_per_efficacy
     total_steps = 2 + len(settings.efficacies)
@@ -142,11 +140,29 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         warnings=found.warnings or None)
 
 
-def _build_diffusion(spec, settings, scale, found, output, started: float) -> MeshSummary:
-    """A 1D diffusion mesh (meshgen.diffusion_1d) over [settings.lowest, threshold]."""
+def _diffusion_if_suited(spec, settings, found, low: float, high: float, output,
+                         started: float) -> MeshSummary | None:
+    """A 1D diffusion mesh (meshgen.diffusion_1d) over [settings.lowest, threshold] if
+    asked for (method = "diffusion") or if the rule chooses it (method left out); else
+    None: strips."""
     model = spec.model
-    mesh = build_diffusion_mesh(model.drift, settings.lowest, model.threshold, scale,
-                                settings.dt, settings.max_cells)
+    asked = settings.method == "diffusion"
+    try:
+        scale = density_scale(model.drift, low, high, settings.expected_input)
+    except MeshError as error:
+        if not asked:
+            return None  # no density scale (a constant drift, say): strips, as before
+        raise MeshError(error.message, path=spec.path, key="mesh.method") from None
+    explored = found.exploration["firing_rate"] if found.exploration else 0.0
+    if not (asked or suits_diffusion(scale, model.drift, low, high, settings.expected_input,
+                                     explored)):
+        return None
+    try:
+        mesh = build_diffusion_mesh(model.drift, settings.lowest, model.threshold, scale,
+                                    settings.dt, settings.max_cells)
+    except MeshError as error:
+        key = "mesh.max_cells" if "max_cells" in error.message else "mesh.v_range"
+        raise MeshError(error.message, path=spec.path, key=key) from None
     cells, fractions = split_between_cells(mesh.edges[:-1], mesh.edges[1:],
                                            model.reset[model.variables[0]])
     # The file records the method built, also when it was chosen automatically.

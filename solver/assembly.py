@@ -80,11 +80,7 @@ def population_kind(population, artifact) -> str:
 def build_simulation(spec: SimulationSpec) -> Simulation:
     artifacts = {p.name: read_mesh(p.mesh_path) for p in spec.populations if not p.direct}
     kinds = {p.name: population_kind(p, artifacts.get(p.name)) for p in spec.populations}
-    for c in spec.connections:
-        if c.scheme == "diffusion" and kinds[c.target] != "diffusion_1d":
-            raise ConfigError(f"population '{c.target}' is not on a diffusion mesh; only those "
-                              "take connections in the diffusion limit (scheme = \"diffusion\")",
-                              path=spec.path, key=f"connection.{c.index}.scheme")
+    check_diffusion_connections(spec, artifacts)
     index = {p.name: i for i, p in enumerate(spec.populations)}
     strips_1d = [p for p in spec.populations if kinds[p.name] == "strips_1d"]
     populations = []
@@ -110,6 +106,23 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
     chunk = max(1, int(np.floor(min(delays)))) if delays else n_steps
     return Simulation(spec=spec, dt=dt, n_steps=n_steps, populations=populations,
                       input_table=context.inputs[:len(spec.inputs)], chunk=chunk)
+
+
+def check_diffusion_connections(spec: SimulationSpec, artifacts: dict) -> None:
+    """What only diffusion meshes take, and what they do not (`miind run` and `miind
+    steady` alike): scheme = "diffusion" into another kind, a dimension other than v."""
+    for c in spec.connections:
+        artifact = artifacts.get(c.target)
+        diffusion = isinstance(artifact, Diffusion1DArtifact)
+        if c.scheme == "diffusion" and not diffusion:
+            raise ConfigError(f"population '{c.target}' is not on a diffusion mesh; only those "
+                              "take connections in the diffusion limit (scheme = \"diffusion\")",
+                              path=spec.path, key=f"connection.{c.index}.scheme")
+        variable = artifact.model["variables"][0] if diffusion else None
+        if diffusion and c.dimension != variable:
+            raise ConfigError(f"the model of population '{c.target}' has no variable "
+                              f"'{c.dimension}' (variables: {variable})", path=spec.path,
+                              key=f"connection.{c.index}.dimension")
 
 
 def build_direct(context: Context, population, artifact, stream: int):
@@ -198,23 +211,18 @@ def build_density_2d(context: Context, population, artifact, _order: int):
 
 def build_diffusion_1d(context: Context, population, artifact, _order: int):
     """A density population on a 1D diffusion mesh."""
-    from .diffusion_1d import Diffusion1DPopulation, connection_groups
+    from .diffusion_1d import Diffusion1DPopulation, connection_groups, takes_exact_jumps
 
     spec = context.spec
     p = context.index[population.name]
     incoming = context.incoming(population.name)
     variable = artifact.model["variables"][0]
-    for c in incoming:
-        if c.dimension != variable:
-            raise ConfigError(f"the model of population '{population.name}' has no variable "
-                              f"'{c.dimension}' (variables: {variable})", path=spec.path,
-                              key=f"connection.{c.index}.dimension")
     rates = np.zeros((len(incoming), context.n_steps))
     feeds = []
     for g, c in enumerate(incoming):
         context.input_row(c, g, rates, feeds)
     groups = connection_groups(artifact, [c.efficacy for c in incoming],
-                               [c.scheme for c in incoming])
+                               [takes_exact_jumps(artifact, c.efficacy, c.scheme) for c in incoming])
     member = Diffusion1DPopulation(name=population.name, artifact=artifact, groups=groups,
                                    n_steps=context.n_steps, dt=context.dt, input_rates=rates,
                                    feeds=feeds)

@@ -35,8 +35,8 @@ class Groups:
     exact: np.ndarray  # (G,) int64: 1 exact jumps, 0 diffusion limit
     shift: np.ndarray  # (G,) int64: floor(h / width), the whole cells of an exact jump
     fraction: np.ndarray  # (G,) the rest, in cells
-    upper: int  # bands of the step's matrix above the diagonal (jumps down)
-    lower: int  # and below it (jumps up)
+    bands_above: int  # of the step's band matrix, above the diagonal (jumps down)
+    bands_below: int  # and below it (jumps up)
 
     @property
     def schemes(self) -> list[str]:
@@ -52,10 +52,10 @@ def takes_exact_jumps(artifact: Diffusion1DArtifact, efficacy: float, scheme: st
     return scheme == "jumps"
 
 
-def connection_groups(artifact: Diffusion1DArtifact, efficacies, schemes) -> Groups:
+def connection_groups(artifact: Diffusion1DArtifact, efficacies, exact) -> Groups:
+    """The groups of the given efficacies, each exact jumps or not (takes_exact_jumps)."""
     efficacy = np.asarray(efficacies, dtype=float)
-    exact = np.array([takes_exact_jumps(artifact, h, s) for h, s in zip(efficacy, schemes)],
-                     dtype=np.int64)
+    exact = np.asarray(exact, dtype=np.int64)
     cells = efficacy / artifact.width
     # Rounding must not turn a whole number of cells into a sliver of the next one.
     whole = np.floor(cells + 1e-9)
@@ -66,8 +66,26 @@ def connection_groups(artifact: Diffusion1DArtifact, efficacies, schemes) -> Gro
     for s, f, e in zip(shift, fraction, exact):
         if e:
             offsets += [int(s), int(s) + 1] if f > 0 else [int(s)]
+    # A jump past either end of the mesh lands in its end cell: n - 1 bands at most.
+    most = max(1, artifact.n_cells - 1)
     return Groups(efficacy=efficacy, exact=exact, shift=shift, fraction=fraction,
-                  upper=max(1, -min(offsets)), lower=max(1, max(offsets)))
+                  bands_above=min(max(1, -min(offsets)), most),
+                  bands_below=min(max(1, max(offsets)), most))
+
+
+def refractory_delay(refractory: float, dt: float) -> float:
+    """The kernel's refractory delay in steps. Mass that fires in a step leaves the
+    density at the step's end, where implicit Euler puts it, and the kernel counts the
+    delay from the step after: so a whole step less, and the refractory mass is rate x
+    refractory, as in the stationary state of the generator (solver.steady). A
+    refractory period under one step is one step long (`held_seconds`)."""
+    return max(refractory / dt - 1.0, 0.0)
+
+
+def held_seconds(refractory: float, dt: float) -> float:
+    """How long the kernel holds mass that fired: the refractory period, or one step if
+    that is longer."""
+    return dt * (refractory_delay(refractory, dt) + 1.0)
 
 
 @dataclass
@@ -85,19 +103,14 @@ class Diffusion1DPopulation(TableInput):
     def __post_init__(self):
         a = self.artifact
         n = a.n_cells
-        # Mass that fires in a step leaves the density at the step's end, where implicit
-        # Euler puts it, and the kernel counts the delay from the step after: so a
-        # whole step less, and the refractory mass is rate x refractory exactly, as in
-        # the stationary state of the generator (solver.steady). Below one step a
-        # refractory period is a step long.
-        self.refractory_steps = max(a.refractory / self.dt - 1.0, 0.0)
+        self.refractory_steps = refractory_delay(a.refractory, self.dt)
         self.mass = np.zeros(n)
         # Released at the start of a step, filled up to refractory_steps + 2 after it.
         self.queue = np.zeros(int(np.floor(self.refractory_steps)) + 3)
         self.rate = np.zeros(self.n_steps)
         self.total_mass = np.zeros(self.n_steps)
         self.mean = np.zeros(self.n_steps)
-        self.band = np.zeros((self.groups.upper + self.groups.lower + 1, n))
+        self.band = np.zeros((self.groups.bands_above + self.groups.bands_below + 1, n))
         self.fired = np.zeros(n)
         self.centres = a.centres
         self.fill_missing_rates(len(self.groups.efficacy), self.n_steps)
@@ -121,7 +134,7 @@ class Diffusion1DPopulation(TableInput):
     def advance(self, first_step: int, n_steps: int) -> None:
         a, g = self.artifact, self.groups
         self._advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact, g.shift,
-                          g.fraction, g.upper, g.lower, a.reset_cells, a.reset_fractions,
+                          g.fraction, g.bands_above, g.bands_below, a.reset_cells, a.reset_fractions,
                           a.reset_potential, self.refractory_steps,
                           np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
                           self.mass, self.queue, self.rate, self.total_mass, self.mean,
@@ -139,9 +152,12 @@ class Diffusion1DPopulation(TableInput):
                                   schemes=",".join(self.groups.schemes))]
 
     def checks(self, seconds: float) -> list[PopulationChecks]:
-        found = coarse_mesh_warning(self.name, self.artifact, self.groups,
-                                    self.input_rates[:, self.n_steps // 2:].mean(axis=1))
-        return [PopulationChecks(step_warnings=[found] if found else [])]
+        half = self.n_steps // 2
+        found = [coarse_mesh_warning(self.name, self.artifact, self.groups,
+                                     self.input_rates[:, half:].mean(axis=1)),
+                 short_refractory_warning(self.name, self.artifact, self.dt,
+                                          float(self.rate[half:].mean()))]
+        return [PopulationChecks(step_warnings=[w for w in found if w])]
 
 
 def coarse_mesh_warning(name: str, artifact: Diffusion1DArtifact, groups: Groups,
@@ -149,6 +165,8 @@ def coarse_mesh_warning(name: str, artifact: Diffusion1DArtifact, groups: Groups
     """The warning that the density the population's input makes (mean `rates` of its
     groups) is narrow against the mesh's cells, or None."""
     diffusion = float(np.sum(0.5 * rates * groups.efficacy ** 2))
+    if diffusion == 0.0:
+        return None  # no input spreads it: no mesh would be finer for that
     scale = min(np.sqrt(diffusion * artifact.tau), artifact.threshold - artifact.reset_potential)
     if scale >= MIN_CELLS_PER_SCALE * artifact.width:
         return None
@@ -157,3 +175,21 @@ def coarse_mesh_warning(name: str, artifact: Diffusion1DArtifact, groups: Groups
             f"(cells of {artifact.width:.3g}, built for a scale of {artifact.scale:.3g}), fewer "
             f"than {MIN_CELLS_PER_SCALE}: re-mesh with [mesh] expected_input set to the input "
             "it gets")
+
+
+# Relative error of the rate, rate x (dt - refractory), above which `miind run` warns
+# that the kernel holds fired mass a whole step (held_seconds).
+SHORT_REFRACTORY_ERROR = 1e-3
+
+
+def short_refractory_warning(name: str, artifact: Diffusion1DArtifact, dt: float,
+                             rate: float) -> str | None:
+    """The warning that a refractory period shorter than the step lowers the rate by
+    about rate x (dt - refractory), or None."""
+    error = rate * (held_seconds(artifact.refractory, dt) - artifact.refractory)
+    if not error > SHORT_REFRACTORY_ERROR:
+        return None
+    return (f"population '{name}': its refractory period ({artifact.refractory:g} s) is shorter "
+            f"than the step ({dt:g} s), which holds fired mass a whole step: the rate "
+            f"({rate:.4g} Hz) is about {100 * error:.2g}% low; set [simulation] dt <= "
+            f"{max(artifact.refractory, SHORT_REFRACTORY_ERROR / max(rate, 1e-9)):.2g} s")

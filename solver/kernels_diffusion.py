@@ -32,23 +32,24 @@ from numba import njit
 
 
 @njit(cache=True)
-def bernoulli(x):
-    """x / (exp(x) - 1), 1 at 0: the weight of the Scharfetter-Gummel flux."""
-    if abs(x) < 1e-8:
-        return 1.0 - 0.5 * x
-    return x / np.expm1(x)
-
-
-@njit(cache=True)
 def face_rates(drift, diffusion, width, at_threshold):
     """The rates (per unit of mass) up from the cell below a face and down from the
     cell above it, for the drift and diffusion there. The threshold face is half a
     cell from the last centre, where the density vanishes."""
     distance = 0.5 * width if at_threshold else width
     if diffusion > 0.0:
+        # Scharfetter-Gummel: down = D B(x) / (distance width), up = D B(-x) / (...),
+        # B(x) = x / (exp(x) - 1), x the cell's Peclet number. Both from exp(-|x|) <= 1:
+        # no overflow when the diffusion is tiny, and no cancellation (B(x) + x would
+        # give a negative rate at x << 0).
         peclet = drift * distance / diffusion
-        down = diffusion * bernoulli(peclet) / (distance * width)
-        return down + drift / width, down  # B(-x) = B(x) + x
+        scale = diffusion / (distance * width)
+        if abs(peclet) < 1e-8:
+            return scale * (1.0 + 0.5 * peclet), scale * (1.0 - 0.5 * peclet)
+        size = abs(peclet)
+        along = scale * size / -np.expm1(-size)  # with the drift
+        against = along * np.exp(-size)
+        return (along, against) if peclet > 0 else (against, along)
     return max(drift, 0.0) / width, max(-drift, 0.0) / width
 
 

@@ -119,8 +119,8 @@ def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     return unique[:count]
 
 
-def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray, state: np.ndarray,
-              dt: float) -> Linearised:
+def linearise(spec, p: int, artifact: Strips1DArtifact | Diffusion1DArtifact, rates: np.ndarray,
+              state: np.ndarray, dt: float) -> Linearised:
     """Population p's pieces of the map, around its stationary `state` (solver.steady's,
     cells then queue) at the network's stationary `rates`."""
     groups = incoming_groups(spec, p, artifact)
@@ -146,11 +146,16 @@ def linearise(spec, p: int, artifact: Strips1DArtifact, rates: np.ndarray, state
                          float((up.rate - down.rate) @ state / span)))
         efficacy = group.transition[0] if diffusion \
             else artifact.transitions[group.transition].efficacy
+        if diffusion:  # grouped by the very efficacy (solver.steady.incoming_groups)
+            def in_group(c):
+                return (c.efficacy, takes_exact_jumps(artifact, c.efficacy, c.scheme)) \
+                    == group.transition
+        else:
+            def in_group(c):
+                return abs(c.efficacy - efficacy) <= 1e-9 * max(1.0, abs(c.efficacy))
         connections = [c for c in spec.connections
                        if c.target == spec.populations[p].name and c.source in index
-                       and abs(c.efficacy - efficacy) <= 1e-9 * max(1.0, abs(c.efficacy))
-                       and (not diffusion or takes_exact_jumps(artifact, c.efficacy, c.scheme)
-                            == group.transition[1])]
+                       and in_group(c)]
         delays = [max(c.delay / dt, 1.0) for c in connections]
         sources.append([(index[c.source], c.n_connections, int(np.floor(d)), d - np.floor(d))
                         for c, d in zip(connections, delays)])

@@ -35,6 +35,7 @@ from meshgen.errors import ConfigError, SimulationError
 from meshgen.formats.mesh_artifact import (Diffusion1DArtifact, GridArtifact, Strips1DArtifact,
                                            read_mesh)
 
+from .assembly import check_diffusion_connections
 from .network_1d import network_dt
 from .sim_file import SimulationSpec
 from .step_operator_1d import DenseOperator, step_operator
@@ -69,7 +70,7 @@ class PopulationState:
     mass: np.ndarray  # (n_cells,) the mesh's cell order, refractory mass excluded
     refractory_mass: float
     means: dict[str, float]  # of each variable, as `miind run` reports them
-    artifact: Strips1DArtifact | GridArtifact
+    artifact: Strips1DArtifact | Diffusion1DArtifact | GridArtifact
     # The whole state in its step operator's layout (cells, then the refractory queue):
     # where solver.modes linearises.
     vector: np.ndarray = field(repr=False, default=None)
@@ -105,6 +106,7 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
     """The stationary state of every population of `spec`."""
     started = time.perf_counter()
     artifacts = [population_artifact(spec, p) for p in range(len(spec.populations))]
+    check_diffusion_connections(spec, {p.name: a for p, a in zip(spec.populations, artifacts)})
     dt = steady_dt(spec, artifacts)
     incoming = [incoming_groups(spec, p, artifacts[p]) for p in range(len(artifacts))]
     history: list[list[float]] = []
@@ -144,8 +146,10 @@ def steady_state(spec: SimulationSpec, initial_rates: np.ndarray | None = None) 
 def steady_dt(spec: SimulationSpec, artifacts) -> float:
     """The step `miind run` would take: the 1D meshes' network step, which 2D meshes
     (stepping with their own dt) must equal."""
-    one_d = [a for a in artifacts if isinstance(a, Strips1DArtifact)]
-    dt = network_dt(spec, one_d) if one_d else (spec.dt or artifacts[0].dt)
+    strips = [(p, a) for p, a in zip(spec.populations, artifacts)
+              if isinstance(a, Strips1DArtifact)]
+    dt = (network_dt(dataclasses.replace(spec, populations=tuple(p for p, _ in strips)),
+                     [a for _, a in strips]) if strips else (spec.dt or artifacts[0].dt))
     for p, artifact in enumerate(artifacts):
         if isinstance(artifact, GridArtifact) and abs(dt - artifact.dt) > 1e-9 * artifact.dt:
             raise ConfigError(f"population '{spec.populations[p].name}': 2D meshes step with "
@@ -182,7 +186,8 @@ def self_consistent(evaluate, rates: np.ndarray, found: np.ndarray):
     return rates, found, solved
 
 
-def population_artifact(spec: SimulationSpec, p: int) -> Strips1DArtifact | GridArtifact:
+def population_artifact(spec: SimulationSpec,
+                        p: int) -> Strips1DArtifact | Diffusion1DArtifact | GridArtifact:
     population = spec.populations[p]
     if population.direct:
         raise ConfigError(f"population '{population.name}' is simulated directly: a stationary "
@@ -286,24 +291,37 @@ def stationary_diffusion(artifact: Diffusion1DArtifact, rates: dict[tuple[float,
     """The stationary state of a diffusion population under constant rates, keyed by
     (efficacy, exact jumps): L m + (f . m) reset = 0, sum m + (f . m) refractory = 1,
     with f each cell's firing rate per unit mass."""
-    from .step_operator_diffusion import generator, queue_delay, stationary_queue
+    from .diffusion_1d import held_seconds, refractory_delay
+    from .step_operator_diffusion import generator, stationary_queue
 
     L, fired = generator(artifact, rates)
     n = artifact.n_cells
+    held = held_seconds(artifact.refractory, dt)
     returned = sparse.csr_matrix((np.repeat(artifact.reset_fractions, n),
                                   (np.repeat(artifact.reset_cells, n),
                                    np.tile(np.arange(n), len(artifact.reset_cells)))),
                                  shape=(n, n)).multiply(fired[None, :])
     system = (L.tocsr() + returned).tolil()
-    # The rows sum to zero (mass is conserved), so one is redundant: the normalisation.
-    system[0, :] = 1.0 + artifact.refractory * fired
+    # The columns sum to zero (mass is conserved), so the rows are dependent and one
+    # can be the normalisation.
+    system[0, :] = 1.0 + held * fired
     right = np.zeros(n)
     right[0] = 1.0
-    mass = np.maximum(splu(system.tocsc(), permc_spec="COLAMD").solve(right), 0.0)
+    try:
+        mass = splu(system.tocsc(), permc_spec="COLAMD").solve(right)
+    except RuntimeError:
+        # Singular: without diffusion the flux is upwind, and a stable point on a cell
+        # face leaves two cells that keep their mass; least squares picks a state.
+        mass = np.linalg.lstsq(system.toarray(), right, rcond=None)[0]
+    residual = float(np.abs(system.tocsr() @ mass - right).sum())
+    if not (np.all(np.isfinite(mass)) and residual < STATIONARY_RESIDUAL):
+        raise SimulationError(f"no stationary state found on the diffusion mesh {artifact.path} "
+                              f"(residual {residual:.3g})")
+    mass = np.maximum(mass, 0.0)
     rate = float(fired @ mass)
-    queued = rate * artifact.refractory
+    queued = rate * held
     mean_v = float(mass @ artifact.centres + queued * artifact.reset_potential)
-    queue = stationary_queue(rate, dt, queue_delay(artifact, dt))
+    queue = stationary_queue(rate, dt, refractory_delay(artifact.refractory, dt))
     return PopulationState("", rate, mass, queued, {artifact.model["variables"][0]: mean_v},
                            artifact, np.append(mass, queue))
 

@@ -9,8 +9,8 @@ re-enters at the reset at the start of the (j + 1)-th step from now. A step:
 1. Q[0] is placed at the reset cells; the queue moves on one slot;
 2. the cells take the implicit step, m <- (I - dt L)^-1 m: a dense inverse, fine for
    the few hundred cells of these meshes;
-3. what left through the threshold, dt f . m, waits `delay` steps (the kernel's
-   refractory_steps, split between two slots when fractional).
+3. what left through the threshold, dt f . m, waits `delay` steps
+   (solver.diffusion_1d.refractory_delay, split between two slots when fractional).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from scipy import linalg, sparse
 
 from meshgen.formats.mesh_artifact import Diffusion1DArtifact
 
+from .diffusion_1d import refractory_delay
 from .step_operator_1d import StepOperator
 
 
@@ -30,23 +31,17 @@ def generator(artifact: Diffusion1DArtifact, rates: dict[tuple[float, bool], flo
     from .kernels_diffusion import fill_generator
 
     keys = list(rates)
-    groups = connection_groups(artifact, [h for h, _ in keys],
-                               ["jumps" if exact else "diffusion" for _, exact in keys])
+    groups = connection_groups(artifact, [h for h, _ in keys], [exact for _, exact in keys])
     given = np.array([rates[key] for key in keys], dtype=float)
     diffusing = given * (1 - groups.exact)
     n = artifact.n_cells
-    band = np.zeros((groups.upper + groups.lower + 1, n))
+    band = np.zeros((groups.bands_above + groups.bands_below + 1, n))
     fired = np.zeros(n)
     fill_generator(artifact.face_drift, artifact.width, float(diffusing @ groups.efficacy),
                    float(0.5 * diffusing @ groups.efficacy ** 2), given * groups.exact,
-                   groups.shift, groups.fraction, groups.upper, band, fired)
-    offsets = np.arange(groups.upper, -groups.lower - 1, -1)
+                   groups.shift, groups.fraction, groups.bands_above, band, fired)
+    offsets = np.arange(groups.bands_above, -groups.bands_below - 1, -1)
     return sparse.dia_matrix((band, offsets), shape=(n, n)), fired
-
-
-def queue_delay(artifact: Diffusion1DArtifact, dt: float) -> float:
-    """The kernel's refractory delay in steps (solver.diffusion_1d sets it)."""
-    return max(artifact.refractory / dt - 1.0, 0.0)
 
 
 def stationary_queue(rate: float, dt: float, delay: float) -> np.ndarray:
@@ -64,7 +59,7 @@ def stationary_queue(rate: float, dt: float, delay: float) -> np.ndarray:
 def step_operator_diffusion(artifact: Diffusion1DArtifact, rates, dt: float) -> StepOperator:
     L, fired = generator(artifact, rates)
     n = artifact.n_cells
-    delay = queue_delay(artifact, dt)
+    delay = refractory_delay(artifact.refractory, dt)
     whole = int(np.floor(delay))
     part = delay - whole
     slots = whole + 2

@@ -605,11 +605,13 @@ def _read_diffusion_1d(f, path) -> Diffusion1DArtifact:
     return Diffusion1DArtifact(
         path=path, input_hash=str(f.attrs["input_hash"]), model=json.loads(f.attrs["model"]),
         dt=float(attrs["dt"]), lowest=float(attrs["lowest"]), threshold=float(attrs["threshold"]),
-        width=float(attrs["width"]), unit=str(attrs["unit"]), face_drift=group["face_drift"][()],
+        width=float(attrs["width"]), unit=str(attrs["unit"]),
+        face_drift=np.asarray(group["face_drift"][()], dtype=float),
         scale=float(attrs["scale"]), tau=float(attrs["tau"]),
         diffusing_up=float(attrs["diffusing_up"]), diffusing_down=float(attrs["diffusing_down"]),
-        reset_cells=f["reset"]["cells"][()],
-        reset_fractions=f["reset"]["fractions"][()],
+        # The kernels take these types only (a compiled kernel would misread others).
+        reset_cells=np.asarray(f["reset"]["cells"][()], dtype=np.int64),
+        reset_fractions=np.asarray(f["reset"]["fractions"][()], dtype=float),
         reset_potential=float(f["reset"].attrs["potential"]),
         refractory=float(f["reset"].attrs["refractory"]))
 
@@ -623,10 +625,18 @@ def validate_diffusion(artifact: Diffusion1DArtifact) -> None:
         value = getattr(a, name)
         if not (np.isfinite(value) and value > 0):
             bad(f"{name} = {value}")
+    for name in ("lowest", "threshold", "reset_potential"):
+        if not np.isfinite(getattr(a, name)):
+            bad(f"{name} = {getattr(a, name)}")
+    if not (np.isfinite(a.refractory) and a.refractory >= 0):
+        bad(f"refractory = {a.refractory}")
     if a.face_drift.ndim != 1 or a.n_cells < 1 or not np.all(np.isfinite(a.face_drift)):
         bad("face_drift has the wrong shape or is not finite")
-    if abs(a.lowest + a.width * a.n_cells - a.threshold) > 1e-9 * max(1.0, abs(a.threshold)):
+    if not a.lowest < a.threshold or \
+            abs(a.lowest + a.width * a.n_cells - a.threshold) > 1e-9 * max(1.0, abs(a.threshold)):
         bad("the cells do not span [lowest, threshold]")
+    if a.reset_cells.ndim != 1 or a.reset_cells.shape != a.reset_fractions.shape:
+        bad("reset cells and fractions differ in shape")
     if np.any(a.reset_fractions < 0) or abs(a.reset_fractions.sum() - 1.0) > 1e-12:
         bad("reset fractions do not sum to 1")
     if np.any((a.reset_cells < 0) | (a.reset_cells >= a.n_cells)):
