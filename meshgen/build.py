@@ -182,7 +182,9 @@ def _diffusion_if_suited(spec, settings, found, low: float, high: float, output,
                                                           scale.largest_diffusing))},
         ranges={name: [settings.lowest, model.threshold]} if found.exploration else None,
         exploration=found.exploration, automatic=found.automatic or None,
-        warnings=found.warnings or None)
+        warnings=found.warnings or None,
+        notes=(f"jump_interval = {settings.jump_interval} applies to strips only: a diffusion "
+               "mesh takes its inputs every step",) if settings.jump_interval != 1 else None)
 
 
 # Below this firing rate (Hz) under expected_input, `miind mesh` warns that 2D meshes

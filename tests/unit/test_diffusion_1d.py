@@ -75,10 +75,12 @@ def test_the_input_chooses_the_method(tmp_path):
                                      refractory=0.0).parent / "model.toml", tmp_path / "public.h5",
                          ["mesh.v_range=[-70.0, -50.2]"])
     assert summary.method is None and summary.n_strips >= 1
-    # Asked for, a diffusion mesh is built whatever the jumps.
+    # Asked for, a diffusion mesh is built whatever the jumps; jump_interval is for strips.
     summary = build_mesh(tmp_path / "public" / "model.toml", tmp_path / "forced.h5",
-                         ["mesh.method=diffusion", "mesh.v_range=[-70.0, -50.2]"])
-    assert summary.method == "diffusion"
+                         ["mesh.method=diffusion", "mesh.v_range=[-70.0, -50.2]",
+                          "mesh.jump_interval=2"])
+    assert summary.method == "diffusion" and summary.jump_interval == 1
+    assert "applies to strips only" in summary.notes[0]
 
 
 def test_a_diffusion_mesh_needs_the_expected_input(tmp_path):
