@@ -37,8 +37,13 @@ demo: install
 	$(MIIND) analyze $(DEMO)/adex_run.h5 --compare grid direct --bin 0.005 --plot $(DEMO)/adex_compare.png --density $(DEMO)/adex_density.png --population grid --time 0.5 --log
 	$(MIIND) analyze $(DEMO)/adex_run.h5 --marginals $(DEMO)/adex_marginals.png --population grid --time 0.5
 	$(MIIND) analyze $(DEMO)/adex_run.h5 --movie $(DEMO)/adex.gif --population grid
+	$(MIIND) mesh examples/brunel/lif.toml -o $(DEMO)/brunel_mesh.h5 --quiet > /dev/null
+	$(MIIND) run examples/brunel/network.toml --quiet -o $(DEMO)/brunel_run.h5 \
+	  --set population.e.mesh=$(abspath $(DEMO))/brunel_mesh.h5 --set population.i.mesh=$(abspath $(DEMO))/brunel_mesh.h5
+	$(MIIND) analyze $(DEMO)/brunel_run.h5 --plot $(DEMO)/brunel_rates.png --density $(DEMO)/brunel_density.png --population e
 	@echo "plots written to $(DEMO)/: lif_rates.png, lif_density.png, compare.png, raster.png," \
-	  "adex_compare.png, adex_density.png, adex_marginals.png, adex.gif" >&2
+	  "adex_compare.png, adex_density.png, adex_marginals.png, adex.gif, brunel_rates.png," \
+	  "brunel_density.png" >&2
 
 # AdEx firing patterns (Naud et al. 2008) under constant current: a trace plot each.
 PATTERNS := regular_spiking fast_spiking bursting adapting initial_bursting
