@@ -1,7 +1,8 @@
 """`miind steady --modes K`: the linear stability of a stationary network.
 
-Around its stationary state (solver.steady) a network of 1D density populations is a
-linear map over one network step, with delays. Its state is each population's
+Around its stationary state (solver.steady) a network of density populations (1D
+strips or diffusion meshes, 2D grids or strips) is a linear map over one network step,
+with delays. Its state is each population's
 deviation dx_p = x_p - x_p* (cells and refractory queue), and the recent deviations of
 each population's rate, dr_p(s - 1), ..., dr_p(s - H):
 
@@ -28,13 +29,13 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, eigs
 
-from meshgen.errors import ConfigError, SimulationError
-from meshgen.formats.mesh_artifact import Diffusion1DArtifact, Strips1DArtifact
+from meshgen.errors import SimulationError
+from meshgen.formats.mesh_artifact import Diffusion1DArtifact, GridArtifact
 
-from .steady import SteadyResult, incoming_groups, population_rates
-from .diffusion_1d import takes_exact_jumps
+from .steady import SteadyResult, group_key, incoming_groups, population_rates
 from .step_operator_1d import DenseOperator
 from .step_operator_1d import step_operator as step_operator_strips
+from .step_operator_2d import step_operator_2d
 from .step_operator_diffusion import step_operator_diffusion
 
 # Relative step of the central differences in the input rates (their error is second
@@ -64,9 +65,6 @@ class Linearised:
 def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     """The `count` leading modes of the network linearised around `result`."""
     artifacts = [state.artifact for state in result.populations]
-    if not all(isinstance(a, (Strips1DArtifact, Diffusion1DArtifact)) for a in artifacts):
-        raise ConfigError("--modes linearises networks of 1D density populations so far",
-                          path=spec.path, key="population")
     rates = np.array([p.rate for p in result.populations])
     parts = [linearise(spec, p, artifacts[p], rates, result.populations[p].vector, result.dt)
              for p in range(len(artifacts))]
@@ -119,15 +117,21 @@ def linear_modes(spec, result: SteadyResult, count: int) -> list[Mode]:
     return unique[:count]
 
 
-def linearise(spec, p: int, artifact: Strips1DArtifact | Diffusion1DArtifact, rates: np.ndarray,
-              state: np.ndarray, dt: float) -> Linearised:
+def operator_of(artifact):
+    """The explicit step operator function of the population's kind."""
+    if isinstance(artifact, Diffusion1DArtifact):
+        return step_operator_diffusion
+    return step_operator_2d if isinstance(artifact, GridArtifact) else step_operator_strips
+
+
+def linearise(spec, p: int, artifact, rates: np.ndarray, state: np.ndarray,
+              dt: float) -> Linearised:
     """Population p's pieces of the map, around its stationary `state` (solver.steady's,
     cells then queue) at the network's stationary `rates`."""
     groups = incoming_groups(spec, p, artifact)
     index = {q.name: k for k, q in enumerate(spec.populations)}
     at = population_rates(groups, rates)
-    diffusion = isinstance(artifact, Diffusion1DArtifact)
-    step_operator = step_operator_diffusion if diffusion else step_operator_strips
+    step_operator = operator_of(artifact)
     try:
         operator = step_operator(artifact, at, dt)
     except DenseOperator as error:
@@ -144,18 +148,9 @@ def linearise(spec, p: int, artifact: Strips1DArtifact | Diffusion1DArtifact, ra
         span = at[group.transition] + h - max(at[group.transition] - h, 0.0)
         by_input.append(((up.matrix @ state - down.matrix @ state) / span,
                          float((up.rate - down.rate) @ state / span)))
-        efficacy = group.transition[0] if diffusion \
-            else artifact.transitions[group.transition].efficacy
-        if diffusion:  # grouped by the very efficacy (solver.steady.incoming_groups)
-            def in_group(c):
-                return (c.efficacy, takes_exact_jumps(artifact, c.efficacy, c.scheme)) \
-                    == group.transition
-        else:
-            def in_group(c):
-                return abs(c.efficacy - efficacy) <= 1e-9 * max(1.0, abs(c.efficacy))
         connections = [c for c in spec.connections
                        if c.target == spec.populations[p].name and c.source in index
-                       and in_group(c)]
+                       and group_key(artifact, c) == group.transition]
         delays = [max(c.delay / dt, 1.0) for c in connections]
         sources.append([(index[c.source], c.n_connections, int(np.floor(d)), d - np.floor(d))
                         for c, d in zip(connections, delays)])

@@ -204,6 +204,18 @@ def jump_index(artifact, efficacy: float, dimension: str) -> int | None:
     return None if transition is None else artifact.transitions.index(transition)
 
 
+def group_key(artifact, connection):
+    """The group a connection's input joins: its jump matrix's index, or on a diffusion
+    mesh (no matrices) its efficacy and whether it is taken as exact jumps; None if the
+    mesh has no matrix for it."""
+    if isinstance(artifact, Diffusion1DArtifact):
+        from .diffusion_1d import takes_exact_jumps
+
+        return (connection.efficacy,
+                takes_exact_jumps(artifact, connection.efficacy, connection.scheme))
+    return jump_index(artifact, connection.efficacy, connection.dimension)
+
+
 def incoming_groups(spec: SimulationSpec, p: int, artifact) -> list[Incoming]:
     """The groups of population p's input, one per transition it uses."""
     index = {q.name: k for k, q in enumerate(spec.populations)}
@@ -213,13 +225,7 @@ def incoming_groups(spec: SimulationSpec, p: int, artifact) -> list[Incoming]:
     for c in spec.connections:
         if c.target != spec.populations[p].name:
             continue
-        if isinstance(artifact, Diffusion1DArtifact):
-            # No matrices: a group is its efficacy and how it is taken.
-            from .diffusion_1d import takes_exact_jumps
-
-            t = (c.efficacy, takes_exact_jumps(artifact, c.efficacy, c.scheme))
-        else:
-            t = jump_index(artifact, c.efficacy, c.dimension)
+        t = group_key(artifact, c)
         if t is None:
             jumps = artifact.transitions if isinstance(artifact, Strips1DArtifact) \
                 else artifact.jumps
