@@ -6,6 +6,8 @@ population it advances. Each kind is one class with the members of `Population`:
 * solver.network_1d.Strips1DNetwork: every density population on a 1D strip mesh, in
   one kernel that couples them step by step (so one object stands for several
   populations: `names`);
+* solver.diffusion_1d.Diffusion1DPopulation: a density population on a 1D diffusion
+  mesh;
 * solver.density_2d.Density2DPopulation: a density population on a 2D grid or strip
   mesh;
 * solver.direct.DirectPopulation: neurons simulated one by one.
