@@ -30,7 +30,7 @@ from solver.sim_file import read_simulation_file
 from solver.steady import steady_state
 
 EXAMPLES = REPO / "examples"
-# (case, model file, simulation file, population whose mesh the model makes)
+# (case, model file, simulation file, populations whose mesh the model makes)
 CASES = [
     ("lif", "lif/lif.toml", "lif/simulation.toml", "lif"),
     ("grid2d adex", "grid2d/adex.toml", "grid2d/adex_sim.toml", "grid"),
@@ -43,6 +43,7 @@ CASES = [
      "grid"),
     ("strips2d adex", "strips2d/adex.toml", "grid2d/adex_sim.toml", "grid"),
     ("strips2d izhikevich", "strips2d/izhikevich.toml", "grid2d/izhikevich_sim.toml", "grid"),
+    ("brunel (diffusion mesh)", "brunel/lif.toml", "brunel/network.toml", ("e", "i")),
 ]
 
 
@@ -58,14 +59,16 @@ def toml_value(value) -> str:
     return repr(value)
 
 
-def density_only(document: dict, mesh: Path, population: str) -> str:
-    """The simulation file without its direct populations, `population` on `mesh`."""
+def density_only(document: dict, mesh: Path, population: str | tuple[str, ...]) -> str:
+    """The simulation file without its direct populations, `population` (a name or
+    names) on `mesh`."""
+    on_mesh = {population} if isinstance(population, str) else set(population)
     direct = {p["name"] for p in document["population"] if p.get("method") == "direct"}
     lines = ["[simulation]"] + [f"{k} = {toml_value(v)}" for k, v in document["simulation"].items()]
     for p in document["population"]:
         if p["name"] in direct:
             continue
-        p = dict(p, mesh=str(mesh)) if p["name"] == population else p
+        p = dict(p, mesh=str(mesh)) if p["name"] in on_mesh else p
         lines += ["", "[[population]]"] + [f"{k} = {toml_value(v)}" for k, v in p.items()]
     for table in ("input", "connection"):
         for entry in document.get(table, []):
