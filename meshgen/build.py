@@ -154,8 +154,7 @@ def _diffusion_if_suited(spec, settings, found, low: float, high: float, output,
             return None  # no density scale (a constant drift, say): strips, as before
         raise MeshError(error.message, path=spec.path, key="mesh.method") from None
     explored = found.exploration["firing_rate"] if found.exploration else 0.0
-    if not (asked or suits_diffusion(scale, model.drift, low, high, settings.expected_input,
-                                     explored)):
+    if not (asked or suits_diffusion(scale, settings.expected_input, explored)):
         return None
     try:
         mesh = build_diffusion_mesh(model.drift, settings.lowest, model.threshold, scale,

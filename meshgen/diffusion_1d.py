@@ -48,6 +48,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import MeshError
+from .strips_1d import sampled_drift
 
 CELLS_PER_SCALE = 50
 STEPS_PER_TIME_CONSTANT = 200
@@ -55,7 +56,6 @@ UP_JUMP_LIMIT = 20.0
 DOWN_JUMP_LIMIT = 10.0
 MAX_CELL_PECLET = 2.0
 MIN_FIRING_RATE = 1.0  # Hz, of the exploration under expected_input
-DRIFT_SAMPLES = 4001
 # Fewest cells from the lowest potential to the threshold: a mesh coarser than this
 # cannot place the reset and the threshold's boundary layer apart.
 MIN_CELLS = 40
@@ -66,12 +66,13 @@ class DensityScale:
     """What the expected input makes of the density: its width `sigma` (unit of v), the
     model's relaxation time `tau` (s), the diffusion D (unit^2 / s), and the `scale`
     cells and jumps are measured against (sigma, or the reset's distance to the
-    threshold if less)."""
+    threshold if less); `fastest`, max |F| where the density relaxes (unit / s)."""
 
     sigma: float
     tau: float
     diffusion: float
     scale: float
+    fastest: float
 
     @property
     def largest_diffusing(self) -> tuple[float, float]:
@@ -105,33 +106,26 @@ def density_scale(drift: Callable, low: float, high: float, inputs) -> DensitySc
     """The density's scale under `inputs` (ExpectedInput in v) for the flow `drift`,
     relaxing over [low, high] (meshgen.strips_1d.accuracy_range)."""
     diffusion = sum(0.5 * i.rate * i.efficacy ** 2 for i in inputs)
-    grid = np.linspace(low, high, DRIFT_SAMPLES)
-    with np.errstate(all="ignore"):
-        speed = np.asarray(drift(grid), dtype=float) * np.ones_like(grid)
-    slope = np.abs(np.diff(speed) / np.diff(grid))
-    if not np.all(np.isfinite(slope)):
-        raise MeshError("the model's derivative is not finite between reset and threshold")
-    relaxation = float(slope.mean())
+    grid, speed = sampled_drift(drift, low, high)
+    relaxation = float(np.abs(np.diff(speed) / np.diff(grid)).mean())
     if relaxation == 0.0:
         raise MeshError("the model has no relaxation time between reset and threshold "
                         "(its drift is constant); give [mesh] dt and method = \"strips\"")
     tau = 1.0 / relaxation
     sigma = float(np.sqrt(diffusion * tau))
-    return DensityScale(sigma=sigma, tau=tau, diffusion=diffusion, scale=min(sigma, high - low))
+    return DensityScale(sigma=sigma, tau=tau, diffusion=diffusion, scale=min(sigma, high - low),
+                        fastest=float(np.abs(speed).max()))
 
 
-def suits_diffusion(scale: DensityScale, drift: Callable, low: float, high: float,
-                    inputs, firing_rate: float) -> bool:
+def suits_diffusion(scale: DensityScale, inputs, firing_rate: float) -> bool:
     """The automatic choice of method (module doc): some of the expected `inputs`
-    diffuse, enough to resolve the drift over [low, high] on the mesh's cells, and the
-    population fires at `firing_rate` (Hz, explored) of at least MIN_FIRING_RATE."""
+    diffuse, enough to resolve the drift where the density relaxes on the mesh's
+    cells, and the population fires at `firing_rate` (Hz, explored) of at least
+    MIN_FIRING_RATE."""
     diffusing = sum(0.5 * i.rate * i.efficacy ** 2 for i in inputs if scale.diffuses(i.efficacy))
     if not diffusing > 0 or firing_rate < MIN_FIRING_RATE:
         return False
-    with np.errstate(all="ignore"):
-        speed = np.abs(np.asarray(drift(np.linspace(low, high, DRIFT_SAMPLES)), dtype=float))
-    width = scale.scale / CELLS_PER_SCALE
-    return float(speed.max()) * width / diffusing <= MAX_CELL_PECLET
+    return scale.fastest * (scale.scale / CELLS_PER_SCALE) / diffusing <= MAX_CELL_PECLET
 
 
 def build_diffusion_mesh(drift: Callable, lowest: float, threshold: float, scale: DensityScale,

@@ -73,17 +73,23 @@ def accuracy_range(drift: Callable, lowest: float, threshold: float,
     return start, max(unstable) if unstable else threshold
 
 
+def sampled_drift(drift: Callable, low: float, high: float) -> tuple[np.ndarray, np.ndarray]:
+    """(v, F(v)) at DRIFT_SAMPLES points over [low, high] (see accuracy_range), F
+    checked finite."""
+    grid = np.linspace(low, high, DRIFT_SAMPLES)
+    with np.errstate(all="ignore"):
+        speed = np.asarray(drift(grid), dtype=float) * np.ones_like(grid)
+    if not np.all(np.isfinite(speed)):
+        raise MeshError("the model's derivative is not finite between reset and threshold")
+    return grid, speed
+
+
 def automatic_dt(drift: Callable, low: float, high: float, smallest_efficacy: float,
                  cells_per_efficacy: float) -> float:
     """The mesh step that makes cells in [low, high] (see accuracy_range) no wider
     than |smallest efficacy| / cells_per_efficacy: a cell is |F(v)| dt wide, so
     dt = |h_min| / (cells_per_efficacy * max |F| over [low, high])."""
-    grid = np.linspace(low, high, DRIFT_SAMPLES)
-    with np.errstate(all="ignore"):
-        speed = np.abs(np.asarray(drift(grid), dtype=float) * np.ones_like(grid))
-    if not np.all(np.isfinite(speed)):
-        raise MeshError("the model's derivative is not finite between reset and threshold")
-    fastest = float(speed.max())
+    fastest = float(np.abs(sampled_drift(drift, low, high)[1]).max())
     if fastest == 0.0:
         raise MeshError("the model does not move between reset and threshold; give [mesh] dt")
     return abs(smallest_efficacy) / (cells_per_efficacy * fastest)
