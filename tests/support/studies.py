@@ -48,22 +48,25 @@ class StudyRun:
 
 
 def write_lif_files(directory: Path, *, inputs, t_end: float, v0: float | None = None,
-                    **parameters) -> tuple[Path, Path]:
-    """A LIF model file (public-case parameters unless overridden) and a simulation of
-    one population "p" driven by Poisson inputs given as (efficacy, rate) pairs; a
-    rate may be an expression of t."""
+                    schemes=None, mesh_lines: str = "", **parameters) -> tuple[Path, Path]:
+    """A LIF model file (public-case parameters unless overridden; `mesh_lines` added
+    to its [mesh] table) and a simulation of one population "p" driven by Poisson
+    inputs given as (efficacy, rate) pairs; a rate may be an expression of t. `schemes`:
+    each connection's scheme (diffusion meshes)."""
     directory.mkdir(parents=True, exist_ok=True)
     p = dict(PUBLIC_PARAMETERS, **parameters)
     efficacies = sorted({h for h, _ in inputs})
     model = directory / "model.toml"
-    model.write_text(LIF_MODEL.format(efficacies=efficacies, **p))
+    model.write_text(LIF_MODEL.format(efficacies=efficacies, **p) + mesh_lines + "\n")
     lines = [f"[simulation]\nt_end = {t_end}\n",
              f"[[population]]\nname = \"p\"\nmesh = \"mesh.h5\"\n"
              f"initial = {{ v = {p['reset'] if v0 is None else v0} }}\n"]
     for i, (h, rate) in enumerate(inputs):
         rate_text = f'"{rate}"' if isinstance(rate, str) else repr(float(rate))
         lines.append(f"[[input]]\nname = \"in{i}\"\nrate = {rate_text}\n")
-        lines.append(f"[[connection]]\nsource = \"in{i}\"\ntarget = \"p\"\nefficacy = {h}\n")
+        scheme = f"scheme = \"{schemes[i]}\"\n" if schemes else ""
+        lines.append(f"[[connection]]\nsource = \"in{i}\"\ntarget = \"p\"\nefficacy = {h}\n"
+                     + scheme)
     simulation = directory / "sim.toml"
     simulation.write_text("\n".join(lines))
     return model, simulation

@@ -16,7 +16,7 @@ from solver.sim_file import read_simulation_file
 from solver.steady import steady_state
 from tests.support.reference.event_driven_lif import lif_event_driven_rate
 from tests.support.reference.siegert import lif_siegert_rate
-from tests.support.studies import LIF_MODEL
+from tests.support.studies import write_lif_files
 
 # Brunel's (2000) LIF (mV, s) and the input of his state C at its rate, 37.8 Hz:
 # 57.8 kHz of 0.1 mV and 9.45 kHz of -0.5 mV per neuron.
@@ -28,37 +28,17 @@ def expected_input(inputs) -> str:
     return f"expected_input = [{entries}]"
 
 
-def write_model(directory, inputs, extra="", **neuron):
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / "model.toml"
-    parameters = dict(NEURON, **neuron)
-    path.write_text(LIF_MODEL.format(efficacies=sorted({h for h, _ in inputs}), lowest=-20.0,
-                                     **parameters) + extra + "\n")
-    return path
-
-
-def write_simulation(directory, inputs, t_end, schemes=None, v0=10.0):
-    lines = [f"[simulation]\nt_end = {t_end}\n",
-             f"[[population]]\nname = \"p\"\nmesh = \"mesh.h5\"\ninitial = {{ v = {v0} }}\n"]
-    for i, (h, rate) in enumerate(inputs):
-        lines.append(f"[[input]]\nname = \"in{i}\"\nrate = {rate}\n")
-        scheme = f"scheme = \"{schemes[i]}\"\n" if schemes else ""
-        lines.append(f"[[connection]]\nsource = \"in{i}\"\ntarget = \"p\"\nefficacy = {h}\n{scheme}")
-    path = directory / "sim.toml"
-    path.write_text("\n".join(lines))
-    return path
-
-
-def second_half_rate(output) -> float:
-    with h5py.File(output) as f:
-        rate = f["populations/p/rate"][()]
-    return float(rate[len(rate) // 2:].mean())
+def write_files(directory, inputs, mesh_lines="", t_end=0.1, schemes=None, **neuron):
+    """Brunel's LIF on [-20, 20] mV (`mesh_lines` added to its [mesh]) and a
+    simulation of it from v = 10 mV under `inputs` (tests.support.studies)."""
+    return write_lif_files(directory, inputs=inputs, t_end=t_end, v0=10.0, schemes=schemes,
+                           mesh_lines=mesh_lines, lowest=-20.0, **dict(NEURON, **neuron))
 
 
 def test_the_input_chooses_the_method(tmp_path):
     """Brunel's input (sigma 5.4 mV, jumps of 0.1 and 0.5 mV) gets a diffusion mesh of a
     few hundred cells; the public case's (1 mV jumps, sigma 2.2 mV) keeps strips."""
-    summary = build_mesh(write_model(tmp_path / "brunel", STATE_C, expected_input(STATE_C)),
+    summary = build_mesh(write_files(tmp_path / "brunel", STATE_C, expected_input(STATE_C))[0],
                          tmp_path / "brunel.h5")
     assert summary.method == "diffusion"
     sigma = np.sqrt(0.5 * (57_800 * 0.01 + 9_450 * 0.25) * 0.02)
@@ -70,21 +50,19 @@ def test_the_input_chooses_the_method(tmp_path):
     assert isinstance(artifact, Diffusion1DArtifact)
     assert artifact.face_drift[-1] == pytest.approx(-20.0 / 0.02)
     public = ((1.0, 1000.0),)
-    summary = build_mesh(write_model(tmp_path / "public", public, expected_input(public),
-                                     tau=0.01, E_l=-65.0, threshold=-50.2, reset=-65.0,
-                                     refractory=0.0).parent / "model.toml", tmp_path / "public.h5",
-                         ["mesh.v_range=[-70.0, -50.2]"])
+    model, _ = write_lif_files(tmp_path / "public", inputs=public, t_end=1.0,
+                               mesh_lines=expected_input(public))
+    summary = build_mesh(model, tmp_path / "public.h5")
     assert summary.method is None and summary.n_strips >= 1
     # Asked for, a diffusion mesh is built whatever the jumps; jump_interval is for strips.
-    summary = build_mesh(tmp_path / "public" / "model.toml", tmp_path / "forced.h5",
-                         ["mesh.method=diffusion", "mesh.v_range=[-70.0, -50.2]",
-                          "mesh.jump_interval=2"])
+    summary = build_mesh(model, tmp_path / "forced.h5",
+                         ["mesh.method=diffusion", "mesh.jump_interval=2"])
     assert summary.method == "diffusion" and summary.jump_interval == 1
     assert "applies to strips only" in summary.notes[0]
 
 
 def test_a_diffusion_mesh_needs_the_expected_input(tmp_path):
-    model = write_model(tmp_path, STATE_C, 'method = "diffusion"')
+    model, _ = write_files(tmp_path, STATE_C, 'method = "diffusion"')
     with pytest.raises(ConfigError) as error:
         build_mesh(model, tmp_path / "mesh.h5")
     assert error.value.key == "mesh.expected_input"
@@ -102,10 +80,11 @@ def test_the_diffusion_limit_converges_to_siegert(tmp_path):
     for share in (1.0, 0.25):  # a quarter of the rate: sigma / 2, cells half as wide
         directory = tmp_path / str(share)
         expected = tuple((h, rate * share) for h, rate in inputs)
-        build_mesh(write_model(directory, inputs, expected_input(expected)
-                               + '\nmethod = "diffusion"'), directory / "mesh.h5")
-        spec = read_simulation_file(write_simulation(directory, inputs, t_end=0.1,
-                                                     schemes=("diffusion", "diffusion")))
+        model, simulation = write_files(directory, inputs,
+                                        expected_input(expected) + '\nmethod = "diffusion"',
+                                        schemes=("diffusion", "diffusion"))
+        build_mesh(model, directory / "mesh.h5")
+        spec = read_simulation_file(simulation)
         rate = steady_state(spec).populations[0].rate
         errors.append(rate / exact - 1.0)
     assert abs(errors[0]) < 2e-4
@@ -115,9 +94,9 @@ def test_the_diffusion_limit_converges_to_siegert(tmp_path):
 @pytest.mark.parametrize("refractory", [0.002, 0.0])
 def test_steady_is_where_the_run_settles_and_mass_is_kept(tmp_path, refractory):
     """Also without a refractory period, which the kernel holds a step (and says so)."""
-    build_mesh(write_model(tmp_path, STATE_C, expected_input(STATE_C), refractory=refractory),
-               tmp_path / "mesh.h5")
-    simulation = write_simulation(tmp_path, STATE_C, t_end=0.4, schemes=("auto", "jumps"))
+    model, simulation = write_files(tmp_path, STATE_C, expected_input(STATE_C), t_end=0.4,
+                                    schemes=("auto", "jumps"), refractory=refractory)
+    build_mesh(model, tmp_path / "mesh.h5")
     run = run_simulation(simulation, tmp_path / "out.h5")
     steady = steady_state(read_simulation_file(simulation)).populations[0]
     with h5py.File(tmp_path / "out.h5") as f:
@@ -141,9 +120,10 @@ def test_exact_jumps_match_event_driven_monte_carlo(tmp_path):
     kHz). Measured: 158.785 Hz against 158.81 +- 0.05 Hz by exact Monte Carlo; in the
     diffusion limit both inputs would give 165.15 Hz (+4%)."""
     inputs = ((0.05, 40_000.0), (2.0, 600.0))
-    build_mesh(write_model(tmp_path, inputs, expected_input(inputs) + '\nmethod = "diffusion"'),
-               tmp_path / "mesh.h5")
-    simulation = write_simulation(tmp_path, inputs, t_end=0.1, schemes=("auto", "auto"))
+    model, simulation = write_files(tmp_path, inputs,
+                                    expected_input(inputs) + '\nmethod = "diffusion"',
+                                    schemes=("auto", "auto"))
+    build_mesh(model, tmp_path / "mesh.h5")
     density = steady_state(read_simulation_file(simulation)).populations[0].rate
     reference = lif_event_driven_rate(NEURON["tau"], 0.0, 20.0, 10.0, NEURON["refractory"],
                                       [h for h, _ in inputs], [r for _, r in inputs], 0.2, 2.2,
@@ -174,7 +154,7 @@ def replace(name, values):
     (replace("diffusion/face_drift", [np.nan] * 369), "face_drift"),
 ])
 def test_a_corrupt_diffusion_artifact_is_refused(tmp_path, change, says):
-    build_mesh(write_model(tmp_path, STATE_C, expected_input(STATE_C)), tmp_path / "mesh.h5")
+    build_mesh(write_files(tmp_path, STATE_C, expected_input(STATE_C))[0], tmp_path / "mesh.h5")
     with h5py.File(tmp_path / "mesh.h5", "a") as f:
         change(f)
     with pytest.raises(ArtifactError, match=says):
@@ -221,7 +201,7 @@ def reference_generator(artifact, mu, diffusion, jumps):
 def test_the_generator_against_a_plain_reference(tmp_path, jumps):
     from solver.step_operator_diffusion import generator
 
-    build_mesh(write_model(tmp_path, STATE_C, expected_input(STATE_C)), tmp_path / "mesh.h5")
+    build_mesh(write_files(tmp_path, STATE_C, expected_input(STATE_C))[0], tmp_path / "mesh.h5")
     artifact = read_mesh(tmp_path / "mesh.h5")
     if jumps == ("whole cells",):
         jumps = ((500.0, 3 * artifact.width), (700.0, -2 * artifact.width))
@@ -242,9 +222,10 @@ def test_the_step_operator_is_the_kernels_step(tmp_path, schemes):
     from solver.assembly import build_simulation
     from solver.step_operator_diffusion import step_operator_diffusion
 
-    build_mesh(write_model(tmp_path, STATE_C, expected_input(STATE_C)), tmp_path / "mesh.h5")
-    spec = read_simulation_file(write_simulation(tmp_path, STATE_C, t_end=0.01,
-                                                 schemes=schemes))
+    model, simulation = write_files(tmp_path, STATE_C, expected_input(STATE_C), t_end=0.01,
+                                    schemes=schemes)
+    build_mesh(model, tmp_path / "mesh.h5")
+    spec = read_simulation_file(simulation)
     simulation = build_simulation(spec)
     population = simulation.populations[0]
     artifact = population.artifact
