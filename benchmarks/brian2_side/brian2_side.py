@@ -30,7 +30,10 @@ import subprocess
 import sys
 import sysconfig
 import time
-import venv
+
+# The sides' shared venv helpers live one directory up (benchmarks/).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reference_venv import pip_install, venv_python  # noqa: E402
 
 BRIAN2_SERIES = "2.9"
 # Brian2 2.9 does not support numpy 2.3 (the issue's requirement).
@@ -52,10 +55,6 @@ class Brian2SideError(RuntimeError):
 
 def log(msg):
     print("[brian2_side] " + msg, file=sys.stderr, flush=True)
-
-
-def venv_python(venv_dir):
-    return os.path.join(os.path.abspath(venv_dir), "bin", "python")
 
 
 def installed_versions(py):
@@ -116,14 +115,9 @@ def ensure_venv(venv_dir):
     py = venv_python(venv_dir)
     versions = installed_versions(py) if os.path.exists(py) else None
     if not _acceptable(versions):
-        if not os.path.exists(py):
-            log("creating venv " + venv_dir)
-            venv.EnvBuilder(with_pip=True, clear=False).create(venv_dir)
-        log("pip install " + " ".join(repr(r) for r in REQUIREMENTS))
-        r = subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-                           + REQUIREMENTS, stdout=sys.stderr, stderr=sys.stderr)
+        installed = pip_install(venv_dir, REQUIREMENTS, log)
         versions = installed_versions(py)
-        if r.returncode != 0 or not _acceptable(versions):
+        if not installed or not _acceptable(versions):
             raise Brian2SideError("pip could not install %s into %s (found %s)"
                                   % (" ".join(REQUIREMENTS), venv_dir, versions))
         log("installed: " + ", ".join("%s %s" % kv for kv in sorted(versions.items())))

@@ -27,7 +27,10 @@ import statistics
 import subprocess
 import sys
 import time
-import venv
+
+# The sides' shared venv helpers live one directory up (benchmarks/).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reference_venv import pip_install, venv_python  # noqa: E402
 
 MIIND_VERSION = "1.0.21"
 # The wheels on PyPI are for CPython 3.6-3.11 (x86_64 Linux); numpy/scipy are
@@ -151,10 +154,6 @@ def log(msg):
     print("[miind_side] " + msg, file=sys.stderr, flush=True)
 
 
-def venv_python(venv_dir):
-    return os.path.join(os.path.abspath(venv_dir), "bin", "python")
-
-
 def _env(workdir, threads=1):
     """Environment for MIIND subprocesses: headless matplotlib, a private
     HOME so that miindio's ~/.miind_settings lands in the workdir, and
@@ -268,14 +267,8 @@ def ensure_venv(venv_dir, python=None):
         if sys.version_info[:2] > (3, 11) or sys.version_info[:2] < (3, 6):
             log("warning: MIIND %s ships wheels for CPython 3.6-3.11 only; this is %d.%d"
                 % (MIIND_VERSION, sys.version_info[0], sys.version_info[1]))
-        if not os.path.exists(py):
-            log("creating venv " + venv_dir)
-            venv.EnvBuilder(with_pip=True, clear=False).create(venv_dir)
-        log("pip install " + MIIND_REQUIREMENT)
-        r = subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check",
-                            "-q", MIIND_REQUIREMENT],
-                           stdout=sys.stderr, stderr=sys.stderr)
-        if r.returncode != 0 or _installed_version(py) != MIIND_VERSION:
+        installed = pip_install(venv_dir, [MIIND_REQUIREMENT], log)
+        if not installed or _installed_version(py) != MIIND_VERSION:
             raise MiindSideError("pip could not install %s into %s" % (MIIND_REQUIREMENT, venv_dir))
         ok, missing, msg = _missing_system_libs(py)
         if ok:

@@ -21,7 +21,10 @@ import os
 import subprocess
 import sys
 import time
-import venv
+
+# The sides' shared venv helpers live one directory up (benchmarks/).
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reference_venv import pip_install, venv_python  # noqa: E402
 
 NEST_SERIES = "3.10"
 # PyPI's nest-simulator 3.10.0 has a manylinux wheel for CPython 3.11 (x86_64) with
@@ -38,10 +41,6 @@ class NestSideError(RuntimeError):
 
 def log(msg):
     print("[nest_side] " + msg, file=sys.stderr, flush=True)
-
-
-def venv_python(venv_dir):
-    return os.path.join(os.path.abspath(venv_dir), "bin", "python")
 
 
 def _env(threads=1):
@@ -82,15 +81,10 @@ def ensure_venv(venv_dir):
     if _acceptable(version):
         return {"python": py, "nest_version": version, "install_seconds": 0.0}
     started = time.perf_counter()
-    if not os.path.exists(py):
-        log("creating venv " + venv_dir)
-        venv.EnvBuilder(with_pip=True, clear=False).create(venv_dir)
-    log("pip install " + " ".join(repr(r) for r in REQUIREMENTS))
-    r = subprocess.run([py, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
-                       + REQUIREMENTS, stdout=sys.stderr, stderr=sys.stderr)
+    installed = pip_install(venv_dir, REQUIREMENTS, log)
     seconds = time.perf_counter() - started
     version = installed_version(py)
-    if r.returncode != 0 or not _acceptable(version):
+    if not installed or not _acceptable(version):
         raise NestSideError("pip could not install %s into %s (import nest gives %s)"
                             % (" ".join(REQUIREMENTS), venv_dir, version))
     log("installed NEST %s in %.1f s" % (version, seconds))

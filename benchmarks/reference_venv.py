@@ -1,0 +1,29 @@
+"""What the reference sides (miind_side, brian2_side, nest_side) share: each reference
+simulator lives in its own venv, created and filled by pip on first use.
+
+Standard library only, like the sides: they run in any interpreter and import this
+from their parent directory.
+"""
+
+import os
+import subprocess
+import sys
+import venv
+
+
+def venv_python(venv_dir):
+    return os.path.join(os.path.abspath(venv_dir), "bin", "python")
+
+
+def pip_install(venv_dir, requirements, log):
+    """Create the venv at `venv_dir` (with the current python) if it is not there, and
+    pip-install `requirements` into it, pip's output on stderr; whether pip succeeded.
+    `log(message)` reports each of the two steps."""
+    python = venv_python(venv_dir)
+    if not os.path.exists(python):
+        log("creating venv " + venv_dir)
+        venv.EnvBuilder(with_pip=True, clear=False).create(venv_dir)
+    log("pip install " + " ".join(repr(r) for r in requirements))
+    done = subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
+                          + list(requirements), stdout=sys.stderr, stderr=sys.stderr)
+    return done.returncode == 0
