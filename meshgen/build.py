@@ -160,8 +160,7 @@ def _diffusion_if_suited(spec, settings, found, low: float, high: float, output,
         mesh = build_diffusion_mesh(model.drift, settings.lowest, model.threshold, scale,
                                     settings.dt, settings.max_cells)
     except MeshError as error:
-        key = "mesh.max_cells" if "max_cells" in error.message else "mesh.v_range"
-        raise MeshError(error.message, path=spec.path, key=key) from None
+        raise MeshError(error.message, path=spec.path, key=error.key) from None
     cells, fractions = split_between_cells(mesh.edges[:-1], mesh.edges[1:],
                                            model.reset[model.variables[0]])
     # The file records the method built, also when it was chosen automatically.

@@ -133,14 +133,15 @@ def build_diffusion_mesh(drift: Callable, lowest: float, threshold: float, scale
     span = threshold - lowest
     n = max(MIN_CELLS, int(np.ceil(span * CELLS_PER_SCALE / scale.scale)))
     if n > max_cells:
-        raise MeshError(f"the mesh needs {n} cells, more than [mesh] max_cells = {max_cells}")
+        raise MeshError(f"the mesh needs {n} cells, more than [mesh] max_cells = {max_cells}",
+                        key="mesh.max_cells")
     width = span / n
     faces = lowest + width * np.arange(n + 1)
     faces[-1] = threshold
     with np.errstate(all="ignore"):
         face_drift = np.asarray(drift(faces), dtype=float) * np.ones_like(faces)
     if not np.all(np.isfinite(face_drift)):
-        raise MeshError("the model's derivative is not finite on the mesh")
+        raise MeshError("the model's derivative is not finite on the mesh", key="mesh.v_range")
     return DiffusionMesh(lowest=lowest, threshold=threshold, width=width,
                          dt=dt or scale.tau / STEPS_PER_TIME_CONSTANT, face_drift=face_drift,
                          scale=scale)

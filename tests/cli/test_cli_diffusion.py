@@ -70,3 +70,10 @@ def test_a_2d_model_has_no_diffusion_mesh(write, tmp_path):
     result = invoke("mesh", model, "-o", tmp_path / "mesh.h5")
     assert_error(result, 3, file=model, key="mesh.method", says=("one variable",),
                  output=tmp_path / "mesh.h5")
+
+
+def test_a_diffusion_mesh_over_max_cells(tmp_path):
+    model = BRUNEL / "lif.toml"
+    result = invoke("mesh", model, "-o", tmp_path / "mesh.h5", "--set", "mesh.max_cells=100")
+    assert_error(result, 5, file=model, key="mesh.max_cells", says=("needs 368 cells",),
+                 output=tmp_path / "mesh.h5")
