@@ -160,7 +160,7 @@ def run(simulation_file, output, strict, overrides, quiet):
 @click.option("--modes", type=click.IntRange(min=1), metavar="K",
               help="Also give the K leading modes of the network linearised around its "
                    "stationary state, delays included: growth rate (1/s; all negative: "
-                   "stable) and frequency (Hz) of each. 1D populations.")
+                   "stable) and frequency (Hz) of each. Density populations of every kind.")
 @set_option
 @quiet_option
 def steady(simulation_file, output, scan, csv, modes, overrides, quiet):
@@ -172,7 +172,7 @@ def steady(simulation_file, output, scan, csv, modes, overrides, quiet):
     one a long `miind run` settles to on the same meshes. Prints JSON:
     {"populations": {NAME: {"rate": Hz, "mean": {VARIABLE: ...}, ...}}, "converged": ...}.
     A network whose rates do not converge is an error (exit 6), with what the
-    iteration did. 1D and 2D meshes; not direct populations.
+    iteration did. 1D strip and diffusion meshes and 2D meshes; not direct populations.
 
     \b
     Examples:

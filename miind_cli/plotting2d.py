@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from meshgen.formats.mesh_artifact import Strips1DArtifact
+from meshgen.formats.mesh_artifact import Diffusion1DArtifact, Strips1DArtifact
 from meshgen.formats.atomic_file import atomic_output
 from solver.marginals import spike_lines
 
@@ -129,7 +129,7 @@ def plot_mesh(artifact, path: str | Path) -> None:
     along v (and each cell's width) in 1D; threshold and reset lines."""
     plt = pyplot()
     name = Path(artifact.path).name
-    if isinstance(artifact, Strips1DArtifact):  # 1D strips
+    if isinstance(artifact, (Strips1DArtifact, Diffusion1DArtifact)):  # 1D: intervals of v
         figure = _plot_intervals(plt, artifact, name)
     else:
         cells = artifact_cells(artifact)
@@ -261,7 +261,8 @@ def draw_cell_lines(axes, cells: MeshCells) -> str:
 
 
 def _plot_intervals(plt, artifact, name: str):
-    """A 1D strip mesh: its cell boundaries along v, and the width of each cell."""
+    """A 1D mesh (strips or diffusion): its cell boundaries along v, and the width of
+    each cell."""
     order = np.argsort(artifact.lower)
     lower, upper = artifact.lower[order], artifact.upper[order]
     boundaries = np.unique(np.concatenate([lower, upper]))
@@ -272,8 +273,9 @@ def _plot_intervals(plt, artifact, name: str):
     top.set_yticks([])
     top.set_ylabel("cells")
     every = "" if stride == 1 else f", one boundary in {stride} drawn"
-    top.set_title(f"{name}: {artifact.n_cells} cells in {len(artifact.strip_first)} "
-                  f"strips{every}")
+    layout = (f"in {len(artifact.strip_first)} strips" if isinstance(artifact, Strips1DArtifact)
+              else "of equal width")
+    top.set_title(f"{name}: {artifact.n_cells} cells {layout}{every}")
     bottom.semilogy(0.5 * (lower + upper), upper - lower, ".", markersize=2, color="k")
     bottom.set_ylabel(f"cell width ({artifact.unit})")
     bottom.set_xlabel(f"v ({artifact.unit})")

@@ -77,3 +77,9 @@ def test_a_diffusion_mesh_over_max_cells(tmp_path):
     result = invoke("mesh", model, "-o", tmp_path / "mesh.h5", "--set", "mesh.max_cells=100")
     assert_error(result, 5, file=model, key="mesh.max_cells", says=("needs 368 cells",),
                  output=tmp_path / "mesh.h5")
+
+
+def test_a_diffusion_mesh_is_drawn(brunel_mesh, tmp_path):
+    figure = tmp_path / "mesh.png"
+    assert_ok(invoke("analyze", brunel_mesh, "--mesh", figure))
+    assert figure.read_bytes().startswith(b"\x89PNG")
