@@ -44,7 +44,7 @@ from .backend import (AOT_MODULE, MODULE_FILE, STAMP_NAME, aot_is_current, build
 def argument_types():
     from numba import typeof
 
-    from .layout_1d import Coupling, Matrices, Mesh, State
+    from .layout_1d import Coupling, JumpRanks, Matrices, Mesh, State
 
     ints = np.zeros(1, np.int64)
     floats = np.zeros(1)
@@ -55,10 +55,14 @@ def argument_types():
                           for name in Matrices._fields])
     coupling = Coupling(*[floats if name in ("conn_count", "conn_delay") else ints
                           for name in Coupling._fields])
+    int_grid = np.zeros((1, 1), np.int64)
+    ranks = JumpRanks(*[grid if name == "slot_weight" else int_grid if name == "slot_source"
+                        else floats if name in ("extra_weight", "theta") else ints
+                        for name in JumpRanks._fields])
     state = State(mass=floats, pop_step=ints, refractory_queue=grid, rate_history=grid)
     t = typeof
-    advance = (t(mesh), t(matrices), t(coupling), t(state), t(grid), t(1), t(1), t(1.0),
-               t(grid), t(grid), t(grid), t(grid))
+    advance = (t(mesh), t(matrices), t(coupling), t(ranks), t(state), t(grid), t(1), t(1), t(1.0),
+               t(grid), t(grid), t(grid), t(grid), t(grid))
     gather = (t(mesh), t(floats), t(1), t(1), t(floats))
     return advance, gather, grid_argument_types(), diffusion_argument_types()
 

@@ -14,6 +14,9 @@ State layout (built by solver.network_1d from the mesh artifacts):
 
   truncated where the Poisson tail falls below POISSON_TAIL; the tail's weight goes to
   the last term, so every term is column-stochastic and mass is conserved exactly.
+  Where the cells can be ranked so that every jump goes up the ranks (jumps of one
+  sign), the sum is taken in one pass over the ranks (apply_jumps_ranked, 3x faster);
+  otherwise term by term (apply_jumps). Both compute the same sum.
 * Mass crossing threshold (by a jump or by drift off a strip's end) waits in a
   refractory queue and re-enters at the reset cells.
 
@@ -25,8 +28,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .layout_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices,  # noqa: F401
-                        Mesh, State)
+from .layout_1d import (MAX_POISSON_TERMS, POISSON_TAIL, RANKED_SLOTS, RANKED_TERMS,  # noqa: F401
+                        Coupling, JumpRanks, Matrices, Mesh, State)
 
 
 @njit(cache=True)
@@ -42,9 +45,9 @@ def physical_index(mesh, cell, step):
 def gather_logical(mesh, mass, pop, step, out):
     """Copy the population's cells to `out` in logical order (out[:n_cells])."""
     base = mesh.cell_offset[pop]
-    for cell in range(base, mesh.cell_offset[pop + 1]):
-        if mesh.cell_strip[cell] < 0:
-            out[cell - base] = mass[cell]
+    for i in range(mesh.stationary_offset[pop], mesh.stationary_offset[pop + 1]):
+        cell = mesh.stationary_cells[i]
+        out[cell - base] = mass[cell]
     for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
         first = mesh.strip_first[s]
         length = mesh.strip_length[s]
@@ -61,9 +64,9 @@ def gather_logical(mesh, mass, pop, step, out):
 def scatter_logical(mesh, values, pop, step, mass):
     """The inverse of gather_logical."""
     base = mesh.cell_offset[pop]
-    for cell in range(base, mesh.cell_offset[pop + 1]):
-        if mesh.cell_strip[cell] < 0:
-            mass[cell] = values[cell - base]
+    for i in range(mesh.stationary_offset[pop], mesh.stationary_offset[pop + 1]):
+        cell = mesh.stationary_cells[i]
+        mass[cell] = values[cell - base]
     for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
         first = mesh.strip_first[s]
         length = mesh.strip_length[s]
@@ -156,6 +159,81 @@ def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_ter
 
 
 @njit(cache=True)
+def apply_jumps_ranked(ranks, pop, weights, n_terms, current, accumulated, lanes):
+    """apply_jumps in one pass, for a population whose cells `ranks` orders so that
+    every jump goes to a higher rank (one jump matrix, n_terms <= RANKED_TERMS).
+
+    The mass that has made k jumps, (M^k u) at a cell, depends only on the (k-1)-jump
+    mass of lower ranks, so all of a cell's k-jump masses are computed when it is
+    reached, from the rows `lanes` already holds: lanes[t] = (u, Mu, M^2u, M^3u) at
+    rank t. The cell then gets sum_k w_k M^k u.
+
+    What crossed is, as in apply_jumps, the mass the cells lost, from compensated
+    sums (exact_sum's) taken in the same pass. Computed from the threshold fractions
+    instead (sum_k P(more than k jumps) theta.M^k u), it would miss the rounding of
+    the matrix's column sums, the same in every step, and the total mass would drift
+    (1e-12 in 15,000 steps); that formula only tells whether anything can have
+    crossed."""
+    first = ranks.pop_offset[pop]
+    size = ranks.pop_offset[pop + 1] - first
+    w0 = weights[0]
+    w1 = weights[1] if n_terms > 1 else 0.0
+    w2 = weights[2] if n_terms > 2 else 0.0
+    w3 = weights[3] if n_terms > 3 else 0.0
+    w4 = weights[4] if n_terms > 4 else 0.0
+    beyond3 = w4
+    beyond2 = w3 + beyond3
+    beyond1 = w2 + beyond2
+    beyond0 = w1 + beyond1
+    for k in range(4):
+        lanes[size, k] = 0.0  # what unused slots read
+    reached = 0.0
+    before = 0.0
+    before_error = 0.0
+    after = 0.0
+    after_error = 0.0
+    for t in range(size):
+        r = first + t
+        m1 = 0.0
+        m2 = 0.0
+        m3 = 0.0
+        m4 = 0.0
+        for j in range(RANKED_SLOTS):
+            s = ranks.slot_source[r, j]
+            w = ranks.slot_weight[r, j]
+            m1 += w * lanes[s, 0]
+            m2 += w * lanes[s, 1]
+            m3 += w * lanes[s, 2]
+            m4 += w * lanes[s, 3]
+        for e in range(ranks.extra_offset[r], ranks.extra_offset[r + 1]):
+            s = ranks.extra_source[e]
+            w = ranks.extra_weight[e]
+            m1 += w * lanes[s, 0]
+            m2 += w * lanes[s, 1]
+            m3 += w * lanes[s, 2]
+            m4 += w * lanes[s, 3]
+        cell = ranks.cell[r]
+        m0 = current[cell]
+        lanes[t, 0] = m0
+        lanes[t, 1] = m1
+        lanes[t, 2] = m2
+        lanes[t, 3] = m3
+        jumped = (w0 * m0 + w1 * m1) + (w2 * m2 + (w3 * m3 + w4 * m4))
+        accumulated[cell] = jumped
+        reached += ranks.theta[r] * ((beyond0 * m0 + beyond1 * m1) + (beyond2 * m2 + beyond3 * m3))
+        # Neumaier's sums of the cells before and after (masses are >= 0).
+        total = before + m0
+        before_error += (before - total) + m0 if before >= m0 else (m0 - total) + before
+        before = total
+        total = after + jumped
+        after_error += (after - total) + jumped if after >= jumped else (jumped - total) + after
+        after = total
+    if reached == 0.0:
+        return 0.0
+    return max((before + before_error) - (after + after_error), 0.0)
+
+
+@njit(cache=True)
 def advance_strips(mesh, mass, pop, step):
     """Move every strip of the population one cell; returns the mass that ran off
     a strip's end into the threshold. Mass running into a stationary cell stays."""
@@ -231,22 +309,50 @@ def schedule_reset(mesh, state, pop, step, delay, amount):
 
 
 @njit(cache=True)
-def population_mean(mesh, mass, pop, step, queued):
-    """Mean of v over the population, refractory neurons counted at reset."""
-    base = mesh.cell_offset[pop]
+def run_moments(mass, centres, mass_first, centre_first, count):
+    """(sum of mass, sum of mass * centre) over `count` consecutive cells, with four
+    partial sums: one running sum would wait on each addition before the next."""
+    m0 = m1 = m2 = m3 = 0.0
+    c0 = c1 = c2 = c3 = 0.0
+    whole = count - count % 4
+    for i in range(0, whole, 4):
+        a = mass_first + i
+        b = centre_first + i
+        m0 += mass[a]
+        m1 += mass[a + 1]
+        m2 += mass[a + 2]
+        m3 += mass[a + 3]
+        c0 += mass[a] * centres[b]
+        c1 += mass[a + 1] * centres[b + 1]
+        c2 += mass[a + 2] * centres[b + 2]
+        c3 += mass[a + 3] * centres[b + 3]
+    for i in range(whole, count):
+        m0 += mass[mass_first + i]
+        c0 += mass[mass_first + i] * centres[centre_first + i]
+    return (m0 + m1) + (m2 + m3), (c0 + c1) + (c2 + c3)
+
+
+@njit(cache=True)
+def population_moments(mesh, mass, pop, step):
+    """The population's mass on the mesh and the sum of its mass times v."""
     total = 0.0
-    for cell in range(base, mesh.cell_offset[pop + 1]):
-        if mesh.cell_strip[cell] < 0:
-            total += mass[cell] * mesh.centres[cell]
+    moment = 0.0
+    for i in range(mesh.stationary_offset[pop], mesh.stationary_offset[pop + 1]):
+        cell = mesh.stationary_cells[i]
+        total += mass[cell]
+        moment += mass[cell] * mesh.centres[cell]
     for s in range(mesh.pop_strip_offset[pop], mesh.pop_strip_offset[pop + 1]):
         first = mesh.strip_first[s]
         length = mesh.strip_length[s]
         shift = step % length
-        for q in range(shift, length):
-            total += mass[first + q - shift] * mesh.centres[first + q]
-        for q in range(shift):
-            total += mass[first + length - shift + q] * mesh.centres[first + q]
-    return total + queued * mesh.reset_potential[pop]
+        # Logical q sits at physical first + (q - shift) mod length: two straight runs.
+        part, part_moment = run_moments(mass, mesh.centres, first, first + shift, length - shift)
+        total += part
+        moment += part_moment
+        part, part_moment = run_moments(mass, mesh.centres, first + length - shift, first, shift)
+        total += part
+        moment += part_moment
+    return total, moment
 
 
 @njit(cache=True)
@@ -282,17 +388,15 @@ def record_step(mesh, state, pop, step, rate, out_rate, out_mass, out_mean):
     queued = 0.0
     for k in range(state.refractory_queue.shape[1]):
         queued += state.refractory_queue[pop, k]
-    on_mesh = 0.0
-    for cell in range(mesh.cell_offset[pop], mesh.cell_offset[pop + 1]):
-        on_mesh += state.mass[cell]
+    on_mesh, moment = population_moments(mesh, state.mass, pop, state.pop_step[pop])
     out_rate[pop, step] = rate
     out_mass[pop, step] = on_mesh + queued
-    out_mean[pop, step] = population_mean(mesh, state.mass, pop, state.pop_step[pop], queued)
+    out_mean[pop, step] = moment + queued * mesh.reset_potential[pop]
 
 
 @njit(cache=True)
-def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_steps,
-                    dt_network, out_rate, out_mass, out_mean, work):
+def advance_network(mesh, matrices, coupling, ranks, state, input_rates, first_step, n_steps,
+                    dt_network, out_rate, out_mass, out_mean, work, lanes):
     """Advance the network by n_steps network steps starting at step index first_step,
     recording each population's rate (Hz), total mass and mean v of every step in
     column `step` of the output arrays."""
@@ -320,6 +424,7 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
             current = work[0, :size]
             following = work[1, :size]
             accumulated = work[2, :size]
+            ranked = ranks.pop_offset[pop + 1] > ranks.pop_offset[pop]
             fired = 0.0
             for sub in range(substeps):
                 mesh_step = state.pop_step[pop]
@@ -329,8 +434,13 @@ def advance_network(mesh, matrices, coupling, state, input_rates, first_step, n_
                     gather_logical(mesh, state.mass, pop, mesh_step, current)
                     for gap in range(n_gaps):
                         current[n_cells + gap] = 0.0
-                    crossed_by_jumps = apply_jumps(matrices, coupling, pop, group_rates, total_rate,
-                                                   weights, n_terms, current, following, accumulated)
+                    if ranked and n_terms <= RANKED_TERMS:
+                        crossed_by_jumps = apply_jumps_ranked(ranks, pop, weights, n_terms,
+                                                              current, accumulated, lanes)
+                    else:
+                        crossed_by_jumps = apply_jumps(matrices, coupling, pop, group_rates,
+                                                       total_rate, weights, n_terms, current,
+                                                       following, accumulated)
                     scatter_logical(mesh, accumulated, pop, mesh_step, state.mass)
                 crossed_by_drift = advance_strips(mesh, state.mass, pop, mesh_step)
                 mesh_step += 1

@@ -10,6 +10,7 @@ from collections import namedtuple
 Mesh = namedtuple("Mesh", [
     "cell_offset",  # (P+1,) global cell range of each population
     "cell_strip",  # (N,) strip of each logical cell, -1 if stationary
+    "stationary_offset", "stationary_cells",  # (P+1,), the cells with cell_strip -1
     "cell_position",  # (N,) position of the cell in its strip
     "centres",  # (N,) logical cell centres
     "strip_first", "strip_length", "strip_terminal",  # (S,) global; terminal -1 = threshold
@@ -41,6 +42,27 @@ Coupling = namedtuple("Coupling", [
     "conn_count",  # (C,) number of connections (float)
     "conn_delay",  # (C,) delay in network steps (float, >= 1)
 ])
+
+# The jumps of a population with one jump matrix whose cells can be ranked so that
+# every jump goes to a higher rank (jumps of one sign, none within a cell), in the
+# form that one pass in rank order applies (solver.kernels_1d.apply_jumps_ranked).
+# Other populations have an empty range and take solver.kernels_1d.apply_jumps.
+JumpRanks = namedtuple("JumpRanks", [
+    "pop_offset",  # (P+1,) each population's range of ranks (its work buffer's size, or 0)
+    "cell",  # (R,) work-buffer index of the cell at each rank
+    "theta",  # (R,) fraction of the cell that a jump takes past threshold
+    "slot_source",  # (R, RANKED_SLOTS) rank (within the population) of a source of the
+                    # cell; the population's size for an unused slot
+    "slot_weight",  # (R, RANKED_SLOTS) the matrix entry
+    "extra_offset",  # (R+1,) sources beyond the slots: range in the extra_ arrays
+    "extra_source", "extra_weight",
+])
+# Sources kept in fixed slots of a rank: a jump from cells smaller than the target
+# fills one or two, and fixed slots spare the pass a loop of unpredictable length.
+RANKED_SLOTS = 2
+# Poisson terms (0 to 4 jumps in a step) the ranked pass carries; steps that need
+# more take apply_jumps.
+RANKED_TERMS = 5
 
 State = namedtuple("State", [
     "mass",  # (N,) physical layout

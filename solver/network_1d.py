@@ -21,7 +21,7 @@ from meshgen.errors import ConfigError
 from meshgen.formats.mesh_artifact import Strips1DArtifact
 
 from .backend import load_kernels
-from .layout_1d import Coupling, Matrices, Mesh, State
+from .layout_1d import RANKED_SLOTS, Coupling, JumpRanks, Matrices, Mesh, State
 from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
 from .sim_file import InputSpec, SimulationSpec
 
@@ -38,9 +38,11 @@ class Network:
     mesh: Mesh
     matrices: Matrices
     coupling: Coupling
+    ranks: JumpRanks
     state: State
     input_rates: np.ndarray  # (n_inputs, n_steps) Hz
     work: np.ndarray
+    lanes: np.ndarray  # (largest + 1, 4) scratch of solver.kernels_1d.apply_jumps_ranked
 
 
 def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...]) -> Network:
@@ -56,10 +58,11 @@ def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...])
     state = State(mass=_initial_mass(spec, artifacts, mesh), pop_step=np.zeros(len(artifacts), np.int64),
                   refractory_queue=np.zeros((len(artifacts), queue)),
                   rate_history=np.zeros((len(artifacts), history)))
-    largest = max(a.n_cells + len(a.gap_entry_cell) for a in artifacts)
+    sizes = [a.n_cells + len(a.gap_entry_cell) for a in artifacts]
     return Network(spec=spec, artifacts=artifacts, dt=dt, n_steps=n_steps, mesh=mesh,
-                   matrices=matrices, coupling=coupling, state=state,
-                   input_rates=input_rate_table(spec, dt, n_steps), work=np.zeros((3, largest)))
+                   matrices=matrices, coupling=coupling, ranks=jump_ranks(sizes, matrices, coupling),
+                   state=state, input_rates=input_rate_table(spec, dt, n_steps),
+                   work=np.zeros((3, max(sizes))), lanes=np.zeros((max(sizes) + 1, 4)))
 
 
 def refractory_queue_length(artifact: Strips1DArtifact) -> int:
@@ -134,8 +137,11 @@ def _mesh_arrays(spec, artifacts, substeps) -> Mesh:
         reset_fractions.append(artifact.reset_fractions)
         reset_offset.append(reset_offset[-1] + len(artifact.reset_cells))
     as_int = lambda parts: np.concatenate(parts).astype(np.int64)  # noqa: E731
+    stationary = [np.flatnonzero(strip_of < 0) + cell_offset[p] for p, strip_of in enumerate(cell_strip)]
     return Mesh(
-        cell_offset=cell_offset, cell_strip=as_int(cell_strip), cell_position=as_int(cell_position),
+        cell_offset=cell_offset, cell_strip=as_int(cell_strip),
+        stationary_offset=np.cumsum([0] + [len(c) for c in stationary]).astype(np.int64),
+        stationary_cells=as_int(stationary), cell_position=as_int(cell_position),
         centres=np.concatenate([a.centres for a in artifacts]),
         strip_first=as_int(first), strip_length=as_int(length), strip_terminal=as_int(terminal),
         pop_strip_offset=np.array(strip_offset, np.int64), gap_offset=np.array(gap_offset, np.int64),
@@ -205,6 +211,91 @@ def _coupling_arrays(spec: SimulationSpec, artifacts, dt: float):
         conn_count=np.array(conn["conn_count"], np.float64),
         conn_delay=np.array(conn["conn_delay"], np.float64))
     return packed, coupling
+
+
+def jump_ranks(sizes: list[int], matrices: Matrices, coupling: Coupling) -> JumpRanks:
+    """The populations' jumps in the form of solver.kernels_1d.apply_jumps_ranked, for
+    those with one jump matrix whose cells (work buffers of `sizes`) can be ranked so
+    that every jump goes to a higher rank; the others get an empty range."""
+    parts = {name: [] for name in ("cell", "theta", "slot_source", "slot_weight", "extra_count",
+                                   "extra_source", "extra_weight")}
+    pop_offset = [0]
+    for pop, size in enumerate(sizes):
+        groups = np.flatnonzero(coupling.group_pop == pop)
+        ranked = None
+        if len(groups) == 1:
+            matrix = coupling.group_matrix[groups[0]]
+            source, target, weight = _matrix_entries(size, matrix, matrices)
+            if not np.any(source == target):  # a jump within its cell has no forward order
+                ranked = _forward_order(size, source, target)
+        if ranked is None:
+            pop_offset.append(pop_offset[-1])
+            continue
+        rank = np.empty(size, np.int64)
+        rank[ranked] = np.arange(size)
+        target, source = rank[target], rank[source]
+        by_target = np.lexsort((source, target))
+        target, source, weight = target[by_target], source[by_target], weight[by_target]
+        place = np.arange(len(target)) - np.searchsorted(target, np.arange(size))[target]
+        slot_source = np.full((size, RANKED_SLOTS), size, np.int64)  # row `size` of lanes is 0
+        slot_weight = np.zeros((size, RANKED_SLOTS))
+        in_slot = place < RANKED_SLOTS
+        slot_source[target[in_slot], place[in_slot]] = source[in_slot]
+        slot_weight[target[in_slot], place[in_slot]] = weight[in_slot]
+        start = matrices.threshold_offset[matrix]
+        parts["cell"].append(ranked)
+        parts["theta"].append(matrices.threshold_fraction[start:start + size][ranked])
+        parts["slot_source"].append(slot_source)
+        parts["slot_weight"].append(slot_weight)
+        parts["extra_count"].append(np.bincount(target[~in_slot], minlength=size))
+        parts["extra_source"].append(source[~in_slot])
+        parts["extra_weight"].append(weight[~in_slot])
+        pop_offset.append(pop_offset[-1] + size)
+
+    def joined(name, dtype, shape=(0,)):
+        return np.concatenate(parts[name]).astype(dtype) if parts[name] else np.zeros(shape, dtype)
+
+    extra_count = joined("extra_count", np.int64)
+    return JumpRanks(
+        pop_offset=np.array(pop_offset, np.int64), cell=joined("cell", np.int64),
+        theta=joined("theta", np.float64),
+        slot_source=joined("slot_source", np.int64, (0, RANKED_SLOTS)),
+        slot_weight=joined("slot_weight", np.float64, (0, RANKED_SLOTS)),
+        extra_offset=np.concatenate([[0], np.cumsum(extra_count)]).astype(np.int64),
+        extra_source=joined("extra_source", np.int64), extra_weight=joined("extra_weight", np.float64))
+
+
+def _matrix_entries(size: int, matrix: int, matrices: Matrices):
+    """(source, target, weight) of every nonzero entry of a packed matrix."""
+    pointer = matrices.indptr[matrices.indptr_offset[matrix]:matrices.indptr_offset[matrix + 1]]
+    span = slice(pointer[0], pointer[-1])
+    source = np.repeat(np.arange(size), np.diff(pointer))
+    target, weight = matrices.indices[span], matrices.data[span]
+    keep = weight != 0.0
+    return source[keep], target[keep].astype(np.int64), weight[keep].astype(np.float64)
+
+
+def _forward_order(size: int, source: np.ndarray, target: np.ndarray):
+    """The cells in an order where every edge source -> target goes forward (Kahn's
+    algorithm, lowest index first among the ready), or None if the edges have a cycle."""
+    import heapq
+
+    pending = np.bincount(target, minlength=size).tolist()
+    by_source = np.argsort(source, kind="stable")
+    starts = np.searchsorted(source[by_source], np.arange(size + 1)).tolist()
+    targets = target[by_source].tolist()
+    ready = [cell for cell in range(size) if pending[cell] == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        cell = heapq.heappop(ready)
+        order.append(cell)
+        for k in range(starts[cell], starts[cell + 1]):
+            t = targets[k]
+            pending[t] -= 1
+            if pending[t] == 0:
+                heapq.heappush(ready, t)
+    return np.array(order, np.int64) if len(order) == size else None
 
 
 def _initial_mass(spec: SimulationSpec, artifacts, mesh: Mesh) -> np.ndarray:
@@ -300,9 +391,9 @@ class Strips1DNetwork:
     def advance(self, first_step: int, n_steps: int) -> None:
         network = self.network
         self._kernels.advance_network(network.mesh, network.matrices, network.coupling,
-                                      network.state, network.input_rates, first_step, n_steps,
-                                      network.dt, self.rate, self.total_mass, self.mean,
-                                      network.work)
+                                      network.ranks, network.state, network.input_rates,
+                                      first_step, n_steps, network.dt, self.rate,
+                                      self.total_mass, self.mean, network.work, network.lanes)
 
     def rates(self) -> np.ndarray:
         return self.rate

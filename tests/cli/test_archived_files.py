@@ -65,7 +65,15 @@ def test_archived_mesh_runs_to_the_archived_output(tmp_path, output):
     assert len(then) > 10
     for name, values in then.items():
         assert name in now, name
-        np.testing.assert_array_equal(now[name], values, err_msg=name)
+        if values.dtype.kind == "f":
+            # The same numbers up to the rounding of the kernels' order of operations
+            # (issue 12's one-pass jumps moved the 1D density by 3e-13 relative, and
+            # the rate, a difference of sums over dt, by 2e-12 Hz where it is 4e-8).
+            scale = np.max(np.abs(values)) if values.size else 0.0
+            np.testing.assert_allclose(now[name], values, rtol=1e-10, atol=1e-12 * scale,
+                                       err_msg=name)
+        else:
+            np.testing.assert_array_equal(now[name], values, err_msg=name)
 
 
 @pytest.mark.parametrize("output, population", [("grid_run.h5", "grid"),

@@ -7,9 +7,10 @@ import pytest
 from scipy import sparse, stats
 from scipy.linalg import expm
 
-from solver.kernels_1d import (MAX_POISSON_TERMS, POISSON_TAIL, Coupling, Matrices, Mesh, State,
-                               apply_jumps, gather_logical, group_input_rates, poisson_weights,
-                               scatter_logical)
+from solver.kernels_1d import (MAX_POISSON_TERMS, POISSON_TAIL, RANKED_TERMS, Coupling, Matrices,
+                               Mesh, State, apply_jumps, apply_jumps_ranked, gather_logical,
+                               group_input_rates, poisson_weights, scatter_logical)
+from solver.network_1d import jump_ranks
 from solver.population import delayed_rates
 
 
@@ -78,10 +79,94 @@ def test_apply_jumps_is_the_master_equation_solution():
     assert accumulated.sum() + crossed == pytest.approx(1.0, abs=1e-14)
 
 
+def forward_matrix(size, rng, backward=False, diagonal=False):
+    """A jump matrix on cells in a shuffled order whose jumps all go up a hidden
+    ranking (one to five targets each, some cells crossing threshold), packed as the
+    kernels take it; `backward` adds one jump down the ranking, `diagonal` one within
+    a cell."""
+    hidden = rng.permutation(size)  # hidden[k]: the cell at rank k
+    rows, cols, vals = [], [], []
+    threshold = np.zeros(size)
+    for k in range(size):
+        targets = hidden[k + 1:k + 1 + rng.integers(1, 6)]
+        shares = rng.random(len(targets) + 1)
+        shares /= shares.sum()
+        rows += targets.tolist()
+        cols += [hidden[k]] * len(targets)
+        vals += shares[:-1].tolist()
+        threshold[hidden[k]] = shares[-1] if len(targets) < 5 else 0.0
+        if len(targets) == 5:
+            vals[-1] += shares[-1]
+    if backward:
+        rows.append(hidden[0])
+        cols.append(hidden[-1])
+        vals.append(0.0 + threshold[hidden[-1]] / 2)
+        threshold[hidden[-1]] /= 2
+    if diagonal:
+        rows.append(hidden[3])
+        cols.append(hidden[3])
+        vals.append(1e-3)
+    m = sparse.csc_matrix((vals, (rows, cols)), shape=(size, size))
+    m.sum_duplicates()
+    matrices = Matrices(indptr_offset=np.array([0, size + 1], np.int64),
+                        indptr=m.indptr.astype(np.int64), indices=m.indices.astype(np.int64),
+                        data=m.data, threshold_offset=np.zeros(1, np.int64),
+                        threshold_fraction=threshold)
+    coupling = Coupling(group_pop=np.zeros(1, np.int64), group_matrix=np.zeros(1, np.int64),
+                        conn_group=np.zeros(0, np.int64), conn_source_pop=np.zeros(0, np.int64),
+                        conn_source_input=np.zeros(0, np.int64), conn_count=np.zeros(0),
+                        conn_delay=np.zeros(0))
+    return matrices, coupling
+
+
+@pytest.mark.parametrize("expected", [1e-3, 0.07, 0.17])
+def test_ranked_jumps_are_the_term_by_term_sum(expected):
+    """apply_jumps_ranked (one pass over the cells in an order every jump goes up) gives
+    apply_jumps's cells and crossed mass, on a matrix whose order must be found."""
+    rng = np.random.default_rng(5)
+    size = 40
+    matrices, coupling = forward_matrix(size, rng)
+    ranks = jump_ranks([size], matrices, coupling)
+    assert ranks.pop_offset.tolist() == [0, size]
+    assert len(ranks.extra_source) > 0  # some cells have more sources than slots
+    weights = np.zeros(MAX_POISSON_TERMS)
+    count = poisson_weights(expected, weights)
+    assert count <= RANKED_TERMS
+    start = rng.random(size)
+    start /= start.sum()
+    rates = np.array([1000.0])
+    by_terms = np.zeros(size)
+    crossed_by_terms = apply_jumps(matrices, coupling, 0, rates, 1000.0, weights, count,
+                                   start.copy(), np.zeros(size), by_terms)
+    ranked = np.zeros(size)
+    crossed = apply_jumps_ranked(ranks, 0, weights, count, start, ranked, np.zeros((size + 1, 4)))
+    np.testing.assert_allclose(ranked, by_terms, rtol=0, atol=1e-16)
+    assert crossed == pytest.approx(crossed_by_terms, abs=1e-15)
+    assert crossed > 0.1 * expected  # threshold fractions of about a quarter
+    assert ranked.sum() + crossed == pytest.approx(1.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("flaw", ["backward", "diagonal", "two groups"])
+def test_jumps_without_a_forward_order_are_not_ranked(flaw):
+    """A jump down the ranking (inhibition with excitation), one within a cell, or two
+    matrices (whose shares change step by step) leave the population to apply_jumps."""
+    rng = np.random.default_rng(6)
+    size = 20
+    matrices, coupling = forward_matrix(size, rng, backward=flaw == "backward",
+                                        diagonal=flaw == "diagonal")
+    if flaw == "two groups":
+        coupling = coupling._replace(group_pop=np.zeros(2, np.int64),
+                                     group_matrix=np.zeros(2, np.int64))
+    ranks = jump_ranks([size], matrices, coupling)
+    assert ranks.pop_offset.tolist() == [0, 0]
+
+
 def test_gather_and_scatter_follow_the_ring_offset():
     # One population: a strip of 5 cells then 2 stationary cells.
     mesh = Mesh(cell_offset=np.array([0, 7], np.int64),
                 cell_strip=np.array([0, 0, 0, 0, 0, -1, -1], np.int64),
+                stationary_offset=np.array([0, 2], np.int64),
+                stationary_cells=np.array([5, 6], np.int64),
                 cell_position=np.array([0, 1, 2, 3, 4, 0, 0], np.int64),
                 centres=np.arange(7.0), strip_first=np.array([0], np.int64),
                 strip_length=np.array([5], np.int64), strip_terminal=np.array([5], np.int64),
