@@ -20,11 +20,11 @@ from meshgen import __version__
 from meshgen.formats.atomic_file import atomic_output, check_writable
 from meshgen.errors import MiindError, SimulationError
 
-from .analyze_options import AnalyzeOptions, combination_problem
 from .progress import progress_callback
 
-if TYPE_CHECKING:  # read and computed only by analyze, imported there (h5py, numpy)
+if TYPE_CHECKING:  # only analyze uses these, and imports them itself (h5py, numpy)
     from meshgen.formats.run_output_reader import RunOutput
+    from .analyze_options import AnalyzeOptions
     from .statistics import Binning
 
 # Frames per second of `analyze --movie` (miind_cli.plotting2d, which needs matplotlib
@@ -312,6 +312,8 @@ def analyze(output_file, **given):
     --window, in bins of --bin or of 1 ms rounded to whole steps.
     Bins: a last incomplete bin is left out.
     """
+    from .analyze_options import AnalyzeOptions
+
     options = AnalyzeOptions(**given)
     _check_usage(options)
     if options.mesh:
@@ -326,6 +328,8 @@ def analyze(output_file, **given):
 def _check_usage(options: AnalyzeOptions) -> None:
     """The usage errors of analyze: options that do not go together, a bad --fps or
     --movie suffix."""
+    from .analyze_options import combination_problem
+
     problem = combination_problem(options.given())
     if problem:
         raise click.UsageError(problem)
