@@ -18,11 +18,14 @@ import numpy as np
 
 from meshgen.errors import ConfigError
 from meshgen.formats.mesh_artifact import Diffusion1DArtifact, GridArtifact, read_mesh
-from meshgen.model_file import model_from_definition, read_model
 
 from .network_1d import input_rate_table
 from .population import Population, RateFeed
 from .sim_file import SimulationSpec
+
+# meshgen.model_file (with meshgen.models and meshgen.exploration) is imported by the
+# builders that rebuild a model: a run of 1D strip populations needs none and starts
+# without it (tests/cli/test_imports.py).
 
 # The step of simulations made of direct populations only, when [simulation] dt is
 # not given: 0.1 ms, Brian2's and NEST's default. LIF is solved exactly whatever the
@@ -174,6 +177,8 @@ def _check_integration_step(context, population, p, model, initial, groups, rate
 
 def build_density_2d(context: Context, population, artifact, _order: int):
     """A density population on a 2D grid or strip mesh."""
+    from meshgen.model_file import model_from_definition
+
     from .density_2d import Density2DPopulation
 
     spec, dt = context.spec, context.dt
@@ -212,6 +217,8 @@ def build_density_2d(context: Context, population, artifact, _order: int):
 
 def build_diffusion_1d(context: Context, population, artifact, _order: int):
     """A density population on a 1D diffusion mesh."""
+    from meshgen.model_file import model_from_definition
+
     from .diffusion_1d import Diffusion1DPopulation, connection_groups, takes_exact_jumps
 
     spec = context.spec
@@ -238,6 +245,8 @@ def build_diffusion_1d(context: Context, population, artifact, _order: int):
 
 
 def _direct_model(spec: SimulationSpec, p: int):
+    from meshgen.model_file import model_from_definition, read_model
+
     population = spec.populations[p]
     if population.model_path is not None:
         return read_model(population.model_path)

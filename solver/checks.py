@@ -26,8 +26,10 @@ import numpy as np
 
 from meshgen.box_edges import CLAMP_MECHANISMS, edge_names
 from meshgen.errors import MeshError
-from meshgen.exploration import MAX_DRIVEN_SECONDS, explore, ranges_from_region
-from meshgen.grid_defaults import CELLS_PER_SPREAD, MAX_SPREAD_CELLS, STEPS_PER_INTERVAL
+
+# meshgen.exploration (with meshgen.models) and meshgen.grid_defaults are imported by
+# the checks of 2D populations that use them: solver.engine imports this module for
+# CLAMP_WARNING_PER_SECOND, and a run of 1D populations needs no more.
 
 # Clamped mass per second (fraction of the population) above which `miind run` warns.
 # Measured (AdEx, b 80.5 pA, 3000 Hz of 1 mV jumps, grid of 320 x 100 cells over w in
@@ -83,6 +85,8 @@ MIN_STEPS_PER_INTERVAL = 20
 def steps_warning(name: str, rate: float, dt: float) -> str | None:
     """The warning about a 2D population firing at `rate` (Hz, the run's mean) on a mesh
     step `dt` too long for its interval between spikes, or None."""
+    from meshgen.grid_defaults import STEPS_PER_INTERVAL
+
     if not rate > 0 or 1.0 / (rate * dt) >= MIN_STEPS_PER_INTERVAL:
         return None
     return (f"population '{name}' fires at {rate:.3g} Hz: {1.0 / (rate * dt):.3g} steps of its "
@@ -111,6 +115,8 @@ def spread_warnings(name: str, mass: np.ndarray, centres, widths, ranges, variab
     """Warnings about the variables without jumps along which the density `mass` (on
     cells whose centres are `centres`, one array per variable) spans fewer than
     MIN_CELLS_ACROSS_SPREAD cells of `widths` across its interquartile range."""
+    from meshgen.grid_defaults import CELLS_PER_SPREAD, MAX_SPREAD_CELLS
+
     total = float(mass.sum())
     found = []
     for axis, variable in enumerate(variables):
@@ -140,6 +146,8 @@ def with_suggestions(found: list[ClampFinding], explore_inputs,
     each population under the input it got in the run, driven at most as long as the
     run (`seconds`); `explore_inputs(name)` returns (model, [ExpectedInput], current
     ranges). A limit that would not widen the range is left out."""
+    from meshgen.exploration import MAX_DRIVEN_SECONDS, explore, ranges_from_region
+
     ranges_of = {}
     suggested = []
     for finding in found:

@@ -1,8 +1,9 @@
 """What the commands load: `miind --help` no numba; `miind run` none of the mesh
 builder's geometry (shapely), the plots (matplotlib) or worker processes
 (multiprocessing), and on 1D or 2D density populations (ahead-of-time kernels) not
-numba or scipy either. Each command runs in a fresh interpreter, which reports its
-modules."""
+numba or scipy either; on 1D strip populations not the model definitions either
+(meshgen.model_file and what it loads), nor analyze's option table. Each command
+runs in a fresh interpreter, which reports its modules."""
 
 from __future__ import annotations
 
@@ -19,23 +20,38 @@ from solver.backend import aot_is_current
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # Never loaded by `miind run`: the mesh builder's and the plots' libraries.
 NOT_FOR_RUNS = {"shapely", "matplotlib", "multiprocessing"}
+# Not loaded by a run of 1D strip populations, nor by importing the command line and
+# the engine: the model definitions (only direct, 2D and diffusion populations rebuild
+# a model from its definition; ~30 ms to import) and what only `miind analyze` uses.
+NOT_FOR_1D_RUNS = {"meshgen.model_file", "meshgen.models", "meshgen.exploration",
+                   "meshgen.grid_defaults", "miind_cli.analyze_options"}
 
 REPORT_MODULES = """\
 import json, sys
 from click.testing import CliRunner
 from miind_cli.cli import cli
 result = CliRunner().invoke(cli, sys.argv[1:])
-print(json.dumps({"exit": result.exit_code,
-                  "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+print(json.dumps({"exit": result.exit_code, "modules": sorted(sys.modules)}))
 """
 
 
 def modules_of(*args) -> set[str]:
+    """The modules `miind ARGS` loaded: their full names and their top-level packages."""
     done = subprocess.run([sys.executable, "-c", REPORT_MODULES, *map(str, args)],
                           capture_output=True, text=True, check=True)
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["exit"] == 0, done.stdout
-    return set(report["modules"])
+    return set(report["modules"]) | {name.split(".")[0] for name in report["modules"]}
+
+
+def test_importing_the_command_line_and_the_engine_loads_no_model_definitions():
+    """What every `miind run` imports before it reads its files."""
+    done = subprocess.run([sys.executable, "-c", "import json, sys, miind_cli.cli, solver.engine; "
+                           "print(json.dumps(sorted(sys.modules)))"],
+                          capture_output=True, text=True, check=True)
+    loaded = set(json.loads(done.stdout))
+    assert {"miind_cli.cli", "solver.engine", "solver.assembly", "solver.checks"} <= loaded
+    assert sorted(loaded & NOT_FOR_1D_RUNS) == []
 
 
 def test_help_loads_no_numba():
@@ -47,6 +63,7 @@ def test_a_run_of_the_public_case_loads_only_what_it_needs(lif_mesh, tmp_path):
     loaded = modules_of("run", EXAMPLES / "lif" / "simulation.toml", "-o", tmp_path / "out.h5",
                         "-q", "--set", f"population.0.mesh={lif_mesh.path}")
     assert not loaded & NOT_FOR_RUNS
+    assert sorted(loaded & NOT_FOR_1D_RUNS) == []
     if aot_is_current():
         # The kernels compiled ahead of time need neither numba nor (through it) scipy.
         assert not loaded & {"numba", "scipy"}
