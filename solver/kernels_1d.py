@@ -142,8 +142,8 @@ def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_ter
                 value *= share
                 if threshold[column] > 0.0:
                     crossed = True
-                for k in range(pointer[column], pointer[column + 1]):
-                    spare[matrices.indices[k]] += matrices.data[k] * value
+                for k in range(uint64(pointer[column]), uint64(pointer[column + 1])):
+                    spare[uint64(matrices.indices[k])] += matrices.data[k] * value
         result, spare = spare, result
     if n_terms % 2 == 0:  # the result ended in the caller's `following`
         for i in range(size):
