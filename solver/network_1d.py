@@ -10,6 +10,7 @@ the mesh, negative or non-finite input rates.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import json
 from dataclasses import dataclass
 from typing import ClassVar
@@ -278,8 +279,6 @@ def _matrix_entries(size: int, matrix: int, matrices: Matrices):
 def _forward_order(size: int, source: np.ndarray, target: np.ndarray):
     """The cells in an order where every edge source -> target goes forward (Kahn's
     algorithm, lowest index first among the ready), or None if the edges have a cycle."""
-    import heapq
-
     pending = np.bincount(target, minlength=size).tolist()
     by_source = np.argsort(source, kind="stable")
     starts = np.searchsorted(source[by_source], np.arange(size + 1)).tolist()
