@@ -52,6 +52,8 @@ MIIND_REPEATS = 5          # mesh and run with OMP_NUM_THREADS=1
 MIIND_DEFAULT_THREAD_REPEATS = 3  # each run can take 5-17 s when the threads contend
 OUR_MESH_REPEATS = 3
 OUR_WARM_REPEATS = 5
+LONG_T_END = 10.0          # s simulated in the longer runs, MIIND's and ours interleaved
+LONG_REPEATS = 3
 STARTUP_REPEATS = 5
 # Mesh resolutions of the cost sweep: 10 is the default; each doubling roughly
 # doubles the cells and halves the step, so the cost grows about 4x per doubling.
@@ -205,6 +207,40 @@ def bench_ours_cli(scratch: Path) -> dict:
     }
 
 
+# ---------------------------------------------------------------- both, 10 s simulated
+
+def bench_long(scratch: Path, with_miind: bool) -> dict:
+    """LONG_T_END simulated seconds of the public case, whole processes, MIIND (one
+    thread; its files from bench_miind) and ours (warm, default kernels, the mesh of
+    bench_ours_cli) interleaved run by run."""
+    meshes = {"default mesh": scratch / "lif_mesh.h5", "jump_interval 2": scratch / "lif_j2.h5"}
+    timed([str(OUR_MIIND), "mesh", "examples/lif/lif.toml", "--set", "mesh.jump_interval=2",
+           "-o", str(meshes["jump_interval 2"]), "-q"])
+    miind_times, miind_rates = [], []
+    ours = {name: {"seconds": [], "kernel": [], "rate": []} for name in meshes}
+    for i in range(LONG_REPEATS):
+        if with_miind:
+            log(f"{LONG_T_END:g} s simulated: MIIND ({i + 1}/{LONG_REPEATS})")
+            seconds, _, rate_file = miind_side.simulate(str(MIIND_VENV), str(MIIND_WORKDIR),
+                                                        LONG_T_END, threads=1)
+            miind_times.append(seconds)
+            miind_rates.append(second_half_mean(rate_file, LONG_T_END))
+        for name, mesh in meshes.items():
+            log(f"{LONG_T_END:g} s simulated: ours, {name} ({i + 1}/{LONG_REPEATS})")
+            seconds, out = timed([str(OUR_MIIND), "run", "examples/lif/simulation.toml",
+                                  "--set", f"population.0.mesh={mesh}",
+                                  "--set", f"simulation.t_end={LONG_T_END}",
+                                  "-o", str(scratch / "long.h5"), "-q"])
+            ours[name]["seconds"].append(seconds)
+            ours[name]["kernel"].append(json.loads(out)["seconds"])
+            ours[name]["rate"].append(json.loads(out)["mean_rates"]["lif"])
+    return {"t_end": LONG_T_END,
+            "miind_seconds": summary(miind_times) if miind_times else None,
+            "miind_rate_hz": miind_rates[-1] if miind_rates else None,
+            "ours": {name: {"seconds": summary(o["seconds"]), "kernel_seconds": summary(o["kernel"]),
+                            "rate_hz": o["rate"][-1]} for name, o in ours.items()}}
+
+
 # ---------------------------------------------------------------- ours, in process
 
 def bench_sweep(scratch: Path) -> list[dict]:
@@ -235,7 +271,7 @@ def ratio(a, b):
 
 
 def report(machine: dict, miind: dict | None, miind_error: str | None, ours: dict,
-           sweep: list[dict], total_seconds: float) -> str:
+           long_runs: dict, sweep: list[dict], total_seconds: float) -> str:
     out = ["# Benchmark: the public case (LIF, 1000 Hz x 1 mV, 1 s simulated)", "",
            machine_line(machine), ""]
     if miind is None:
@@ -276,6 +312,22 @@ def report(machine: dict, miind: dict | None, miind_error: str | None, ours: dic
     out += [f"Repeats: MIIND mesh and run {MIIND_REPEATS}, MIIND default threads "
             f"{MIIND_DEFAULT_THREAD_REPEATS}, our mesh {OUR_MESH_REPEATS}, our warm runs "
             f"{OUR_WARM_REPEATS} per back end (interleaved), our cold runs 1.", ""]
+
+    ml = long_runs["miind_seconds"] or {}
+    miind_rate = long_runs["miind_rate_hz"]
+    rows = []
+    for name, o in long_runs["ours"].items():
+        rows.append([f"MIIND OMP_NUM_THREADS=1 vs `miind run`, {name}", mn_med(ml),
+                     mn_med(o["seconds"]), fmt(ratio(ml.get("median"), o["seconds"]["median"])),
+                     fmt(o["kernel_seconds"]["median"]),
+                     percent(miind_rate / EXACT_RATE_HZ - 1) if miind_rate else "-",
+                     percent(o["rate_hz"] / EXACT_RATE_HZ - 1)])
+    out += [f"## {long_runs['t_end']:g} s simulated (whole processes, wall seconds)", ""]
+    out += [md_table(["run", "MIIND 1.0.21 min / median", "ours min / median",
+                      "MIIND / ours (medians)", "our kernel loop (median)",
+                      f"MIIND error vs {EXACT_RATE_HZ}", "our error"], rows), ""]
+    out += [f"{LONG_REPEATS} runs each, MIIND's and ours interleaved (warm, default kernels); "
+            "rates are means over the second half.", ""]
 
     diff = ours["runs"]["jit_minus_default_seconds"]
     out += ["## Without the compiled kernels (`miind run`, warm, wall seconds)", ""]
@@ -374,15 +426,17 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="miind-bench-") as scratch:
         ours = bench_ours_cli(Path(scratch))
+        long_runs = bench_long(Path(scratch), miind is not None)
         sweep = bench_sweep(Path(scratch))
     machine["load_average_end"] = list(os.getloadavg())
     total = time.perf_counter() - started
 
-    text = report(machine, miind, miind_error, ours, sweep, total)
+    text = report(machine, miind, miind_error, ours, long_runs, sweep, total)
     publish(text, args.json, {"machine": machine, "exact_rate_hz": EXACT_RATE_HZ,
                            "exact_rate_standard_error_hz": EXACT_RATE_SE_HZ,
                            "issue_rate_hz": ISSUE_RATE_HZ, "miind": miind,
-                           "miind_error": miind_error, "ours": ours, "sweep": sweep,
+                           "miind_error": miind_error, "ours": ours, "long_runs": long_runs,
+                           "sweep": sweep,
                            "total_seconds": total}, total)
     return 0
 
