@@ -161,6 +161,25 @@ def test_jumps_without_a_forward_order_are_not_ranked(flaw):
     assert ranks.pop_offset.tolist() == [0, 0]
 
 
+@pytest.mark.parametrize("inputs, ranked", [(((1.0, 1000.0),), True),
+                                             (((1.0, 1000.0), (-1.0, 300.0)), False)])
+def test_which_strip_populations_take_the_ranked_pass(tmp_path, inputs, ranked):
+    """The public case's jumps (one efficacy, up) take apply_jumps_ranked; excitation
+    with inhibition (two matrices, jumps both ways) the term-by-term sum."""
+    from meshgen.build import build_mesh
+    from solver.assembly import build_simulation
+    from solver.sim_file import read_simulation_file
+    from tests.support.studies import write_lif_files
+
+    model, simulation_file = write_lif_files(tmp_path, inputs=inputs, t_end=1e-3, lowest=-75.0,
+                                             mesh_lines="cells_per_efficacy = 3")
+    build_mesh(model, tmp_path / "mesh.h5", [])
+    network = build_simulation(read_simulation_file(simulation_file)).populations[0].network
+    artifact = network.artifacts[0]
+    size = artifact.n_cells + len(artifact.gap_entry_cell)
+    assert network.ranks.pop_offset.tolist() == [0, size if ranked else 0]
+
+
 def test_gather_and_scatter_follow_the_ring_offset():
     # One population: a strip of 5 cells then 2 stationary cells.
     mesh = Mesh(cell_offset=np.array([0, 7], np.int64),
