@@ -15,7 +15,7 @@ State layout (built by solver.network_1d from the mesh artifacts):
   truncated where the Poisson tail falls below POISSON_TAIL; the tail's weight goes to
   the last term, so every term is column-stochastic and mass is conserved exactly.
   Where the cells can be ranked so that every jump goes up the ranks (jumps of one
-  sign), the sum is taken in one pass over the ranks (apply_jumps_ranked, 3x faster);
+  sign), the sum is taken in one pass over the ranks (apply_jumps_ranked, 2.5x faster);
   otherwise term by term (apply_jumps). Both compute the same sum.
 * Mass crossing threshold (by a jump or by drift off a strip's end) waits in a
   refractory queue and re-enters at the reset cells.
