@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,12 @@ def build_mesh(model_path: str | Path, output: str | Path, overrides: list[str] 
         if built is not None:
             return built
     dt = settings.dt or automatic_dt(drift, low, high, smallest, settings.cells_per_efficacy)
-    stationary_width = smallest / settings.cells_per_efficacy
+    # Strip cells shrink toward a stable fixed point (drift x dt -> 0): resolving it to
+    # h/K, like the cells near threshold, spends a quarter to a third of the mesh on
+    # mass that jumps of h smooth anyway. h/sqrt(K) still shrinks as K grows, and moves
+    # no figure of `make validate` by more than 0.02 points (issue 12: 1318 -> 978
+    # cells on the public case, its rate unchanged to 1e-5).
+    stationary_width = smallest / math.sqrt(settings.cells_per_efficacy)
     total_steps = 2 + len(settings.efficacies)
     _report(progress, 0, total_steps)
     mesh = build_strip_mesh(drift, settings.lowest, model.threshold, dt, stationary_width,

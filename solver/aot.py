@@ -57,7 +57,7 @@ def argument_types():
                           for name in Coupling._fields])
     int_grid = np.zeros((1, 1), np.int64)
     ranks = JumpRanks(*[grid if name == "slot_weight" else int_grid if name == "slot_source"
-                        else floats if name in ("extra_weight", "theta") else ints
+                        else floats if name in ("extra_weight", "theta", "diagonal") else ints
                         for name in JumpRanks._fields])
     state = State(mass=floats, pop_step=ints, refractory_queue=grid, rate_history=grid)
     t = typeof

@@ -157,12 +157,13 @@ def apply_jumps(matrices, coupling, pop, group_rates, total_rate, weights, n_ter
 @njit(cache=True)
 def apply_jumps_ranked(ranks, pop, weights, n_terms, current, accumulated, lanes):
     """apply_jumps in one pass, for a population whose cells `ranks` orders so that
-    every jump goes to a higher rank (one jump matrix, n_terms <= RANKED_TERMS).
+    every jump goes to a higher rank or stays in its cell (one jump matrix, n_terms <=
+    RANKED_TERMS).
 
     The mass that has made k jumps, (M^k u) at a cell, depends only on the (k-1)-jump
-    mass of lower ranks, so all of a cell's k-jump masses are computed when it is
-    reached, from the rows `lanes` already holds: lanes[t] = (u, Mu, M^2u, M^3u) at
-    rank t. The cell then gets sum_k w_k M^k u.
+    masses of lower ranks and of the cell itself, so all of a cell's k-jump masses are
+    computed when it is reached, from the rows `lanes` already holds: lanes[t] = (u,
+    Mu, M^2u, M^3u) at rank t. The cell then gets sum_k w_k M^k u.
 
     What crossed is, as in apply_jumps, the mass the cells lost, from compensated
     sums (exact_sum's) taken in the same pass. Computed from the threshold fractions
@@ -216,6 +217,12 @@ def apply_jumps_ranked(ranks, pop, weights, n_terms, current, accumulated, lanes
             m4 += w * flat[s + uint64(3)]
         cell = uint64(ranks.cell[r])
         m0 = current[cell]
+        stay = ranks.diagonal[r]
+        if stay != 0.0:  # jumps shorter than the cell (coarse meshes, stationary cells)
+            m1 += stay * m0
+            m2 += stay * m1
+            m3 += stay * m2
+            m4 += stay * m3
         row = uint64(4) * uint64(t)
         flat[row] = m0
         flat[row + uint64(1)] = m1

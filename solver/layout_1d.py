@@ -44,13 +44,14 @@ Coupling = namedtuple("Coupling", [
 ])
 
 # The jumps of a population with one jump matrix whose cells can be ranked so that
-# every jump goes to a higher rank (jumps of one sign, none within a cell), in the
+# every jump goes to a higher rank or stays in its cell (jumps of one sign), in the
 # form that one pass in rank order applies (solver.kernels_1d.apply_jumps_ranked).
 # Other populations have an empty range and take solver.kernels_1d.apply_jumps.
 JumpRanks = namedtuple("JumpRanks", [
     "pop_offset",  # (P+1,) each population's range of ranks (its work buffer's size, or 0)
     "cell",  # (R,) work-buffer index of the cell at each rank
     "theta",  # (R,) fraction of the cell that a jump takes past threshold
+    "diagonal",  # (R,) fraction of the cell that a jump leaves in it
     "slot_source",  # (R, RANKED_SLOTS) rank (within the population) of a source of the
                     # cell; the population's size for an unused slot
     "slot_weight",  # (R, RANKED_SLOTS) the matrix entry

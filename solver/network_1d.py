@@ -217,9 +217,10 @@ def _coupling_arrays(spec: SimulationSpec, artifacts, dt: float):
 def jump_ranks(sizes: list[int], matrices: Matrices, coupling: Coupling) -> JumpRanks:
     """The populations' jumps in the form of solver.kernels_1d.apply_jumps_ranked, for
     those with one jump matrix whose cells (work buffers of `sizes`) can be ranked so
-    that every jump goes to a higher rank; the others get an empty range."""
-    parts = {name: [] for name in ("cell", "theta", "slot_source", "slot_weight", "extra_count",
-                                   "extra_source", "extra_weight")}
+    that every jump goes to a higher rank or stays in its cell; the others get an
+    empty range."""
+    parts = {name: [] for name in ("cell", "theta", "diagonal", "slot_source", "slot_weight",
+                                   "extra_count", "extra_source", "extra_weight")}
     pop_offset = [0]
     for pop, size in enumerate(sizes):
         groups = np.flatnonzero(coupling.group_pop == pop)
@@ -227,8 +228,11 @@ def jump_ranks(sizes: list[int], matrices: Matrices, coupling: Coupling) -> Jump
         if len(groups) == 1:
             matrix = coupling.group_matrix[groups[0]]
             source, target, weight = _matrix_entries(size, matrix, matrices)
-            if not np.any(source == target):  # a jump within its cell has no forward order
-                ranked = _forward_order(size, source, target)
+            stays = source == target
+            diagonal = np.zeros(size)
+            diagonal[source[stays]] = weight[stays]
+            source, target, weight = source[~stays], target[~stays], weight[~stays]
+            ranked = _forward_order(size, source, target)
         if ranked is None:
             pop_offset.append(pop_offset[-1])
             continue
@@ -246,6 +250,7 @@ def jump_ranks(sizes: list[int], matrices: Matrices, coupling: Coupling) -> Jump
         start = matrices.threshold_offset[matrix]
         parts["cell"].append(ranked)
         parts["theta"].append(matrices.threshold_fraction[start:start + size][ranked])
+        parts["diagonal"].append(diagonal[ranked])
         parts["slot_source"].append(slot_source)
         parts["slot_weight"].append(slot_weight)
         parts["extra_count"].append(np.bincount(target[~in_slot], minlength=size))
@@ -259,7 +264,7 @@ def jump_ranks(sizes: list[int], matrices: Matrices, coupling: Coupling) -> Jump
     extra_count = joined("extra_count", np.int64)
     return JumpRanks(
         pop_offset=np.array(pop_offset, np.int64), cell=joined("cell", np.int64),
-        theta=joined("theta", np.float64),
+        theta=joined("theta", np.float64), diagonal=joined("diagonal", np.float64),
         slot_source=joined("slot_source", np.int64, (0, RANKED_SLOTS)),
         slot_weight=joined("slot_weight", np.float64, (0, RANKED_SLOTS)),
         extra_offset=np.concatenate([[0], np.cumsum(extra_count)]).astype(np.int64),

@@ -82,8 +82,8 @@ def test_apply_jumps_is_the_master_equation_solution():
 def forward_matrix(size, rng, backward=False, diagonal=False):
     """A jump matrix on cells in a shuffled order whose jumps all go up a hidden
     ranking (one to five targets each, some cells crossing threshold), packed as the
-    kernels take it; `backward` adds one jump down the ranking, `diagonal` one within
-    a cell."""
+    kernels take it; `backward` adds one jump down the ranking, `diagonal` jumps that
+    stay in their cell."""
     hidden = rng.permutation(size)  # hidden[k]: the cell at rank k
     rows, cols, vals = [], [], []
     threshold = np.zeros(size)
@@ -100,12 +100,14 @@ def forward_matrix(size, rng, backward=False, diagonal=False):
     if backward:
         rows.append(hidden[0])
         cols.append(hidden[-1])
-        vals.append(0.0 + threshold[hidden[-1]] / 2)
+        vals.append(threshold[hidden[-1]] / 2)
         threshold[hidden[-1]] /= 2
-    if diagonal:
-        rows.append(hidden[3])
-        cols.append(hidden[3])
-        vals.append(1e-3)
+    if diagonal:  # half of what some cells send past threshold stays in them instead
+        for cell in hidden[size // 2:]:
+            rows.append(cell)
+            cols.append(cell)
+            vals.append(threshold[cell] / 2)
+            threshold[cell] /= 2
     m = sparse.csc_matrix((vals, (rows, cols)), shape=(size, size))
     m.sum_duplicates()
     matrices = Matrices(indptr_offset=np.array([0, size + 1], np.int64),
@@ -120,15 +122,18 @@ def forward_matrix(size, rng, backward=False, diagonal=False):
 
 
 @pytest.mark.parametrize("expected", [1e-3, 0.07, 0.17])
-def test_ranked_jumps_are_the_term_by_term_sum(expected):
-    """apply_jumps_ranked (one pass over the cells in an order every jump goes up) gives
-    apply_jumps's cells and crossed mass, on a matrix whose order must be found."""
+@pytest.mark.parametrize("diagonal", [False, True])
+def test_ranked_jumps_are_the_term_by_term_sum(expected, diagonal):
+    """apply_jumps_ranked (one pass over the cells in an order every jump goes up, or
+    stays in its cell) gives apply_jumps's cells and crossed mass, on a matrix whose
+    order must be found."""
     rng = np.random.default_rng(5)
     size = 40
-    matrices, coupling = forward_matrix(size, rng)
+    matrices, coupling = forward_matrix(size, rng, diagonal=diagonal)
     ranks = jump_ranks([size], matrices, coupling)
     assert ranks.pop_offset.tolist() == [0, size]
     assert len(ranks.extra_source) > 0  # some cells have more sources than slots
+    assert (np.count_nonzero(ranks.diagonal) > 0) == diagonal
     weights = np.zeros(MAX_POISSON_TERMS)
     count = poisson_weights(expected, weights)
     assert count <= RANKED_TERMS
@@ -146,14 +151,13 @@ def test_ranked_jumps_are_the_term_by_term_sum(expected):
     assert ranked.sum() + crossed == pytest.approx(1.0, abs=1e-15)
 
 
-@pytest.mark.parametrize("flaw", ["backward", "diagonal", "two groups"])
+@pytest.mark.parametrize("flaw", ["backward", "two groups"])
 def test_jumps_without_a_forward_order_are_not_ranked(flaw):
-    """A jump down the ranking (inhibition with excitation), one within a cell, or two
-    matrices (whose shares change step by step) leave the population to apply_jumps."""
+    """A jump down the ranking (inhibition with excitation) or two matrices (whose
+    shares change step by step) leave the population to apply_jumps."""
     rng = np.random.default_rng(6)
     size = 20
-    matrices, coupling = forward_matrix(size, rng, backward=flaw == "backward",
-                                        diagonal=flaw == "diagonal")
+    matrices, coupling = forward_matrix(size, rng, backward=flaw == "backward")
     if flaw == "two groups":
         coupling = coupling._replace(group_pop=np.zeros(2, np.int64),
                                      group_matrix=np.zeros(2, np.int64))
