@@ -410,9 +410,8 @@ def stationary(matrix: sparse.csr_matrix, orderings) -> np.ndarray:
     keep I - A nearly banded in the cells' own order, where a dense last row fills
     nothing before it; 2D meshes need a fill-reducing order (COLAMD)."""
     size = matrix.shape[0]
-    system = (sparse.identity(size, format="csr") - matrix).tolil()
-    system[size - 1, :] = np.ones(size)
-    system = system.tocsc()
+    system = (sparse.identity(size, format="csr") - matrix).tocsr()
+    system = sparse.vstack([system[:size - 1], np.ones((1, size))], format="csc")
     right = np.zeros(size)
     right[-1] = 1.0
     pivoting = {"NATURAL": 0.1, "COLAMD": 1.0}
