@@ -27,3 +27,15 @@ def pip_install(venv_dir, requirements, log):
     done = subprocess.run([python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
                           + list(requirements), stdout=sys.stderr, stderr=sys.stderr)
     return done.returncode == 0
+
+
+def run_side(side, simulator, side_error, work):
+    """work()'s result, or None once why it failed is on stderr in one line: the side's
+    own error (`side_error`), or a venv or subprocess that could not run `simulator`."""
+    try:
+        return work()
+    except side_error as error:
+        print("%s: %s" % (side, error), file=sys.stderr)
+    except (OSError, subprocess.SubprocessError) as error:
+        print("%s: cannot run %s: %s" % (side, simulator, error), file=sys.stderr)
+    return None

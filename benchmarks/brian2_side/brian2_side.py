@@ -33,7 +33,7 @@ import time
 
 # The sides' shared venv helpers live one directory up (benchmarks/).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from reference_venv import pip_install, venv_python  # noqa: E402
+from reference_venv import pip_install, run_side, venv_python  # noqa: E402
 
 BRIAN2_SERIES = "2.9"
 # Brian2 2.9 does not support numpy 2.3 (the issue's requirement).
@@ -193,20 +193,20 @@ def main(argv=None):
     ap.add_argument("--target", default="cython", choices=("cython", "numpy", "auto"),
                     help="Brian2 code generation target (default cython)")
     a = ap.parse_args(argv)
-    try:
+
+    def work():
         started = time.perf_counter()
         setup = ensure_venv(a.venv)
         log("venv ready (%.1f s)" % (time.perf_counter() - started))
         res = run_workload(a.venv, a.workload, a.neurons, a.t_end, a.dt, a.seed, a.input,
                            a.when, a.target)
-    except Brian2SideError as e:
-        print("brian2_side: " + str(e), file=sys.stderr)
+        res["venv_versions"] = setup["versions"]
+        res["compiler"] = setup["compiler"]
+        return res
+
+    res = run_side("brian2_side", "Brian2", Brian2SideError, work)
+    if res is None:
         return 1
-    except (OSError, subprocess.SubprocessError) as e:
-        print("brian2_side: cannot run Brian2: %s" % e, file=sys.stderr)
-        return 1
-    res["venv_versions"] = setup["versions"]
-    res["compiler"] = setup["compiler"]
     sys.stdout.write(json.dumps(res, indent=1) + "\n")
     return 0
 

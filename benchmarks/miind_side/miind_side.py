@@ -30,7 +30,7 @@ import time
 
 # The sides' shared venv helpers live one directory up (benchmarks/).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from reference_venv import pip_install, venv_python  # noqa: E402
+from reference_venv import pip_install, run_side, venv_python  # noqa: E402
 
 MIIND_VERSION = "1.0.21"
 # The wheels on PyPI are for CPython 3.6-3.11 (x86_64 Linux); numpy/scipy are
@@ -433,16 +433,15 @@ def main(argv=None):
                     help="OMP_NUM_THREADS for MIIND (default 1; 0 = MIIND's default, all cores)")
     ap.add_argument("--no-series", action="store_true", help="omit the rate time series")
     a = ap.parse_args(argv)
-    try:
+
+    def work():
         t0 = time.perf_counter()
         ensure_venv(a.venv)
         log("venv ready (%.1f s)" % (time.perf_counter() - t0))
-        res = run_public_case(a.venv, a.workdir, a.t_end, a.repeat, not a.no_series, a.threads)
-    except MiindSideError as e:
-        print("miind_side: " + str(e), file=sys.stderr)
-        return 1
-    except (OSError, subprocess.SubprocessError) as e:
-        print("miind_side: cannot run MIIND: %s" % e, file=sys.stderr)
+        return run_public_case(a.venv, a.workdir, a.t_end, a.repeat, not a.no_series, a.threads)
+
+    res = run_side("miind_side", "MIIND", MiindSideError, work)
+    if res is None:
         return 1
     series = res.pop("rate_series", None)
     text = json.dumps(res, indent=1)

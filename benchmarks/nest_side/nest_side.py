@@ -24,7 +24,7 @@ import time
 
 # The sides' shared venv helpers live one directory up (benchmarks/).
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from reference_venv import pip_install, venv_python  # noqa: E402
+from reference_venv import pip_install, run_side, venv_python  # noqa: E402
 
 NEST_SERIES = "3.10"
 # PyPI's nest-simulator 3.10.0 has a manylinux wheel for CPython 3.11 (x86_64) with
@@ -140,16 +140,16 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="NEST's rng_seed")
     ap.add_argument("--rates-out", help="write the 1 ms-binned E and I rates to this .npz")
     a = ap.parse_args(argv)
-    try:
+
+    def work():
         setup = ensure_venv(a.venv)
         res = run_brunel(a.venv, a.state, a.t_end, a.warmup, a.threads, a.seed, a.rates_out)
-    except NestSideError as e:
-        print("nest_side: " + str(e), file=sys.stderr)
+        res["install_seconds"] = setup["install_seconds"]
+        return res
+
+    res = run_side("nest_side", "NEST", NestSideError, work)
+    if res is None:
         return 1
-    except (OSError, subprocess.SubprocessError) as e:
-        print("nest_side: cannot run NEST: %s" % e, file=sys.stderr)
-        return 1
-    res["install_seconds"] = setup["install_seconds"]
     sys.stdout.write(json.dumps(res, indent=1) + "\n")
     return 0
 
