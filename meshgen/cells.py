@@ -1,4 +1,5 @@
-"""Placing mass on cells: light (numpy only), shared by the mesh builder and the solver."""
+"""Cells and placing mass on them: light (numpy only), shared by the mesh builder, the
+artifacts and the solver."""
 
 from __future__ import annotations
 
@@ -21,3 +22,11 @@ def split_between_cells(lower: np.ndarray, upper: np.ndarray, value: float):
     weight_right = (value - sorted_centres[right - 1]) / span
     return (np.array([left_cell, right_cell], dtype=np.int64),
             np.array([1.0 - weight_right, weight_right]))
+
+
+def equal_cell_edges(lowest: float, width: float, n_cells: int, threshold: float) -> np.ndarray:
+    """The n_cells + 1 edges of equal cells of `width` from `lowest`, the last exactly at
+    `threshold` (lowest + n_cells * width may round beside it)."""
+    edges = lowest + width * np.arange(n_cells + 1)
+    edges[-1] = threshold
+    return edges

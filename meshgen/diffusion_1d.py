@@ -47,6 +47,7 @@ from typing import Callable
 
 import numpy as np
 
+from .cells import equal_cell_edges
 from .errors import MeshError
 from .strips_1d import sampled_drift
 
@@ -99,7 +100,7 @@ class DiffusionMesh:
 
     @property
     def edges(self) -> np.ndarray:
-        return self.lowest + self.width * np.arange(self.n_cells + 1)
+        return equal_cell_edges(self.lowest, self.width, self.n_cells, self.threshold)
 
 
 def density_scale(drift: Callable, low: float, high: float, inputs) -> DensityScale:
@@ -136,8 +137,7 @@ def build_diffusion_mesh(drift: Callable, lowest: float, threshold: float, scale
         raise MeshError(f"the mesh needs {n} cells, more than [mesh] max_cells = {max_cells}",
                         key="mesh.max_cells")
     width = span / n
-    faces = lowest + width * np.arange(n + 1)
-    faces[-1] = threshold
+    faces = equal_cell_edges(lowest, width, n, threshold)
     with np.errstate(all="ignore"):
         face_drift = np.asarray(drift(faces), dtype=float) * np.ones_like(faces)
     if not np.all(np.isfinite(face_drift)):

@@ -79,6 +79,7 @@ import h5py
 import numpy as np
 
 from ..box_edges import N_EDGES, NO_EDGE, edge_names
+from ..cells import equal_cell_edges
 from ..errors import ArtifactError
 from .atomic_file import atomic_output
 from .stamps import open_stamped, stamp_root, write_dataset
@@ -162,16 +163,21 @@ class Diffusion1DArtifact:
         return len(self.face_drift) - 1
 
     @property
+    def edges(self) -> np.ndarray:
+        return equal_cell_edges(self.lowest, self.width, self.n_cells, self.threshold)
+
+    @property
     def lower(self) -> np.ndarray:
-        return self.lowest + self.width * np.arange(self.n_cells)
+        return self.edges[:-1]
 
     @property
     def upper(self) -> np.ndarray:
-        return np.append(self.lower[1:], self.threshold)
+        return self.edges[1:]
 
     @property
     def centres(self) -> np.ndarray:
-        return 0.5 * (self.lower + self.upper)
+        edges = self.edges
+        return 0.5 * (edges[:-1] + edges[1:])
 
 
 @dataclass(frozen=True)
