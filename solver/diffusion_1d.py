@@ -133,12 +133,12 @@ class Diffusion1DPopulation(TableInput):
 
     def advance(self, first_step: int, n_steps: int) -> None:
         a, g = self.artifact, self.groups
-        self._advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact, g.shift,
-                          g.fraction, g.bands_above, g.bands_below, a.reset_cells, a.reset_fractions,
-                          a.reset_potential, self.refractory_steps,
-                          np.ascontiguousarray(self.input_rates), first_step, n_steps, self.dt,
-                          self.mass, self.queue, self.rate, self.total_mass, self.mean,
-                          self.band, self.fired)
+        self._advance_diffusion(a.face_drift, a.width, self.centres, g.efficacy, g.exact,
+                                g.shift, g.fraction, g.bands_above, g.bands_below,
+                                a.reset_cells, a.reset_fractions, a.reset_potential,
+                                self.refractory_steps, np.ascontiguousarray(self.input_rates),
+                                first_step, n_steps, self.dt, self.mass, self.queue, self.rate,
+                                self.total_mass, self.mean, self.band, self.fired)
 
     def rates(self) -> np.ndarray:
         return self.rate[None, :]
