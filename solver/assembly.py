@@ -6,8 +6,9 @@ density populations on 1D strip meshes all in one solver.network_1d.Strips1DNetw
 (its kernel couples them step by step), each one on a 1D diffusion mesh a
 solver.diffusion_1d.Diffusion1DPopulation, each one on a 2D mesh a
 solver.density_2d.Density2DPopulation, each direct one a solver.direct.DirectPopulation.
-Each mesh is read once, here. Input rates from Poisson sources are tabulated now; rows fed by other populations (their `feeds`) are filled
-by the engine between chunks, which are never longer than the shortest such delay.
+Each mesh is read once, here. Input rates from Poisson sources are tabulated now; rows
+fed by other populations (their `feeds`) are filled by the engine between chunks, which
+are never longer than the shortest such delay.
 """
 
 from __future__ import annotations
