@@ -23,6 +23,7 @@ is negative. The leading K eigenvalues (largest |z|) come from ARPACK.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from meshgen.errors import SimulationError
 from meshgen.formats.mesh_artifact import Diffusion1DArtifact, GridArtifact
 
 from .steady import SteadyResult, group_key, incoming_groups, population_rates
-from .step_operator_1d import DenseOperator
+from .step_operator_1d import DenseOperator, reachable_states
 from .step_operator_1d import step_operator as step_operator_strips
 from .step_operator_2d import step_operator_2d
 from .step_operator_diffusion import step_operator_diffusion
@@ -136,6 +137,13 @@ def linearise(spec, p: int, artifact, rates: np.ndarray, state: np.ndarray,
     index = {q.name: k for k, q in enumerate(spec.populations)}
     at = population_rates(groups, rates)
     step_operator = operator_of(artifact)
+    if step_operator is step_operator_strips:
+        # Only the states mass can reach from the reset under every input (a rate that is
+        # 0 here still has a derivative): the stationary state is 0 elsewhere, and
+        # nothing there flows back, so the rest only adds decaying modes, whose shifts
+        # along strips (Jordan blocks) keep ARPACK from converging.
+        reachable = reachable_states(artifact, {group.transition: 1.0 for group in groups})
+        step_operator = functools.partial(step_operator_strips, reachable=reachable)
     try:
         operator = step_operator(artifact, at, dt)
     except DenseOperator as error:
@@ -158,4 +166,8 @@ def linearise(spec, p: int, artifact, rates: np.ndarray, state: np.ndarray,
         delays = [max(c.delay / dt, 1.0) for c in connections]
         sources.append([(index[c.source], c.n_connections, int(np.floor(d)), d - np.floor(d))
                         for c, d in zip(connections, delays)])
-    return Linearised(operator.matrix, operator.rate, state, by_input, sources)
+    if step_operator is operator_of(artifact):  # 2D and diffusion operators: every state
+        return Linearised(operator.matrix, operator.rate, state, by_input, sources)
+    kept = operator.support
+    return Linearised(operator.matrix[kept][:, kept], operator.rate[kept], state[kept],
+                      [(derivative[kept], rate) for derivative, rate in by_input], sources)

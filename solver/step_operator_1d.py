@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
+from scipy.sparse.csgraph import breadth_first_order
 
 from meshgen.formats.mesh_artifact import Strips1DArtifact
 
@@ -52,17 +53,22 @@ class StepOperator:
     matrix: sparse.csr_matrix  # (n + Q, n + Q)
     rate: np.ndarray  # (n + Q,)
     n_cells: int
+    # The states the stationary state can hold mass in (reachable_states); None: all.
+    # Outside them the operator holds mass still instead of jumping it.
+    support: np.ndarray | None = None
 
 
 def jump_series(matrices, rates: dict[int, float], size: int, expected_per_hz: float,
-                limit: int | None = None):
+                limit: int | None = None, columns: np.ndarray | None = None,
+                with_applied: bool = True):
     """The jumps' one-step operator P = sum_k w_k M^k by uniformization, as the kernels
     evaluate it (Horner: R <- w_k I + M R from the last term down), with M = sum_g
     (rate_g / L) M_g over the CSC `matrices` (anything with data, indices, indptr)
     indexed by `rates`' keys, and w_k the Poisson weights of L * expected_per_hz jumps.
     Returns (P, the sum of the Horner partials M is applied to: what each application
-    of M acts on, for the mass fired by the jumps), both None without input. More than
-    `limit` entries raise DenseOperator."""
+    of M acts on, for the mass fired by the jumps; None unless `with_applied`), both
+    None without input. More than `limit` entries raise DenseOperator. `columns`
+    (bool, size): only these cells jump; P holds the others' mass where it is."""
     total = sum(rate for rate in rates.values() if rate > 0.0)
     if total <= 0.0:
         return None, None
@@ -72,25 +78,67 @@ def jump_series(matrices, rates: dict[int, float], size: int, expected_per_hz: f
             m = matrices[index]
             combined = combined + (rate / total) * sparse.csc_matrix(
                 (m.data, m.indices, m.indptr), shape=(size, size))
+    if columns is not None:
+        combined = (combined @ sparse.diags(columns.astype(float))).tocsr()
     weights = poisson_weights(total * expected_per_hz)
     identity = sparse.identity(size, format="csr")
     result = weights[-1] * identity
-    applied = sparse.csr_matrix((size, size))
+    applied = sparse.csr_matrix((size, size)) if with_applied else None
     for term in range(len(weights) - 2, -1, -1):
-        applied = applied + result
+        if with_applied:
+            applied = applied + result
         result = (weights[term] * identity + combined @ result).tocsr()
         if limit is not None and result.nnz > limit:
             raise DenseOperator(f"{result.nnz} entries after {len(weights) - 1 - term} of "
                                 f"{len(weights)} Poisson terms")
+    if columns is not None:  # P e_j = w_0 e_j for a cell that does not jump: make it e_j
+        result = (result + sparse.diags((1.0 - weights[0]) * ~columns)).tocsr()
     return result, applied
 
 
-def jump_operator(artifact: Strips1DArtifact, rates: dict[int, float], mesh_dt: float):
+def reachable_states(artifact: Strips1DArtifact, rates: dict[int, float]) -> np.ndarray:
+    """Which of the work buffer's entries ([cells; entry gaps]) mass placed at the reset
+    can reach by jumps (the transitions of `rates` > 0) and motion. A unique stationary
+    state lives there: below the reset and the lowest cell mass jumps into, a mesh's
+    range often holds cells no mass ever visits (the public case: 410 of 980), and their
+    thin cells near a fixed point fill most of the jump operator."""
+    n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
+    size = n + gaps
+    sources, targets = [], []
+    for index, rate in rates.items():
+        if rate > 0.0:
+            m = artifact.transitions[index]
+            sources.append(np.repeat(np.arange(size), np.diff(m.indptr)))
+            targets.append(np.asarray(m.indices))
+    for first, length, terminal in zip(artifact.strip_first, artifact.strip_length,
+                                       artifact.strip_terminal):
+        cells = np.arange(first, first + length)
+        sources.append(cells[:-1])
+        targets.append(cells[1:])
+        if terminal >= 0:
+            sources.append(cells[-1:])
+            targets.append(np.array([terminal]))
+    sources.append(n + np.arange(gaps))
+    targets.append(np.asarray(artifact.gap_entry_cell))
+    # A virtual start (entry `size`) feeds the reset cells.
+    sources.append(np.full(len(artifact.reset_cells), size))
+    targets.append(np.asarray(artifact.reset_cells))
+    source, target = np.concatenate(sources), np.concatenate(targets)
+    graph = sparse.csr_matrix((np.ones(len(source)), (source, target)), shape=(size + 1, size + 1))
+    reached = breadth_first_order(graph, size, directed=True, return_predecessors=False)
+    found = np.zeros(size + 1, dtype=bool)
+    found[reached] = True
+    return found[:size]
+
+
+def jump_operator(artifact: Strips1DArtifact, rates: dict[int, float], mesh_dt: float,
+                  columns: np.ndarray | None = None):
     """(P over [cells; gaps], what crosses per column) of one application of the jumps:
-    `rates` maps a transition's index to its total rate (Hz)."""
+    `rates` maps a transition's index to its total rate (Hz); `columns` as in
+    jump_series."""
     size = artifact.n_cells + len(artifact.gap_entry_cell)
     result, _ = jump_series(artifact.transitions, rates, size, mesh_dt * artifact.jump_interval,
-                            limit=MAX_OPERATOR_ENTRIES)
+                            limit=MAX_OPERATOR_ENTRIES, columns=columns, with_applied=False)
     if result is None:
         return sparse.identity(size, format="csr"), np.zeros(size)
     return result, np.maximum(1.0 - np.asarray(result.sum(axis=0)).ravel(), 0.0)
@@ -151,14 +199,18 @@ def reset_placement(artifact: Strips1DArtifact, drift_steps: float) -> np.ndarra
     return placed
 
 
-def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float) -> StepOperator:
+def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float,
+                  reachable: np.ndarray | None = None) -> StepOperator:
     """The operator of one network step of `dt` (a whole number of the mesh's blocks)
-    under constant jump rates `rates` (transition index -> Hz)."""
+    under constant jump rates `rates` (transition index -> Hz). `reachable` (from
+    reachable_states): only these cells jump, and they are the operator's `support`;
+    for a stationary state or its modes, this spares the products the rest would
+    fill."""
     substeps = int(round(dt / artifact.dt))
     mesh_dt = dt / substeps  # as the kernel computes it
     n, gaps = artifact.n_cells, len(artifact.gap_entry_cell)
     length = refractory_queue_length(artifact)
-    jumps, jump_crossed = jump_operator(artifact, rates, mesh_dt)
+    jumps, jump_crossed = jump_operator(artifact, rates, mesh_dt, reachable)
     jumping = sum(rate for rate in rates.values() if rate > 0.0) > 0.0
     moving, drift_crossed = motion_operator(artifact)
     parts = SubstepParts(artifact, jumps, jump_crossed, moving, drift_crossed,
@@ -174,7 +226,9 @@ def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float
         rate += total.T @ fired
         total = (step @ total).tocsr()
     keep = np.arange(n + length)
-    return StepOperator(total[keep][:, keep].tocsr(), rate[keep] / dt, n)
+    support = None if reachable is None else \
+        np.concatenate([np.flatnonzero(reachable[:n]), n + np.arange(length)])
+    return StepOperator(total[keep][:, keep].tocsr(), rate[keep] / dt, n, support)
 
 
 @dataclass(frozen=True)

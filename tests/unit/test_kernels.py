@@ -123,10 +123,12 @@ def forward_matrix(size, rng, backward=False, diagonal=False):
 
 @pytest.mark.parametrize("expected", [1e-3, 0.07, 0.17])
 @pytest.mark.parametrize("diagonal", [False, True])
-def test_ranked_jumps_are_the_term_by_term_sum(expected, diagonal):
+@pytest.mark.parametrize("empty_below", [0, 15])
+def test_ranked_jumps_are_the_term_by_term_sum(expected, diagonal, empty_below):
     """apply_jumps_ranked (one pass over the cells in an order every jump goes up, or
     stays in its cell) gives apply_jumps's cells and crossed mass, on a matrix whose
-    order must be found."""
+    order must be found; also when the lowest ranks hold no mass (the pass starts
+    above them), over scratch and output left over from other steps."""
     rng = np.random.default_rng(5)
     size = 40
     matrices, coupling = forward_matrix(size, rng, diagonal=diagonal)
@@ -138,13 +140,15 @@ def test_ranked_jumps_are_the_term_by_term_sum(expected, diagonal):
     count = poisson_weights(expected, weights)
     assert count <= RANKED_TERMS
     start = rng.random(size)
+    start[ranks.cell[:empty_below]] = 0.0
     start /= start.sum()
     rates = np.array([1000.0])
     by_terms = np.zeros(size)
     crossed_by_terms = apply_jumps(matrices, coupling, 0, rates, 1000.0, weights, count,
                                    start.copy(), np.zeros(size), by_terms)
-    ranked = np.zeros(size)
-    crossed = apply_jumps_ranked(ranks, 0, weights, count, start, ranked, np.zeros((size + 1, 4)))
+    ranked = np.full(size, 7.0)
+    crossed = apply_jumps_ranked(ranks, 0, weights, count, start, ranked,
+                                 np.full((size + 1, 4), 7.0))
     np.testing.assert_allclose(ranked, by_terms, rtol=0, atol=1e-16)
     assert crossed == pytest.approx(crossed_by_terms, abs=1e-15)
     assert crossed > 0.1 * expected  # threshold fractions of about a quarter

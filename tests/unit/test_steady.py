@@ -15,7 +15,7 @@ from solver import kernels_1d
 from solver.assembly import build_simulation
 from solver.sim_file import read_simulation_file
 from solver.steady import steady_state
-from solver.step_operator_1d import poisson_weights, step_operator
+from solver.step_operator_1d import poisson_weights, reachable_states, step_operator
 from tests.support.studies import lif_density_run, write_lif_files
 
 CASES = {
@@ -72,6 +72,42 @@ def test_the_operator_is_the_kernels_step(tmp_path, case):
         expected, rate = kernel_step(simulation, x)
         np.testing.assert_allclose(operator.matrix @ x, expected, rtol=0, atol=1e-13 * x.sum())
         assert operator.rate @ x == pytest.approx(rate, rel=1e-12)
+
+
+@pytest.mark.parametrize("case", ["public", "refractory"])
+def test_the_stationary_state_lives_where_the_reset_leads(tmp_path, case):
+    """Solving on the states reachable from the reset gives the full solve's state.
+    With only excitation, nothing below the reset can be reached (the public case: its
+    lower strip, -70 to -65 mV); inhibition reaches down to the lowest cell."""
+    from solver.steady import stationary
+
+    options = dict(CASES[case])
+    model, simulation_file = write_lif_files(tmp_path, t_end=1e-3, **options)
+    from meshgen.build import build_mesh
+    build_mesh(model, tmp_path / "mesh.h5")
+    artifact = read_mesh(tmp_path / "mesh.h5")
+    rates = {artifact.transitions.index(artifact.transition_for(h)): rate
+             for h, rate in options["inputs"]}
+    dt = artifact.dt
+    full = step_operator(artifact, rates, dt)
+    reduced = step_operator(artifact, rates, dt, reachable_states(artifact, rates))
+    n = artifact.n_cells
+    support = reduced.support
+    cells = support[support < n]
+    below_reset = artifact.upper <= artifact.reset_potential
+    if case == "public":
+        assert not np.any(np.isin(np.flatnonzero(below_reset), cells))
+        assert len(cells) == np.count_nonzero(~below_reset)
+    else:
+        assert len(cells) == n
+    # The support is closed: nothing in it flows out of it.
+    outside = np.setdiff1d(np.arange(full.matrix.shape[0]), support)
+    assert full.matrix[outside][:, support].nnz == 0
+    expected = stationary(full.matrix, ("NATURAL", "COLAMD"))
+    found = np.zeros_like(expected)
+    found[support] = stationary(reduced.matrix[support][:, support], ("MMD_AT_PLUS_A",))
+    np.testing.assert_allclose(found, expected, rtol=0, atol=1e-13)
+    assert reduced.rate @ found == pytest.approx(full.rate @ expected, rel=1e-12)
 
 
 @pytest.mark.parametrize("expected", [1e-4, 0.068, 3.35, 40.0])
