@@ -72,14 +72,18 @@ def jump_series(matrices, rates: dict[int, float], size: int, expected_per_hz: f
     total = sum(rate for rate in rates.values() if rate > 0.0)
     if total <= 0.0:
         return None, None
-    combined = sparse.csr_matrix((size, size))
+    combined = None
     for index, rate in rates.items():
         if rate > 0.0:
             m = matrices[index]
-            combined = combined + (rate / total) * sparse.csc_matrix(
-                (m.data, m.indices, m.indptr), shape=(size, size))
+            part = sparse.csc_matrix(((rate / total) * np.asarray(m.data), m.indices, m.indptr),
+                                     shape=(size, size))
+            combined = part if combined is None else combined + part
     if columns is not None:
-        combined = (combined @ sparse.diags(columns.astype(float))).tocsr()
+        combined = combined.tocsc()
+        combined.data[~np.repeat(columns, np.diff(combined.indptr))] = 0.0
+        combined.eliminate_zeros()
+    combined = combined.tocsr()
     weights = poisson_weights(total * expected_per_hz)
     identity = sparse.identity(size, format="csr")
     result = weights[-1] * identity
@@ -216,19 +220,17 @@ def step_operator(artifact: Strips1DArtifact, rates: dict[int, float], dt: float
     parts = SubstepParts(artifact, jumps, jump_crossed, moving, drift_crossed,
                          artifact.refractory / mesh_dt, length)
     # The state within a network step: [cells (n); queue (length); gaps pending (gaps)].
-    size = n + length + gaps
-    total = sparse.identity(size, format="csr")
-    rate = np.zeros(size)
+    total = rate = None  # the product of the mesh steps so far, and its fired row
     block = artifact.jump_interval
     for sub in range(substeps):
         step, fired = parts.matrix(start=jumping and sub % block == 0,
                                    end=jumping and (sub + 1) % block == 0)
-        rate += total.T @ fired
-        total = (step @ total).tocsr()
-    keep = np.arange(n + length)
+        rate = fired if total is None else rate + total.T @ fired
+        total = step if total is None else (step @ total).tocsr()
+    kept = slice(0, n + length)  # no gap is pending at the end of a network step
     support = None if reachable is None else \
         np.concatenate([np.flatnonzero(reachable[:n]), n + np.arange(length)])
-    return StepOperator(total[keep][:, keep].tocsr(), rate[keep] / dt, n, support)
+    return StepOperator(total[kept, kept].tocsr(), rate[kept] / dt, n, support)
 
 
 @dataclass(frozen=True)
