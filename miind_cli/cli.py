@@ -409,6 +409,8 @@ def _compute(output_file: str, options: AnalyzeOptions) -> _Analysis:
     marginals = (selection.select_marginals(result, options.population, options.time)
                  if options.marginals else None)
     movie = selection.select_movie(result, options.population) if options.movie else None
+    if spike_measures is not None:
+        selection.direct_names(result, "--sttc" if options.sttc is not None else "--phase-locking")
     raster_names = selection.direct_names(result, "--raster") if options.raster else None
     trace_names = selection.recorded_names(result) if options.trace else None
     spectra = (statistics.spectra(result, selection.direct_names(result, "--spectrum"), span,
