@@ -201,18 +201,20 @@ def spike_synchrony_summary(output: RunOutput, name: str, window: tuple[float, f
     from . import spike_synchrony
 
     pop = output.populations[name]
-    # The phases inside the window come from the events around it, so all of them.
-    trains = spike_synchrony.trains_from_events(pop.spike_times, pop.spike_ids, pop.n_neurons,
-                                                0.0, float(output.time[-1]))
+
+    def trains(t_start: float, t_stop: float):
+        return spike_synchrony.trains_from_events(pop.spike_times, pop.spike_ids,
+                                                  pop.n_neurons, t_start, t_stop)
+
     entry = {}
     if measures.sttc_dt is not None:
-        inside = spike_synchrony.trains_from_events(pop.spike_times, pop.spike_ids,
-                                                    pop.n_neurons, *window)
-        sttc = spike_synchrony.spike_time_tiling(inside, measures.sttc_dt)
+        sttc = spike_synchrony.spike_time_tiling(trains(*window), measures.sttc_dt)
         entry.update({"sttc": _json_number(sttc.mean), "sttc_dt_s": measures.sttc_dt,
                       "sttc_pairs": sttc.pairs, "sttc_neurons": sttc.neurons})
     if measures.phase_locking:
-        events = spike_synchrony.event_onsets(trains, measures.burst_isi)
+        # The phases inside the window come from the events around it: all of them.
+        events = spike_synchrony.event_onsets(trains(0.0, float(output.time[-1])),
+                                              measures.burst_isi)
         locking = spike_synchrony.phase_locking(events, window)
         entry.update({
             "phase_locking": _json_number(locking.mean),
