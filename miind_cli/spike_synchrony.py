@@ -64,6 +64,8 @@ class Trains(NamedTuple):
 def trains_from_events(times, ids, n_neurons: int, t_start: float, t_stop: float) -> Trains:
     """Trains from spike events (time, neuron id) in any order, as the output file's
     /spikes/<population> holds them; events outside [t_start, t_stop] are left out."""
+    if not t_stop > t_start:  # the tiled fractions divide by the window's length
+        raise ValueError(f"the window must end after it starts, got {t_start:g} to {t_stop:g}")
     times = np.asarray(times, dtype=float)
     ids = np.asarray(ids, dtype=np.int64)
     inside = (times >= t_start) & (times <= t_stop)

@@ -42,6 +42,8 @@ def test_trains_from_events_sorts_by_neuron_and_cuts_the_window():
     assert trains.offsets.tolist() == [0, 1, 4, 4]
     assert trains.times.tolist() == [0.1, 0.15, 0.2, 0.3]
     assert trains.counts().tolist() == [1, 3, 0]
+    with pytest.raises(ValueError, match="end after it starts"):
+        ss.trains_from_events([0.3], [0], 1, 0.5, 0.5)
 
 
 # --- STTC ---------------------------------------------------------------------------
