@@ -2,7 +2,8 @@
 is read or written.
 
 An action writes or prints something (--csv, --summary, ...); a modifier changes an
-action and needs one of the actions it modifies; --mesh reads a mesh artifact and
+action (or another modifier: --burst-isi changes --phase-locking) and needs one of the
+options it modifies; --mesh reads a mesh artifact and
 takes nothing else. The names are the options' long names without the dashes.
 """
 
@@ -22,10 +23,14 @@ MODIFIES = {
     "time": ("density", "marginals"),
     "log": ("density", "movie"),
     "fps": ("movie",),
+    # The spike-time synchrony measures are entries of the summary's synchrony.
+    "sttc": ("summary",),
+    "phase_locking": ("summary",),
+    "burst_isi": ("phase_locking",),
 }
 ALONE = "mesh"
 # Options given by a number: given when not None (a 0 is given, and refused later).
-NUMBERS = ("bin", "fps", "time")
+NUMBERS = ("bin", "fps", "time", "sttc", "burst_isi")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class AnalyzeOptions:
     population: str | None = None
     time: float | None = None  # [s]
     mesh: str | None = None
+    sttc: float | None = None  # coincidence window [s]
+    phase_locking: bool = False
+    burst_isi: float | None = None  # [s]
 
     def given(self) -> set[str]:
         """The long names of the options given, as combination_problem takes them."""
@@ -63,6 +71,11 @@ class AnalyzeOptions:
                 if path and path != "-"]
 
 
+def option_name(name: str) -> str:
+    """--burst-isi for the field burst_isi: the option as it is typed."""
+    return "--" + name.replace("_", "-")
+
+
 def combination_problem(given: set[str]) -> str | None:
     """Why the options `given` (long names) do not go together, or None."""
     if ALONE in given:
@@ -75,11 +88,11 @@ def combination_problem(given: set[str]) -> str | None:
         return f"nothing to do: give {_listed(list(ACTIONS) + [ALONE], 'or')}"
     for modifier, actions in MODIFIES.items():
         if modifier in given and not given & set(actions):
-            return f"--{modifier} goes with {_listed(actions, 'or')}"
+            return f"{option_name(modifier)} goes with {_listed(actions, 'or')}"
     return None
 
 
 def _listed(names, conjunction: str) -> str:
-    options = [f"--{name}" for name in names]
+    options = [option_name(name) for name in names]
     return options[0] if len(options) == 1 else \
         f"{', '.join(options[:-1])} {conjunction} {options[-1]}"

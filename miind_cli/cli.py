@@ -275,6 +275,17 @@ def _emit_scan(curve, csv_path) -> None:
                    "(default: the last snapshot).")
 @click.option("--mesh", type=click.Path(dir_okay=False),
               help="OUTPUT_FILE is a mesh artifact (`miind mesh`): draw its cells (PNG).")
+@click.option("--sttc", type=float, metavar="DT",
+              help="With --summary: the spike time tiling coefficient of each direct "
+                   "population over --window, averaged over pairs of neurons, spikes "
+                   "within +-DT seconds coinciding (e.g. 0.005).")
+@click.option("--phase-locking", is_flag=True,
+              help="With --summary: the Kuramoto order parameter of each direct "
+                   "population's phases between events (every spike, or burst onsets "
+                   "with --burst-isi) over --window.")
+@click.option("--burst-isi", type=float, metavar="T",
+              help="With --phase-locking: the events are burst onsets, a burst being "
+                   "spikes at most T seconds apart (e.g. 0.01).")
 def analyze(output_file, **given):
     """Rates, summaries, comparisons and plots of a `miind run` OUTPUT_FILE, or the
     cells of a mesh artifact (--mesh).
@@ -311,6 +322,17 @@ def analyze(output_file, **given):
     population spike count (1 for Poisson) and the peak of its spectrum over
     --window, in bins of --bin or of 1 ms rounded to whole steps.
     Bins: a last incomplete bin is left out.
+
+    \b
+    Spike-time synchrony (--summary, direct populations, over --window):
+      miind analyze run.h5 --summary --sttc 0.005
+      miind analyze run.h5 --summary --phase-locking --burst-isi 0.01
+    sttc: the spike time tiling coefficient (Cutts & Eglen 2014), -1 to 1, about 0
+    for independent neurons, 1 for identical spike trains. phase_locking: the
+    Kuramoto order parameter of phases rising by 2 pi from each event to the next,
+    0 to 1, 1 in step, phase_locking_independent (sqrt(pi/4n)) for independent
+    neurons. Bursts: a spike more than --burst-isi after its neuron's previous spike
+    starts one.
     """
     from .analyze_options import AnalyzeOptions
 
@@ -326,9 +348,9 @@ def analyze(output_file, **given):
 
 
 def _check_usage(options: AnalyzeOptions) -> None:
-    """The usage errors of analyze: options that do not go together, a bad --fps or
-    --movie suffix."""
-    from .analyze_options import combination_problem
+    """The usage errors of analyze: options that do not go together, a bad --fps,
+    --sttc or --burst-isi, a bad --movie suffix."""
+    from .analyze_options import combination_problem, option_name
 
     problem = combination_problem(options.given())
     if problem:
@@ -338,6 +360,11 @@ def _check_usage(options: AnalyzeOptions) -> None:
     fps = options.fps
     if fps is not None and not (math.isfinite(fps) and fps > 0):
         raise click.UsageError(f"--fps must be a positive number of frames per second, got {fps:g}")
+    for name in ("sttc", "burst_isi"):
+        seconds = getattr(options, name)
+        if seconds is not None and not (math.isfinite(seconds) and seconds > 0):
+            raise click.UsageError(f"{option_name(name)} must be a positive number of "
+                                   f"seconds, got {seconds:g}")
     if options.movie:
         from .plotting2d import check_movie_path
         try:
@@ -370,7 +397,10 @@ def _compute(output_file: str, options: AnalyzeOptions) -> _Analysis:
 
     from . import selection, statistics
 
-    result = read_output(output_file, spikes=bool(options.raster))
+    spike_measures = (statistics.SpikeMeasures(options.sttc, options.phase_locking,
+                                               options.burst_isi)
+                      if options.sttc is not None or options.phase_locking else None)
+    result = read_output(output_file, spikes=bool(options.raster) or spike_measures is not None)
     span = selection.parse_window(options.window)
     binning = statistics.make_binning(result, options.bin)
     count_binning = statistics.make_binning(result, options.bin, statistics.DEFAULT_BIN)
@@ -379,11 +409,14 @@ def _compute(output_file: str, options: AnalyzeOptions) -> _Analysis:
     marginals = (selection.select_marginals(result, options.population, options.time)
                  if options.marginals else None)
     movie = selection.select_movie(result, options.population) if options.movie else None
+    if spike_measures is not None:
+        selection.direct_names(result, "--sttc" if options.sttc is not None else "--phase-locking")
     raster_names = selection.direct_names(result, "--raster") if options.raster else None
     trace_names = selection.recorded_names(result) if options.trace else None
     spectra = (statistics.spectra(result, selection.direct_names(result, "--spectrum"), span,
                                   count_binning) if options.spectrum else None)
-    report = statistics.summarize(result, span, binning, count_binning) if options.summary else None
+    report = (statistics.summarize(result, span, binning, count_binning, spike_measures)
+              if options.summary else None)
     comparison = (statistics.compare(result, *options.compare, span, binning)
                   if options.compare else None)
     return _Analysis(

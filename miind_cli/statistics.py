@@ -117,12 +117,25 @@ def binned_rates(output: RunOutput, binning: Binning) -> tuple[np.ndarray, dict]
             {name: binning.means(pop.rate) for name, pop in output.populations.items()})
 
 
+@dataclass(frozen=True)
+class SpikeMeasures:
+    """The spike-time synchrony measures asked for (spike_synchrony): the STTC with
+    coincidence window +-sttc_dt [s] if not None; phase locking of every spike, or of
+    burst onsets with intervals > burst_isi [s] between bursts if that is not None."""
+
+    sttc_dt: float | None = None
+    phase_locking: bool = False
+    burst_isi: float | None = None
+
+
 def summarize(output: RunOutput, window: tuple[float, float] | None = None,
-              binning: Binning | None = None, count_binning: Binning | None = None) -> dict:
+              binning: Binning | None = None, count_binning: Binning | None = None,
+              spike_measures: SpikeMeasures | None = None) -> dict:
     """Mean, min and max rate of each population over `window` (default: the second
     half), of its rate in `binning` (default: per step); for direct populations also
     the spike count in the window and the synchrony measures (spike counts in
-    `count_binning`, default: DEFAULT_BIN)."""
+    `count_binning`, default: DEFAULT_BIN), with `spike_measures` over the window if
+    given (the output must have been read with its spikes)."""
     binning = binning or make_binning(output, None)
     count_binning = count_binning or make_binning(output, None, DEFAULT_BIN)
     times = binning.times(output.time)
@@ -143,6 +156,9 @@ def summarize(output: RunOutput, window: tuple[float, float] | None = None,
             entry["n_neurons"] = pop.n_neurons
             entry["spike_count"] = int(binning.sums(spike_counts(output, name))[selected].sum())
             entry["synchrony"] = synchrony_summary(output, name, window, count_binning)
+            if spike_measures is not None:
+                entry["synchrony"].update(spike_synchrony_summary(output, name, window,
+                                                                  spike_measures))
         populations[name] = entry
     return {"window": [window[0], window[1]], "units": {"rate": "Hz", "time": "s"},
             "populations": populations}
@@ -176,6 +192,38 @@ def synchrony_summary(output: RunOutput, name: str, window: tuple[float, float],
             f"default {DEFAULT_BIN * 1e3:g} ms, rounded to {binning.steps} whole steps",
             "spectrum_peak_hz": _json_number(peak),
             "spectrum_peak_relative_power": _json_number(relative)}
+
+
+def spike_synchrony_summary(output: RunOutput, name: str, window: tuple[float, float],
+                            measures: SpikeMeasures) -> dict:
+    """The STTC and phase locking of direct population `name`'s spikes in `window`, as
+    asked by `measures`; numba is loaded only here, when one of them is asked for."""
+    from . import spike_synchrony
+
+    pop = output.populations[name]
+
+    def trains(t_start: float, t_stop: float):
+        return spike_synchrony.trains_from_events(pop.spike_times, pop.spike_ids,
+                                                  pop.n_neurons, t_start, t_stop)
+
+    entry = {}
+    if measures.sttc_dt is not None:
+        sttc = spike_synchrony.spike_time_tiling(trains(*window), measures.sttc_dt)
+        entry.update({"sttc": _json_number(sttc.mean), "sttc_dt_s": measures.sttc_dt,
+                      "sttc_pairs": sttc.pairs, "sttc_neurons": sttc.neurons})
+    if measures.phase_locking:
+        # The phases inside the window come from the events around it: all of them.
+        events = spike_synchrony.event_onsets(trains(0.0, float(output.time[-1])),
+                                              measures.burst_isi)
+        locking = spike_synchrony.phase_locking(events, window)
+        entry.update({
+            "phase_locking": _json_number(locking.mean),
+            "phase_locking_events": "spikes" if measures.burst_isi is None else "bursts",
+            "burst_isi_s": measures.burst_isi,
+            "phase_locking_neurons": locking.neurons,
+            "phase_locking_independent": _json_number(locking.independent),
+            "phase_locking_window": list(locking.window) if locking.window else None})
+    return entry
 
 
 def population_chi(output: RunOutput, name: str) -> float:

@@ -2,8 +2,9 @@
 builder's geometry (shapely), the plots (matplotlib) or worker processes
 (multiprocessing), and on 1D or 2D density populations (ahead-of-time kernels) not
 numba or scipy either; on 1D strip populations not the model definitions either
-(meshgen.model_file and what it loads), nor analyze's option table. Each command
-runs in a fresh interpreter, which reports its modules."""
+(meshgen.model_file and what it loads), nor analyze's option table; `miind analyze
+--summary` numba only for the spike-time synchrony measures. Each command runs in a
+fresh interpreter, which reports its modules."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clitools import assert_ok, invoke
+from clitools import LIF_MODEL, assert_ok, invoke
 from solver.backend import aot_is_current
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -129,3 +130,35 @@ def test_direct_populations_load_numba_but_no_mesh_geometry(tmp_path, mesh):
                         "--set", "population.direct.n_neurons=10",
                         "--set", "simulation.t_end=0.01")
     assert "numba" in loaded and not loaded & NOT_FOR_RUNS
+
+
+DIRECT_ONLY = """
+[simulation]
+t_end = 0.05
+[[population]]
+name = "cells"
+method = "direct"
+model = "{model}"
+n_neurons = 10
+[[input]]
+name = "drive"
+rate = 2000.0
+[[connection]]
+source = "drive"
+target = "cells"
+efficacy = 1.0
+"""
+
+
+def test_analyze_loads_numba_only_for_the_spike_measures(tmp_path):
+    """The summary of a direct population is numpy's; its STTC and phase locking are
+    numba kernels (miind_cli.spike_synchrony), loaded only when asked for. elephant is
+    the tests' reference only."""
+    model, simulation, output = (tmp_path / n for n in ("lif.toml", "sim.toml", "out.h5"))
+    model.write_text(LIF_MODEL)
+    simulation.write_text(DIRECT_ONLY.format(model=model))
+    assert_ok(invoke("run", simulation, "-o", output, "-q"))
+    loaded = modules_of("analyze", output, "--summary")
+    assert not loaded & {"numba", "miind_cli.spike_synchrony", "elephant"}
+    loaded = modules_of("analyze", output, "--summary", "--sttc", "0.005", "--phase-locking")
+    assert {"numba", "miind_cli.spike_synchrony"} <= loaded and "elephant" not in loaded

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from miind_cli.analyze_options import ACTIONS, ALONE, MODIFIES, combination_problem
+from miind_cli.analyze_options import (ACTIONS, ALONE, MODIFIES, combination_problem,
+                                       option_name)
 
 
 @pytest.mark.parametrize("action", ACTIONS)
@@ -27,8 +28,8 @@ def test_a_modifier_needs_one_of_its_actions(modifier, action):
     if action in MODIFIES[modifier]:
         assert problem is None
     else:
-        assert problem.startswith(f"--{modifier} goes with --")
-        assert all(f"--{name}" in problem for name in MODIFIES[modifier])
+        assert problem.startswith(f"{option_name(modifier)} goes with --")
+        assert all(option_name(name) in problem for name in MODIFIES[modifier])
 
 
 def test_the_messages_read_as_lists():
@@ -37,9 +38,19 @@ def test_the_messages_read_as_lists():
     assert combination_problem({"log", "summary"}) == "--log goes with --density or --movie"
 
 
+def test_the_spike_measures_go_with_summary_and_burst_isi_with_phase_locking():
+    """Options are named as they are typed (--burst-isi, not the field burst_isi)."""
+    assert combination_problem({"sttc", "phase_locking", "burst_isi", "summary"}) is None
+    assert combination_problem({"sttc", "csv"}) == "--sttc goes with --summary"
+    assert combination_problem({"phase_locking", "plot"}) == \
+        "--phase-locking goes with --summary"
+    assert combination_problem({"burst_isi", "summary"}) == \
+        "--burst-isi goes with --phase-locking"
+
+
 @pytest.mark.parametrize("other", ACTIONS + tuple(MODIFIES))
 def test_mesh_goes_alone(other):
     assert combination_problem({ALONE}) is None
     problem = combination_problem({ALONE, other})
     assert problem.startswith("--mesh draws a mesh artifact and takes no other analyze option")
-    assert problem.endswith(f"got --{other}")
+    assert problem.endswith(f"got {option_name(other)}")
