@@ -24,6 +24,7 @@ from pathlib import Path
 
 from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, publish
 
+import miind_cli  # noqa: F401,E402  (first: its BLAS thread default, as `miind steady` runs)
 from meshgen.build import build_mesh
 from solver.engine import run_simulation
 from solver.sim_file import read_simulation_file

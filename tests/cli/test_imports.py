@@ -162,3 +162,19 @@ def test_analyze_loads_numba_only_for_the_spike_measures(tmp_path):
     assert not loaded & {"numba", "miind_cli.spike_synchrony", "elephant"}
     loaded = modules_of("analyze", output, "--summary", "--sttc", "0.005", "--phase-locking")
     assert {"numba", "miind_cli.spike_synchrony"} <= loaded and "elephant" not in loaded
+
+
+@pytest.mark.parametrize("given, expected", [(None, "1"), ("2", "2")])
+def test_the_command_line_runs_one_blas_thread_unless_told(given, expected):
+    """Set before numpy is imported (it reads the variable once), and a user's own
+    setting kept."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    code = ("import sys, os; import miind_cli; "
+            "print(os.environ['OPENBLAS_NUM_THREADS'], 'numpy' in sys.modules)")
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           env=env, check=True).stdout.split()
+    assert found == [expected, "False"]
