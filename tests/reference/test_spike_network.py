@@ -220,3 +220,38 @@ def test_spike_network_is_deterministic_and_the_connection_seed_draws_it(tmp_pat
     np.testing.assert_array_equal(first["poisson"][0], other["poisson"][0])
     assert len(first["spiking"][0]) != len(other["spiking"][0]) or \
         not np.array_equal(first["spiking"][0], other["spiking"][0])
+
+
+# NEST 3.10, iaf_psc_delta, one thread, all 12,500 neurons of state C: 38.11 Hz on the
+# excitatory population over a long run, its population rate peaking at 125 Hz in
+# 1 ms bins (benchmarks/README.md, "Brunel's network against NEST 3.10").
+NEST_STATE_C_RATE = 38.11
+NEST_STATE_C_PEAK = 125.0
+# The issue's accuracy targets: mean rate within 2%, spectrum peak within 10%.
+RATE_TOLERANCE = 0.02
+PEAK_TOLERANCE = 0.10
+
+
+@pytest.mark.slow
+def test_brunel_state_c_neuron_by_neuron_against_nest(tmp_path):
+    """examples/brunel/network_direct.toml over 1.2 s (~70 s here), rate over 0.2-1.2 s
+    (T_START, T_END as above): measured 37.99 Hz
+    over 1-2 s, peak 129 Hz. The statistical error over 1 s is ~0.1 Hz (time batches),
+    so the 2% (0.76 Hz) is the issue's target, not noise."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "brunel" / "network_direct.toml"
+    run_simulation(example, tmp_path / "out.h5", ["simulation.t_end=1.2"])
+    with h5py.File(tmp_path / "out.h5") as f:
+        times = f["spikes/e/timestamps"][()]
+    rate, error = batch_rate(times, 10_000)
+    assert abs(rate / NEST_STATE_C_RATE - 1) < RATE_TOLERANCE, (rate, error)
+    bins = np.bincount(((times[times >= T_START] - T_START) / 1e-3).astype(int),
+                       minlength=1000)[:1000] / (10_000 * 1e-3)
+    power = np.abs(np.fft.rfft(bins - bins.mean())) ** 2
+    frequency = np.fft.rfftfreq(len(bins), 1e-3)
+    # 5-point smoothing of the periodogram of 1 s (1 Hz resolution); below 20 Hz is
+    # the slow drift of a finite network, not the oscillation.
+    smooth = np.convolve(power, np.ones(5) / 5, mode="same")
+    peak = frequency[20:][np.argmax(smooth[20:])]
+    assert abs(peak / NEST_STATE_C_PEAK - 1) < PEAK_TOLERANCE, peak
