@@ -64,6 +64,26 @@ def test_projection_follows_the_rule_and_its_seed(rule, fields):
             assert len(np.unique(row)) == len(row)
 
 
+@pytest.mark.parametrize("rule, fields", [
+    ("fixed_indegree", {"n_connections": 99.0, "multapses": False}),
+    ("all_to_all", {}),
+    ("pairwise_bernoulli", {"probability": 0.5}),
+])
+def test_no_autapses_within_one_population(rule, fields):
+    c = connection(source="a", target="a", connectivity=rule, autapses=False, **fields)
+    projection = build_projection(c, 100, 100, 0, 1e-4, "sim.toml")
+    sources = np.repeat(np.arange(100), np.diff(projection.indptr))
+    assert not np.any(sources == projection.targets)
+    if rule != "pairwise_bernoulli":
+        assert (np.bincount(projection.targets, minlength=100) == 99).all()
+
+
+def test_one_to_one_pairs_neuron_i_with_neuron_i():
+    projection = build_projection(connection(connectivity="one_to_one"), 50, 50, 0, 1e-4, "s")
+    np.testing.assert_array_equal(projection.indptr, np.arange(51))
+    np.testing.assert_array_equal(projection.targets, np.arange(50))
+
+
 def test_distributions_are_drawn_per_synapse():
     c = connection(efficacy_distribution=parse_distribution("normal(0.1, 0.01)"),
                    delay_distribution=parse_distribution("uniform(1e-3, 2e-3)"))
