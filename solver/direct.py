@@ -126,9 +126,9 @@ class DirectPopulation(TableInput):
             neuron, stored = self.kernel.advance(
                 self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
                 first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
-                *arrivals, self.integration_step, self.counts, self._times, self._ids, self._stored,
-                self.mean, self.record_slot, self.samples, self.accumulate_from, self.v_sum,
-                self.v_square, neuron)
+                *arrivals, self.integration_step, self.counts, self._times, self._ids,
+                self._stored, self.mean, self.record_slot, self.samples, self.accumulate_from,
+                self.v_sum, self.v_square, neuron)
             self._stored = stored
             if neuron < 0:
                 raise SimulationError(f"population '{self.name}': a neuron fired more than "

@@ -90,12 +90,13 @@ def build_projection(connection, n_source: int, n_target: int, dimension: int, d
     if delay.is_constant:
         _check_delays(delay.mean, str(delay), dt, path, key)
     rule = connection.connectivity
+    by_indegree = rule == "fixed_indegree"
     drawn = draw_connectivity(
         rule, n_source, n_target, seed=(connection.seed, connection.index),
-        indegree=int(connection.n_connections) if rule == "fixed_indegree" else None,
+        indegree=int(connection.n_connections) if by_indegree else None,
         probability=connection.probability, autapses=connection.autapses,
         multapses=connection.multapses, same_population=connection.source == connection.target,
-        path=path, key=f"{key}.n_connections" if rule == "fixed_indegree" else f"{key}.connectivity")
+        path=path, key=f"{key}.n_connections" if by_indegree else f"{key}.connectivity")
     indptr, targets = group_by_source(drawn.indptr, drawn.sources, n_source)
     del drawn  # one copy of the synapses
     n_synapses = len(targets)
