@@ -111,6 +111,7 @@ def test_window_steps_keep_spikes_out_of_their_own_chunk():
     assert window_steps(1.5e-3, 1e-4) == 15
     assert window_steps(1e-4, 1e-4) == 1
     assert window_steps(1.55e-3, 1e-4) == 15
+    assert window_steps(0.1, 1e-4) == 20  # LONGEST_WINDOW bounds the arrivals held
 
 
 @pytest.mark.parametrize("delay", ["1.2e-3", "uniform(1e-3, 3e-3)"])
