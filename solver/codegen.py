@@ -154,6 +154,14 @@ def flow({unpack_state}, duration, held, integration_step, whole_step, full_deca
     return ({xs},), -1.0
 
 
+@njit(cache=True, inline='always')
+def event_time(upcoming, cumulative, g, s, t_start, group_rates, step):
+    """When input g's integrated rate reaches `upcoming` within step s, else inf."""
+    if upcoming < cumulative[g, s + 1]:
+        return t_start + (upcoming - cumulative[g, s]) / group_rates[g, step]
+    return np.inf
+
+
 @njit(cache=True)
 def advance(state, refractory_until, next_event, intensity, rng, first_step, n_steps, dt,
             group_rates, group_efficacy, group_dimension, arrival_indptr, arrival_time,
@@ -187,6 +195,9 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
         for s in range(n_steps):
             cumulative[g, s + 1] = cumulative[g, s] + group_rates[g, first_step + s] * dt
     upcoming = np.empty(n_groups)
+    # The time of each input's next event within the current step (inf: none in it),
+    # kept until that event happens: other events do not move it.
+    pending = np.empty(n_groups)
     n_projections = arrival_dimension.shape[0]
     heads = np.empty(n_projections, dtype=np.int64)
     ends = np.empty(n_projections, dtype=np.int64)
@@ -209,16 +220,17 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
             t_start = step * dt
             t_stop = t_start + dt
             t = t_start
+            for g in range(n_groups):
+                pending[g] = event_time(upcoming[g], cumulative, g, s, t_start, group_rates, step)
             while True:
                 # The next input event of this neuron in this step, if any.
                 wait = t_stop - t
                 chosen = -1
                 for g in range(n_groups):
-                    if upcoming[g] < cumulative[g, s + 1]:
-                        arrival = t_start + (upcoming[g] - cumulative[g, s]) / group_rates[g, step]
-                        if arrival - t < wait:
-                            wait = max(arrival - t, 0.0)
-                            chosen = g
+                    arrival = pending[g]
+                    if arrival - t < wait:
+                        wait = max(arrival - t, 0.0)
+                        chosen = g
                 for p in range(n_projections):
                     if heads[p] < ends[p]:
                         arrival = arrival_time[heads[p]]
@@ -242,6 +254,8 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                 if chosen >= 0:
                     if chosen < n_groups:
                         upcoming[chosen] += next_exponential(rng[i])
+                        pending[chosen] = event_time(upcoming[chosen], cumulative, chosen, s,
+                                                     t_start, group_rates, step)
                         dimension = group_dimension[chosen]
                         jump = group_efficacy[chosen]
                     else:
