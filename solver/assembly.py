@@ -109,8 +109,35 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
             made[kind] += 1
     delays = [feed.delay for population in populations for feed in population.feeds]
     chunk = max(1, int(np.floor(min(delays)))) if delays else n_steps
+    spike_delay = couple_spikes(spec, populations, dt)
+    if spike_delay is not None:
+        from .spike_coupling import window_steps
+        chunk = min(chunk, window_steps(spike_delay, dt))
     return Simulation(spec=spec, dt=dt, n_steps=n_steps, populations=populations,
                       input_table=context.inputs[:len(spec.inputs)], chunk=chunk)
+
+
+def couple_spikes(spec: SimulationSpec, populations: list[Population], dt: float):
+    """Draw the synapses of the connections between direct populations and wire them
+    (solver.spike_coupling); the shortest of their delays, None without any."""
+    connections = [c for c in spec.connections if c.spiking]
+    if not connections:
+        return None
+    from .direct import DirectPopulation
+    from .spike_coupling import Outbox, build_projection
+
+    members = {p.name: p for p in populations if isinstance(p, DirectPopulation)}
+    shortest = np.inf
+    for c in connections:
+        source, target = members[c.source], members[c.target]
+        projection = build_projection(c, source.n_neurons, target.n_neurons,
+                                      target.model.variables.index(c.dimension), dt, spec.path)
+        if source.outbox is None:
+            source.outbox = Outbox(0.0)
+        source.outbox.keep = max(source.outbox.keep, projection.max_delay)
+        target.spike_inputs.append((projection, source.outbox))
+        shortest = min(shortest, projection.min_delay)
+    return shortest
 
 
 def check_diffusion_connections(spec: SimulationSpec, artifacts: dict) -> None:
@@ -138,13 +165,16 @@ def build_direct(context: Context, population, artifact, stream: int):
     p = context.index[population.name]
     model = _direct_model(context.spec, p)
     incoming = context.incoming(population.name)
-    groups, feeds = [], []
-    rates = np.zeros((len(incoming), context.n_steps))
-    for g, c in enumerate(incoming):
+    for c in incoming:
         if c.dimension not in model.variables:
             raise ConfigError(f"population '{population.name}' has no variable "
                               f"'{c.dimension}' (variables: {', '.join(model.variables)})",
                               path=context.spec.path, key=f"connection.{c.index}.dimension")
+    # Spike-coupled connections are wired by couple_spikes; the rest are rate groups.
+    incoming = [c for c in incoming if not c.spiking]
+    groups, feeds = [], []
+    rates = np.zeros((len(incoming), context.n_steps))
+    for g, c in enumerate(incoming):
         groups.append(InputGroup(c.efficacy, model.variables.index(c.dimension)))
         context.input_row(c, g, rates, feeds)
     member = DirectPopulation(

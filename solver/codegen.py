@@ -13,6 +13,8 @@ Integration (documented in the README, "Direct simulation"):
 * Poisson input events are drawn at their exact times (the remaining intensity of
   each input is exponential; rates are constant within a network step), and every
   integration is split at them: the only time-step error is RK4's;
+* spikes from other direct populations arrive at their exact times (source spike time
+  plus delay) and split the integration the same way (solver.spike_coupling);
 * threshold crossings by drift are timed by linear interpolation within the RK4
   step; the reset applies then, v is held at its reset value through the refractory
   period (inputs to v are ignored then, inputs to other variables are not).
@@ -97,7 +99,7 @@ def kernel_source(model: NeuronModel) -> str:
         interp="\n".join("            y0 = THRESHOLD" if k == 0 else
                           f"            y{k} = p{k} + fraction * (x{k} - p{k})" for k in range(n)),
         jump_others="\n".join(f"                    elif dimension == {k}:\n"
-                               f"                        x{k} += group_efficacy[chosen]"
+                               f"                        x{k} += jump"
                                for k in range(1, n)),
         prev="\n".join(f"        p{k} = x{k}" for k in range(n)),
         yargs=unpack("y"),
@@ -152,9 +154,18 @@ def flow({unpack_state}, duration, held, integration_step, whole_step, full_deca
     return ({xs},), -1.0
 
 
+@njit(cache=True, inline='always')
+def event_time(upcoming, cumulative, g, s, t_start, group_rates, step):
+    """When input g's integrated rate reaches `upcoming` within step s, else inf."""
+    if upcoming < cumulative[g, s + 1]:
+        return t_start + (upcoming - cumulative[g, s]) / group_rates[g, step]
+    return np.inf
+
+
 @njit(cache=True)
 def advance(state, refractory_until, next_event, intensity, rng, first_step, n_steps, dt,
-            group_rates, group_efficacy, group_dimension, integration_step, counts, spike_times,
+            group_rates, group_efficacy, group_dimension, arrival_indptr, arrival_time,
+            arrival_value, arrival_dimension, integration_step, counts, spike_times,
             spike_ids, spike_count, out_mean, record_slot, samples, accumulate_from, v_sum,
             v_square, first_neuron):
     """Advance neurons first_neuron.. by n_steps network steps from `first_step`, one
@@ -167,7 +178,12 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
     Input events: input g's integrated rate (the same for every neuron) is tabulated
     per step; neuron i's next event of input g comes when it reaches next_event[g, i],
     which then grows by an exponential draw. So a step without an event costs one
-    comparison per input, and events keep their exact times."""
+    comparison per input, and events keep their exact times.
+
+    Spikes from other direct populations (solver.spike_coupling.Arrivals): neuron i's
+    arrivals through projection p are arrival_time[arrival_indptr[p, i]:
+    arrival_indptr[p, i + 1]], sorted; the earliest of each projection competes with
+    the Poisson events (event index n_groups + p), so they land at their exact times."""
     n_neurons = state.shape[1]
     n_groups = group_efficacy.shape[0]
     capacity = spike_times.shape[0]
@@ -179,6 +195,12 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
         for s in range(n_steps):
             cumulative[g, s + 1] = cumulative[g, s] + group_rates[g, first_step + s] * dt
     upcoming = np.empty(n_groups)
+    # The time of each input's next event within the current step (inf: none in it),
+    # kept until that event happens: other events do not move it.
+    pending = np.empty(n_groups)
+    n_projections = arrival_dimension.shape[0]
+    heads = np.empty(n_projections, dtype=np.int64)
+    ends = np.empty(n_projections, dtype=np.int64)
     for i in range(first_neuron, n_neurons):
         if spike_count + margin > capacity:
             return i, spike_count
@@ -187,6 +209,9 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
         # This neuron's own numbers live in locals through all the steps.
         for g in range(n_groups):
             upcoming[g] = next_event[g, i]
+        for p in range(n_projections):
+            heads[p] = arrival_indptr[p, i]
+            ends[p] = arrival_indptr[p, i + 1]
         refractory_end = refractory_until[i]
         total = 0.0
         square = 0.0
@@ -195,16 +220,23 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
             t_start = step * dt
             t_stop = t_start + dt
             t = t_start
+            for g in range(n_groups):
+                pending[g] = event_time(upcoming[g], cumulative, g, s, t_start, group_rates, step)
             while True:
                 # The next input event of this neuron in this step, if any.
                 wait = t_stop - t
                 chosen = -1
                 for g in range(n_groups):
-                    if upcoming[g] < cumulative[g, s + 1]:
-                        arrival = t_start + (upcoming[g] - cumulative[g, s]) / group_rates[g, step]
-                        if arrival - t < wait:
+                    arrival = pending[g]
+                    if arrival - t < wait:
+                        wait = max(arrival - t, 0.0)
+                        chosen = g
+                for p in range(n_projections):
+                    if heads[p] < ends[p]:
+                        arrival = arrival_time[heads[p]]
+                        if arrival < t_stop and arrival - t < wait:
                             wait = max(arrival - t, 0.0)
-                            chosen = g
+                            chosen = n_groups + p
                 held = HAS_RESET and t < refractory_end
                 if held and refractory_end < t + wait:
                     # The refractory period ends first: integrate to its end, then resume.
@@ -220,11 +252,20 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                     break
                 before = x0
                 if chosen >= 0:
-                    upcoming[chosen] += next_exponential(rng[i])
-                    dimension = group_dimension[chosen]
+                    if chosen < n_groups:
+                        upcoming[chosen] += next_exponential(rng[i])
+                        pending[chosen] = event_time(upcoming[chosen], cumulative, chosen, s,
+                                                     t_start, group_rates, step)
+                        dimension = group_dimension[chosen]
+                        jump = group_efficacy[chosen]
+                    else:
+                        p = chosen - n_groups
+                        dimension = arrival_dimension[p]
+                        jump = arrival_value[heads[p]]
+                        heads[p] += 1
                     if dimension == 0:
                         if not held:
-                            x0 += group_efficacy[chosen]
+                            x0 += jump
 {jump_others}
                 if chosen == -3 or (chosen >= 0 and before < THRESHOLD <= x0):
                     if spike_count >= capacity:

@@ -23,6 +23,8 @@ from meshgen.models import NeuronModel
 from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
+from .spike_coupling import (Outbox, SpikeProjection, boundary, no_arrivals,
+                             window_arrivals)
 
 # Spikes stored between two flushes of the kernel's buffers.
 SPIKE_BUFFER = 1_000_000
@@ -72,6 +74,11 @@ class DirectPopulation(TableInput):
     kernels: ClassVar[str | None] = None
     state: np.ndarray = field(init=False)
     kernel: object = field(init=False, repr=False)
+    # Spike coupling (solver.spike_coupling), wired by solver.assembly once every
+    # population exists: the projections into this population with their sources'
+    # outboxes, and this population's outbox if spikes leave it.
+    spike_inputs: list[tuple[SpikeProjection, Outbox]] = field(default_factory=list, init=False)
+    outbox: Outbox | None = field(default=None, init=False)
 
     def __post_init__(self):
         self.kernel = load_kernel_module(self.model)
@@ -96,6 +103,7 @@ class DirectPopulation(TableInput):
         self.efficacy = np.array([g.efficacy for g in self.groups] or [0.0])
         self.dimension = np.array([g.dimension for g in self.groups] or [0], dtype=np.int64)
         self.fill_missing_rates(len(self.groups), self.n_steps)
+        self._no_arrivals = no_arrivals(self.n_neurons)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -109,14 +117,18 @@ class DirectPopulation(TableInput):
         group_rates = self.input_rates
         if group_rates.shape[0] == 0:
             group_rates = np.zeros((1, self.n_steps))
+        start, end = boundary(first_step, self.dt), boundary(first_step + n_steps, self.dt)
+        arrivals = (window_arrivals(self.spike_inputs, self.n_neurons, start, end)
+                    if self.spike_inputs else self._no_arrivals)
+        pieces = len(self.spike_times)
         neuron = 0
         while neuron < self.n_neurons:
             neuron, stored = self.kernel.advance(
                 self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
                 first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
-                self.integration_step, self.counts, self._times, self._ids, self._stored,
-                self.mean, self.record_slot, self.samples, self.accumulate_from, self.v_sum,
-                self.v_square, neuron)
+                *arrivals, self.integration_step, self.counts, self._times, self._ids,
+                self._stored, self.mean, self.record_slot, self.samples, self.accumulate_from,
+                self.v_sum, self.v_square, neuron)
             self._stored = stored
             if neuron < 0:
                 raise SimulationError(f"population '{self.name}': a neuron fired more than "
@@ -124,6 +136,12 @@ class DirectPopulation(TableInput):
                                       "the run's chunks or check the model")
             if neuron < self.n_neurons or stored > SPIKE_BUFFER // 2:
                 self._flush()
+        if self.outbox is not None:
+            self._flush()
+            new = slice(pieces, None)
+            self.outbox.add(np.concatenate([np.zeros(0)] + self.spike_times[new]),
+                            np.concatenate([np.zeros(0, np.int64)] + self.spike_ids[new]),
+                            start, end)
         if not np.all(np.isfinite(self.state)):
             raise SimulationError(f"population '{self.name}': the state became non-finite at "
                                   f"t = {(first_step + n_steps) * self.dt:.6g} s; the integration "

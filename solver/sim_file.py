@@ -9,7 +9,12 @@
                     "1000 + 500*(t > 0.5)")
     [[connection]]  source (input or population), target (population), efficacy,
                     n_connections (default 1), delay (s, default 0), dimension ("v"),
-                    scheme ("auto", "jumps" or "diffusion": diffusion meshes only)
+                    scheme ("auto", "jumps" or "diffusion": diffusion meshes only);
+                    between two direct populations (spike-coupled, solver.spike_coupling)
+                    also connectivity (NEST's rules, default "fixed_indegree" with
+                    n_connections as the in-degree), probability, autapses, multapses,
+                    seed, and efficacy and delay may be distributions ("normal(0.1,
+                    0.01)", solver.distributions)
     [output]        density_interval (s): density snapshots (the final state is
                     always written)
 """
@@ -25,6 +30,24 @@ from meshgen.expressions import CompiledExpression, compile_expression
 from meshgen.tomlconfig import (Field, Table, ValueProblem, anything, apply_overrides,
                                 check_document, checked, integer, load_toml, number,
                                 number_or_string, string)
+
+from .connectivity import RULES
+from .distributions import Distribution, parse_distribution
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise ValueProblem(f"expected true or false, got {value!r}")
+    return value
+
+
+def _number_or_distribution(value):
+    if isinstance(value, str):
+        return value  # parsed with the file's path and key in read_simulation_file
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueProblem(f"expected a number or a distribution such as \"normal(0.1, 0.01)\", "
+                           f"got {value!r}")
+    return float(value)
+
 
 def _neuron_ids(value):
     if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool)
@@ -61,10 +84,27 @@ SIMULATION_LAYOUT = Table(fields={
     "connection": Table(array=True, fields={
         "source": Field(string(), required=True, doc="an input or population name"),
         "target": Field(string(), required=True, doc="a population name"),
-        "efficacy": Field(number(), required=True, doc="jump size, in the unit of the variable"),
-        "n_connections": Field(number(positive=True), default=1.0,
-                               doc="number of connections (multiplies the source rate)"),
-        "delay": Field(number(nonnegative=True), default=0.0, doc="transmission delay (s)"),
+        "efficacy": Field(checked(_number_or_distribution), required=True,
+                          doc="jump size, in the unit of the variable; between direct "
+                              "populations also a distribution, e.g. \"normal(0.1, 0.01)\""),
+        "n_connections": Field(number(positive=True),
+                               doc="number of connections (multiplies the source rate); "
+                                   "between direct populations the in-degree of "
+                                   "fixed_indegree (default 1)"),
+        "delay": Field(checked(_number_or_distribution), default=0.0,
+                       doc="transmission delay (s); between direct populations at least the "
+                           "step, and also a distribution, e.g. \"uniform(1e-3, 2e-3)\""),
+        "connectivity": Field(string(choices=RULES),
+                              doc="between direct populations: NEST's rule (default "
+                                  "fixed_indegree); rate-coupled connections are "
+                                  "fixed_indegree only"),
+        "probability": Field(number(), doc="pairwise_bernoulli: connection probability"),
+        "autapses": Field(checked(_boolean), default=True,
+                          doc="between direct populations: a neuron may connect to itself"),
+        "multapses": Field(checked(_boolean), default=True,
+                           doc="between direct populations: a pair may connect more than once"),
+        "seed": Field(integer(), default=0, doc="between direct populations: the draw of "
+                                                 "synapses, efficacies and delays"),
         "dimension": Field(string(), default="v", doc="variable the jump moves"),
         "scheme": Field(string(choices=("auto", "jumps", "diffusion")), default="auto",
                         doc="into a diffusion mesh: 'jumps' (the exact master equation) or "
@@ -111,6 +151,17 @@ class ConnectionSpec:
     delay: float
     dimension: str
     scheme: str = "auto"
+    # Between two direct populations (`spiking`), the synapses drawn by
+    # solver.connectivity's rules; efficacy and delay above are then the means of
+    # these distributions (constant ones for numbers).
+    spiking: bool = False
+    connectivity: str = "fixed_indegree"
+    probability: float | None = None
+    autapses: bool = True
+    multapses: bool = True
+    seed: int = 0
+    efficacy_distribution: Distribution | None = None
+    delay_distribution: Distribution | None = None
 
 
 @dataclass(frozen=True)
@@ -186,6 +237,7 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
             raise fail(f"a rate cannot be negative, got {rate}", f"input.{i}.rate")
         inputs.append(InputSpec(name=name, rate=rate))
     population_names = [p.name for p in populations]
+    direct = {p.name for p in populations if p.direct}
     connections = []
     for i, entry in enumerate(document["connection"]):
         if entry["source"] not in names:
@@ -193,15 +245,67 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
         if entry["target"] not in population_names:
             raise fail(_unknown("target population", entry["target"], population_names),
                        f"connection.{i}.target")
-        if entry["efficacy"] == 0:
-            raise fail("an efficacy of 0 moves nothing", f"connection.{i}.efficacy")
-        connections.append(ConnectionSpec(index=i, **{k: entry[k] for k in (
-            "source", "target", "efficacy", "n_connections", "delay", "dimension", "scheme")}))
+        spiking = entry["source"] in direct and entry["target"] in direct
+        connections.append(_connection(i, entry, spiking, path))
     sim = document["simulation"]
     return SimulationSpec(path=path, document=document, t_end=sim["t_end"], dt=sim["dt"],
                           populations=tuple(populations), inputs=tuple(inputs),
                           connections=tuple(connections),
                           density_interval=document["output"]["density_interval"])
+
+
+def _connection(i: int, entry: dict, spiking: bool, path: str) -> ConnectionSpec:
+    """One [[connection]], its keys checked against what its kind of coupling takes."""
+    def fail(message, key):
+        return ConfigError(message, path=path, key=f"connection.{i}.{key}")
+
+    efficacy = parse_distribution(entry["efficacy"], path=path, key=f"connection.{i}.efficacy")
+    delay = parse_distribution(entry["delay"], path=path, key=f"connection.{i}.delay")
+    if efficacy.is_constant and efficacy.mean == 0:
+        raise fail("an efficacy of 0 moves nothing", "efficacy")
+    if delay.is_constant and delay.mean < 0:
+        raise fail(f"a delay cannot be negative, got {delay.mean!r}", "delay")
+    if entry["seed"] < 0:
+        raise fail(f"a seed is a whole number >= 0, got {entry['seed']!r}", "seed")
+    rule = entry["connectivity"] or "fixed_indegree"
+    n_connections = entry["n_connections"]
+    probability = entry["probability"]
+    if spiking:
+        if rule == "fixed_indegree" and n_connections is not None \
+                and n_connections != int(n_connections):
+            raise fail(f"between direct populations n_connections is the in-degree of "
+                       f"fixed_indegree, a whole number; got {n_connections!r}", "n_connections")
+        if rule != "fixed_indegree" and n_connections is not None:
+            raise fail(f"n_connections is the in-degree of fixed_indegree; {rule} does not "
+                       "take it", "n_connections")
+        if (probability is not None) != (rule == "pairwise_bernoulli"):
+            raise fail("pairwise_bernoulli needs a probability" if probability is None else
+                       f"a probability is for pairwise_bernoulli, not {rule}",
+                       "connectivity" if probability is None else "probability")
+        if probability is not None and not 0 <= probability <= 1:
+            raise fail(f"a probability is a number in [0, 1], got {probability!r}",
+                       "probability")
+    else:
+        # Rates couple this connection: n_connections multiplies the source's rate, the
+        # mean-field limit of fixed_indegree. autapses, multapses and seed change no rate
+        # and are accepted, so a line keeps working when a population changes method.
+        if rule != "fixed_indegree":
+            raise fail(f"{rule} is for connections between two direct populations; rates "
+                       "couple this one, by n_connections (fixed_indegree)", "connectivity")
+        if probability is not None:
+            raise fail("a probability is for connections between two direct populations",
+                       "probability")
+        for key, value in (("efficacy", efficacy), ("delay", delay)):
+            if not value.is_constant:
+                raise fail(f"a distribution ({value}) is for connections between two direct "
+                           "populations; rates couple this one", key)
+    return ConnectionSpec(
+        index=i, source=entry["source"], target=entry["target"], efficacy=efficacy.mean,
+        n_connections=1.0 if n_connections is None else n_connections, delay=delay.mean,
+        dimension=entry["dimension"], scheme=entry["scheme"], spiking=spiking,
+        connectivity=rule, probability=probability, autapses=entry["autapses"],
+        multapses=entry["multapses"], seed=entry["seed"], efficacy_distribution=efficacy,
+        delay_distribution=delay)
 
 
 def _unknown(what: str, name: str, valid: list[str]) -> str:
