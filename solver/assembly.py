@@ -279,8 +279,8 @@ def build_diffusion_1d(context: Context, population, artifact, _order: int):
     if v is None:
         from .initial_states import interval_mass
 
-        member.set_initial_mass(interval_mass(distribution, artifact.lower, artifact.upper, where,
-                                              path=spec.path, key=key))
+        member.set_initial_mass(interval_mass(distribution, artifact.lower, artifact.upper,
+                                              f"in {where}", path=spec.path, key=key))
         return member
     if not artifact.lowest <= v <= artifact.threshold:
         raise ConfigError(f"initial {variable} = {v:g} lies outside {where} (mesh "

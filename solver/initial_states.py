@@ -40,16 +40,11 @@ def initial_distributions(population, variables, defaults: dict, *, path: str,
             for name in variables}
 
 
-def _fail(message: str, path: str, key: str) -> ConfigError:
-    return ConfigError(message, path=path, key=key)
-
-
-def _renormalised(mass: np.ndarray, distribution: Distribution, where: str, path: str,
-                  key: str) -> np.ndarray:
+def _renormalised(mass: np.ndarray, what: str, where: str, path: str, key: str) -> np.ndarray:
     total = float(mass.sum())
     if not total >= MIN_MASS_IN_RANGE:
-        raise _fail(f"only {total:.2g} of {distribution} lies in {where}; at least "
-                    f"{MIN_MASS_IN_RANGE:g} must", path, key)
+        raise ConfigError(f"only {total:.2g} of {what} lies {where}; at least "
+                          f"{MIN_MASS_IN_RANGE:g} must", path=path, key=key)
     return mass / total
 
 
@@ -57,10 +52,11 @@ def interval_mass(distribution: Distribution, lower: np.ndarray, upper: np.ndarr
                   where: str, *, path: str, key: str) -> np.ndarray:
     """The probability of each cell [lower, upper), renormalised to 1 over the cells
     (so conditioned on the mesh); a ConfigError naming `key` if less than
-    MIN_MASS_IN_RANGE of it lies there. `where` says where, for the message."""
+    MIN_MASS_IN_RANGE of it lies there. `where` says where ("in the mesh ..."), for
+    the message."""
     upper = np.asarray(upper, dtype=np.float64)
     mass = np.clip(distribution.cdf(upper) - distribution.cdf(lower), 0.0, None)
-    return _renormalised(mass, distribution, where, path, key)
+    return _renormalised(mass, str(distribution), where, path, key)
 
 
 def grid_mass(grid, state: dict[str, Distribution], threshold: float, *, path: str,
@@ -83,7 +79,7 @@ def grid_mass(grid, state: dict[str, Distribution], threshold: float, *, path: s
                 hi = min(hi, threshold)
             upper = np.clip(edges[1:], edges[:-1], hi)
             along = interval_mass(distribution, edges[:-1], upper,
-                                  f"the mesh's range [{lo:g}, {hi:g}]", path=path,
+                                  f"in the mesh's range [{lo:g}, {hi:g}]", path=path,
                                   key=f"{key_prefix}.{name}")
         axes.append(along)
     # Cells are numbered with v fastest (meshgen.regular_grid).
@@ -108,12 +104,8 @@ def polygon_mass(vertices: np.ndarray, centres, variables, state: dict[str, Dist
         area = 0.5 * np.abs(np.sum(start[..., 0] * end[..., 1] - end[..., 0] * start[..., 1],
                                    axis=1))
         density = state[variables[0]].pdf(centres[0]) * state[variables[1]].pdf(centres[1])
-        joint = f"{state[variables[0]]} x {state[variables[1]]}"
-        total = float(np.sum(density * area))
-        if not total >= MIN_MASS_IN_RANGE:
-            raise _fail(f"only {total:.2g} of {joint} lies on the mesh's cells; at least "
-                        f"{MIN_MASS_IN_RANGE:g} must", path, f"{key_prefix}.{variables[0]}")
-        return density * area / total
+        return _renormalised(density * area, f"{state[variables[0]]} x {state[variables[1]]}",
+                             "on the mesh's cells", path, f"{key_prefix}.{variables[0]}")
     fixed = 0 if points[0] is not None else 1
     spread = 1 - fixed
     at = points[fixed]
@@ -128,7 +120,7 @@ def polygon_mass(vertices: np.ndarray, centres, variables, state: dict[str, Dist
     lower, upper = np.where(crossed, low, 0.0), np.where(crossed, high, 0.0)
     name = variables[spread]
     return interval_mass(state[name], lower, upper,
-                         f"the mesh's cells along {variables[fixed]} = {at:g}",
+                         f"in the mesh's cells along {variables[fixed]} = {at:g}",
                          path=path, key=f"{key_prefix}.{name}")
 
 
@@ -142,8 +134,8 @@ def draw(distribution: Distribution, rng: np.random.Generator, n: int, below: fl
         return distribution.sample(rng, n)
     accepted = float(distribution.cdf(below))
     if not accepted >= MIN_MASS_IN_RANGE:
-        raise _fail(f"only {accepted:.2g} of {distribution} lies below the threshold "
-                    f"({below:g}); at least {MIN_MASS_IN_RANGE:g} must", path, key)
+        raise ConfigError(f"only {accepted:.2g} of {distribution} lies below the threshold "
+                          f"({below:g}); at least {MIN_MASS_IN_RANGE:g} must", path=path, key=key)
     values = distribution.sample(rng, n)
     redraw = np.flatnonzero(values >= below)
     while len(redraw):

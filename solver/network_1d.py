@@ -322,8 +322,8 @@ def _initial_mass(spec: SimulationSpec, artifacts, mesh: Mesh, positions) -> np.
         v0 = state[variables[0]].point
         cells = mesh.cell_offset[p] + np.arange(artifact.n_cells)  # step 0: physical = logical
         if v0 is None:
-            mass[cells] = interval_mass(state[variables[0]], artifact.lower, artifact.upper, where,
-                                        path=spec.path, key=key)
+            mass[cells] = interval_mass(state[variables[0]], artifact.lower, artifact.upper,
+                                        f"in {where}", path=spec.path, key=key)
             continue
         if not artifact.lowest <= v0 <= artifact.threshold:
             raise ConfigError(f"initial v = {v0:g} lies outside {where}", path=spec.path, key=key)

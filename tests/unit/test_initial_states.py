@@ -37,7 +37,7 @@ def equal_cells(lo, hi, n):
 
 
 def place(text, lower, upper):
-    return interval_mass(parse_distribution(text), lower, upper, "the test range",
+    return interval_mass(parse_distribution(text), lower, upper, "in the test range",
                          path="sim.toml", key="population.0.initial.v")
 
 
