@@ -18,7 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from meshgen.errors import ConfigError
-from meshgen.formats.mesh_artifact import Diffusion1DArtifact, GridArtifact, read_mesh
+from meshgen.formats.mesh_artifact import (Diffusion1DArtifact, GridArtifact,
+                                           Strips2DArtifact, read_mesh)
 
 from .network_1d import input_rate_table
 from .population import Population, RateFeed
@@ -183,10 +184,32 @@ def build_direct(context: Context, population, artifact, stream: int):
         integration_step=population.integration_step or context.dt,
         record=np.array(population.record, dtype=np.int64), seed=population.seed,
         stream=stream, accumulate_from=context.n_steps // 2, input_rates=rates, feeds=feeds)
-    initial = _initial_state(context.spec, p, model)
-    _check_integration_step(context, population, p, model, initial, groups, rates)
+    initial = _initial_values(context.spec, p, model, population, stream)
+    # The test trajectory starts from the mean drawn state (a point like any other;
+    # check_integration_step also starts one near the threshold).
+    start = {name: float(np.mean(values)) for name, values in initial.items()}
+    _check_integration_step(context, population, p, model, start, groups, rates)
     member.set_initial(initial)
     return member
+
+
+def _initial_values(spec: SimulationSpec, p: int, model, population, stream: int) -> dict:
+    """Each variable's initial value for every neuron of direct population `p`: a
+    number, or an array of independent draws from the population's own streams
+    (solver.rng.initial_state_generator), v's below the threshold."""
+    from .initial_states import draw
+    from .rng import initial_state_generator
+
+    values = {}
+    for k, (name, distribution) in enumerate(_initial_state(spec, p, model).items()):
+        if distribution.point is not None:
+            values[name] = distribution.point
+            continue
+        below = model.threshold if k == 0 and model.reset else None
+        values[name] = draw(distribution, initial_state_generator(population.seed, stream, k),
+                            population.n_neurons, below, path=spec.path,
+                            key=f"population.{p}.initial.{name}")
+    return values
 
 
 def _check_integration_step(context, population, p, model, initial, groups, rates) -> None:
@@ -236,13 +259,26 @@ def build_density_2d(context: Context, population, artifact, _order: int):
                                  n_steps=context.n_steps, dt=dt, input_rates=rates, feeds=feeds)
     model = model_from_definition(artifact.model, path=artifact.path)
     initial = _initial_state(spec, p, model)
+    points = {name: d.point for name, d in initial.items()}
     for name, (lo, hi) in zip(artifact.variables, artifact.ranges):
-        if not lo <= initial[name] <= hi:
+        if points[name] is not None and not lo <= points[name] <= hi:
             given = "" if name in population.initial else " (the default: set it)"
-            raise ConfigError(f"initial {name} = {initial[name]:g}{given} lies outside the "
+            raise ConfigError(f"initial {name} = {points[name]:g}{given} lies outside the "
                               f"mesh's range [{lo:g}, {hi:g}] (mesh {artifact.path})",
                               path=spec.path, key=f"population.{p}.initial.{name}")
-    member.set_initial(initial)
+    if all(value is not None for value in points.values()):
+        member.set_initial(points)
+        return member
+    from .initial_states import grid_mass, polygon_mass
+
+    prefix = f"population.{p}.initial"
+    if isinstance(artifact, Strips2DArtifact):
+        mass = polygon_mass(artifact.cell_vertices, member.centres, artifact.variables, initial,
+                            path=spec.path, key_prefix=prefix)
+    else:
+        mass = grid_mass(member.grid, initial, artifact.threshold, path=spec.path,
+                         key_prefix=prefix)
+    member.set_initial_mass(mass)
     return member
 
 
@@ -266,11 +302,19 @@ def build_diffusion_1d(context: Context, population, artifact, _order: int):
                                    n_steps=context.n_steps, dt=context.dt, input_rates=rates,
                                    feeds=feeds)
     model = model_from_definition(artifact.model, path=artifact.path)
-    v = _initial_state(spec, p, model)[variable]
+    distribution = _initial_state(spec, p, model)[variable]
+    where = f"the mesh's range [{artifact.lowest:g}, {artifact.threshold:g}]"
+    key = f"population.{p}.initial.{variable}"
+    v = distribution.point
+    if v is None:
+        from .initial_states import interval_mass
+
+        member.set_initial_mass(interval_mass(distribution, artifact.lower, artifact.upper,
+                                              f"in {where}", path=spec.path, key=key))
+        return member
     if not artifact.lowest <= v <= artifact.threshold:
-        raise ConfigError(f"initial {variable} = {v:g} lies outside the mesh's range "
-                          f"[{artifact.lowest:g}, {artifact.threshold:g}] (mesh {artifact.path})",
-                          path=spec.path, key=f"population.{p}.initial.{variable}")
+        raise ConfigError(f"initial {variable} = {v:g} lies outside {where} (mesh "
+                          f"{artifact.path})", path=spec.path, key=key)
     member.set_initial(v)
     return member
 
@@ -285,25 +329,22 @@ def _direct_model(spec: SimulationSpec, p: int):
     return model_from_definition(artifact.model, path=artifact.path)
 
 
-def _initial_state(spec: SimulationSpec, p: int, model) -> dict[str, float]:
-    population = spec.populations[p]
-    for key in population.initial:
-        if key not in model.variables:
-            raise ConfigError(f"the model has no variable '{key}' (variables: "
-                              f"{', '.join(model.variables)})", path=spec.path,
-                              key=f"population.{p}.initial.{key}")
-    values = {}
-    for k, variable in enumerate(model.variables):
-        default = model.reset.get(variable) if k == 0 and model.reset else 0.0
-        value = population.initial.get(variable, default)
-        if not isinstance(value, (int, float)):
-            value = 0.0
-        if k == 0 and model.reset and not value < model.threshold:
-            raise ConfigError(f"initial {variable} = {value:g} is not below the threshold "
-                              f"({model.threshold:g})", path=spec.path,
-                              key=f"population.{p}.initial.{variable}")
-        values[variable] = float(value)
-    return values
+def _initial_state(spec: SimulationSpec, p: int, model) -> dict:
+    """Each variable's Distribution (solver.initial_states): the file's, else v at the
+    reset and the others at 0; a number for v must be below the threshold."""
+    from .initial_states import initial_distributions
+
+    defaults = {}
+    if model.reset and isinstance(model.reset.get(model.variables[0]), (int, float)):
+        defaults[model.variables[0]] = float(model.reset[model.variables[0]])
+    state = initial_distributions(spec.populations[p], model.variables, defaults, path=spec.path,
+                                  key_prefix=f"population.{p}.initial")
+    v, first = model.variables[0], state[model.variables[0]]
+    if model.reset and first.point is not None and not first.point < model.threshold:
+        raise ConfigError(f"initial {v} = {first.point:g} is not below the threshold "
+                          f"({model.threshold:g})", path=spec.path,
+                          key=f"population.{p}.initial.{v}")
+    return state
 
 
 # Kind -> builder(context, population spec, its mesh artifact or None, how many of

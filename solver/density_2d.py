@@ -112,15 +112,19 @@ class Density2DPopulation(TableInput):
 
     def set_initial(self, state: dict[str, float]) -> None:
         """All mass in the cell holding the initial state."""
-        self.mass[:] = 0.0
+        v, w = state[self.grid.variables[0]], state[self.grid.variables[1]]
+        mass = np.zeros(self.artifact.n_cells)
+        if isinstance(self.artifact, Strips2DArtifact):
+            mass[polygon_holding(self.artifact.cell_vertices, self.centres, self.grid, v, w)] = 1.0
+        else:
+            mass[self.grid.locate(v, w)] = 1.0
+        self.set_initial_mass(mass)
+
+    def set_initial_mass(self, mass: np.ndarray) -> None:
+        """Start from `mass` per cell (solver.initial_states), none of it refractory."""
+        self.mass[:] = mass
         self.queue[:] = 0.0
         self.queued[:] = 0.0
-        v, w = state[self.grid.variables[0]], state[self.grid.variables[1]]
-        if isinstance(self.artifact, Strips2DArtifact):
-            self.mass[polygon_holding(self.artifact.cell_vertices, self.centres, self.grid,
-                                      v, w)] = 1.0
-        else:
-            self.mass[self.grid.locate(v, w)] = 1.0
 
     def advance(self, first_step: int, n_steps: int) -> None:
         reset = self.artifact.reset

@@ -126,10 +126,15 @@ class Diffusion1DPopulation(TableInput):
     def set_initial(self, v: float) -> None:
         """All mass at v, split between the two cells around it (the mean is v)."""
         a = self.artifact
-        self.mass[:] = 0.0
-        self.queue[:] = 0.0
+        mass = np.zeros(a.n_cells)
         cells, fractions = split_between_cells(a.lower, a.upper, v)
-        self.mass[cells] = fractions
+        mass[cells] = fractions
+        self.set_initial_mass(mass)
+
+    def set_initial_mass(self, mass: np.ndarray) -> None:
+        """Start from `mass` per cell (solver.initial_states), none of it refractory."""
+        self.mass[:] = mass
+        self.queue[:] = 0.0
 
     def advance(self, first_step: int, n_steps: int) -> None:
         a, g = self.artifact, self.groups

@@ -109,7 +109,8 @@ class DirectPopulation(TableInput):
     def names(self) -> tuple[str, ...]:
         return (self.name,)
 
-    def set_initial(self, values: dict[str, float]) -> None:
+    def set_initial(self, values: dict) -> None:
+        """Each variable's value: one number for all neurons, or one per neuron."""
         for k, variable in enumerate(self.model.variables):
             self.state[k, :] = values[variable]
 

@@ -13,6 +13,10 @@ a string naming a distribution with numeric arguments:
 Arguments are plain numbers (no expressions), in the unit of the key they are given
 for. Nothing is clipped: a normal delay can come out below the step and a normal
 efficacy can change sign, so whoever uses the values checks them.
+
+Density populations place an initial distribution on their cells through `cdf` (the
+probability of each interval) and `pdf`, which use math.erf rather than scipy.special:
+`miind run` on density meshes does not load scipy (tests/cli/test_imports.py).
 """
 
 from __future__ import annotations
@@ -71,8 +75,59 @@ class Distribution:
         return a[0]
 
     @property
+    def variance(self) -> float:
+        a = self.arguments
+        if self.kind == "uniform":
+            return (a[1] - a[0]) ** 2 / 12.0
+        if self.kind == "lognormal":
+            return (math.exp(a[1] ** 2) - 1.0) * math.exp(2.0 * a[0] + a[1] ** 2)
+        if self.kind == "normal":
+            return a[1] ** 2
+        return 0.0
+
+    @property
     def is_constant(self) -> bool:
         return self.kind == "constant"
+
+    @property
+    def point(self) -> float | None:
+        """The one value taken with certainty (a constant, or a zero sigma), else None.
+        Such values are placed as numbers are, not spread by `cdf`."""
+        a = self.arguments
+        if self.kind == "constant":
+            return a[0]
+        if self.kind in ("normal", "lognormal") and a[1] == 0.0:
+            return a[0] if self.kind == "normal" else math.exp(a[0])
+        return None
+
+    def cdf(self, x) -> np.ndarray:
+        """P(X <= x), elementwise; a point is a step up at its value."""
+        x = np.asarray(x, dtype=np.float64)
+        a = self.arguments
+        point = self.point
+        if point is not None:
+            return np.where(x >= point, 1.0, 0.0)
+        if self.kind == "uniform":
+            return np.clip((x - a[0]) / (a[1] - a[0]), 0.0, 1.0)
+        if self.kind == "normal":
+            return _standard_normal_cdf((x - a[0]) / a[1])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = (np.log(np.where(x > 0.0, x, 1.0)) - a[0]) / a[1]
+        return np.where(x > 0.0, _standard_normal_cdf(z), 0.0)
+
+    def pdf(self, x) -> np.ndarray:
+        """The probability density at x, elementwise; a point has none (ValueError)."""
+        if self.point is not None:
+            raise ValueError(f"{self} takes one value: it has no density")
+        x = np.asarray(x, dtype=np.float64)
+        a = self.arguments
+        if self.kind == "uniform":
+            return np.where((x >= a[0]) & (x < a[1]), 1.0 / (a[1] - a[0]), 0.0)
+        if self.kind == "normal":
+            return _standard_normal_pdf((x - a[0]) / a[1]) / a[1]
+        positive = np.where(x > 0.0, x, 1.0)
+        density = _standard_normal_pdf((np.log(positive) - a[0]) / a[1]) / (a[1] * positive)
+        return np.where(x > 0.0, density, 0.0)
 
     def __str__(self) -> str:
         if self.kind == "constant":
@@ -125,6 +180,18 @@ def parse_distribution(value, *, path: str | None = None, key: str | None = None
     if name == "uniform" and not numbers[0] < numbers[1]:
         raise fail(f"low must be below high in {text!r}")
     return Distribution(name, tuple(numbers))
+
+
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _standard_normal_cdf(z: np.ndarray) -> np.ndarray:
+    # erfc keeps the lower tail's relative precision, where 1 + erf would cancel.
+    return 0.5 * _erfc(-z / math.sqrt(2.0))
+
+
+def _standard_normal_pdf(z: np.ndarray) -> np.ndarray:
+    return np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
 def _finite(number: float, what: str, fail) -> float:

@@ -22,6 +22,7 @@ from meshgen.errors import ConfigError
 from meshgen.formats.mesh_artifact import Strips1DArtifact
 
 from .backend import load_kernels
+from .initial_states import initial_distributions, interval_mass
 from .layout_1d import RANKED_SLOTS, Coupling, JumpRanks, Matrices, Mesh, State
 from .population import Dataset, PopulationChecks, PopulationRecord, RateFeed
 from .sim_file import InputSpec, SimulationSpec
@@ -46,9 +47,11 @@ class Network:
     lanes: np.ndarray  # (largest + 1, 4) scratch of solver.kernels_1d.apply_jumps_ranked
 
 
-def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...]) -> Network:
+def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...],
+                  positions=None) -> Network:
     """The kernel's arrays for the populations of `spec` (all on 1D strip meshes, whose
-    `artifacts` are in the same order)."""
+    `artifacts` are in the same order; `positions`: their places in the file, for the
+    keys of error messages, by default their places in `spec`)."""
     dt = network_dt(spec, artifacts)
     n_steps = max(1, int(np.ceil(spec.t_end / dt - 1e-9)))
     substeps = np.array([int(round(dt / a.dt)) for a in artifacts], dtype=np.int64)
@@ -56,7 +59,9 @@ def build_network(spec: SimulationSpec, artifacts: tuple[Strips1DArtifact, ...])
     matrices, coupling = _coupling_arrays(spec, artifacts, dt)
     history = 2 + int(np.ceil(max([c.delay / dt for c in spec.connections], default=0.0)))
     queue = max(refractory_queue_length(a) for a in artifacts)
-    state = State(mass=_initial_mass(spec, artifacts, mesh), pop_step=np.zeros(len(artifacts), np.int64),
+    positions = range(len(artifacts)) if positions is None else positions
+    state = State(mass=_initial_mass(spec, artifacts, mesh, positions),
+                  pop_step=np.zeros(len(artifacts), np.int64),
                   refractory_queue=np.zeros((len(artifacts), queue)),
                   rate_history=np.zeros((len(artifacts), history)))
     sizes = [a.n_cells + len(a.gap_entry_cell) for a in artifacts]
@@ -302,22 +307,28 @@ def _forward_order(size: int, source: np.ndarray, target: np.ndarray):
     return np.array(order, np.int64) if len(order) == size else None
 
 
-def _initial_mass(spec: SimulationSpec, artifacts, mesh: Mesh) -> np.ndarray:
+def _initial_mass(spec: SimulationSpec, artifacts, mesh: Mesh, positions) -> np.ndarray:
+    """Unit mass per population at its initial v: a number split between the two cells
+    around it, a distribution spread over the cells (solver.initial_states)."""
     mass = np.zeros(mesh.cell_offset[-1])
-    for p, (population, artifact) in enumerate(zip(spec.populations, artifacts)):
+    for p, artifact in enumerate(artifacts):
         variables = artifact.model["variables"]
-        for key in population.initial:
-            if key not in variables:
-                raise ConfigError(f"the model has no variable '{key}' (variables: "
-                                  f"{', '.join(variables)})", path=spec.path,
-                                  key=f"population.{p}.initial.{key}")
-        v0 = population.initial.get(variables[0], artifact.reset_potential)
+        prefix = f"population.{positions[p]}.initial"
+        state = initial_distributions(spec.populations[p], variables,
+                                      {variables[0]: artifact.reset_potential}, path=spec.path,
+                                      key_prefix=prefix)
+        key = f"{prefix}.{variables[0]}"
+        where = f"the mesh [{artifact.lowest:g}, {artifact.threshold:g}]"
+        v0 = state[variables[0]].point
+        cells = mesh.cell_offset[p] + np.arange(artifact.n_cells)  # step 0: physical = logical
+        if v0 is None:
+            mass[cells] = interval_mass(state[variables[0]], artifact.lower, artifact.upper,
+                                        f"in {where}", path=spec.path, key=key)
+            continue
         if not artifact.lowest <= v0 <= artifact.threshold:
-            raise ConfigError(f"initial v = {v0:g} lies outside the mesh [{artifact.lowest:g}, "
-                              f"{artifact.threshold:g}]", path=spec.path,
-                              key=f"population.{p}.initial.v")
-        cells, fractions = split_between_cells(artifact.lower, artifact.upper, v0)
-        mass[cells + mesh.cell_offset[p]] += fractions  # step 0: physical = logical
+            raise ConfigError(f"initial v = {v0:g} lies outside {where}", path=spec.path, key=key)
+        split, fractions = split_between_cells(artifact.lower, artifact.upper, v0)
+        mass[cells[split]] += fractions
     return mass
 
 
@@ -371,7 +382,7 @@ class Strips1DNetwork:
                 connections.append(c)
         view = dataclasses.replace(spec, populations=tuple(members), inputs=tuple(inputs),
                                    connections=tuple(connections))
-        self.network = build_network(view, tuple(artifacts))
+        self.network = build_network(view, tuple(artifacts), [index[p.name] for p in members])
         self.names = tuple(p.name for p in members)
         self.feeds = [RateFeed(row, index[c.source], 1.0, max(c.delay / self.network.dt, 1.0))
                       for row, c in pending]

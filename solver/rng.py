@@ -20,6 +20,20 @@ def population_key(seed: int, stream: int) -> np.uint64:
     return np.random.SeedSequence(seed, spawn_key=(stream,)).generate_state(1, dtype=np.uint64)[0]
 
 
+# The second word of the spawn key of initial-state draws; the kernels' streams
+# (population_key) have a one-word key, so the two never share a stream.
+INITIAL_STATE_KEY = 1
+
+
+def initial_state_generator(seed: int, stream: int, variable: int) -> np.random.Generator:
+    """The generator of a direct population's initial values of its `variable`-th
+    variable: one per variable, so adding a distribution for w leaves the draw of v as it
+    was, and apart from the neurons' own streams, so the input they draw does not
+    depend on whether the initial state was drawn."""
+    return np.random.default_rng(np.random.SeedSequence(
+        seed, spawn_key=(stream, INITIAL_STATE_KEY, variable)))
+
+
 @njit(cache=True)
 def _splitmix64(x):
     x = x + uint64(0x9E3779B97F4A7C15)

@@ -1,7 +1,9 @@
 """The simulation file read by `miind run`.
 
     [simulation]    t_end (s), dt (s, optional: the meshes' step)
-    [[population]]  name, mesh (path relative to this file), initial = { v = ... },
+    [[population]]  name, mesh (path relative to this file), initial = { v = ... } (a
+                    number or a distribution such as "uniform(-70, -50)":
+                    solver.distributions, placed by solver.initial_states),
                     method = "density" (default) or "direct"; a direct population has
                     n_neurons, seed, and a `model` file or a `mesh` whose model it uses;
                     optional record = [neuron ids] (state samples), integration_step (s)
@@ -34,6 +36,7 @@ from meshgen.tomlconfig import (Field, Table, ValueProblem, anything, apply_over
 from .connectivity import RULES
 from .distributions import Distribution, parse_distribution
 
+
 def _boolean(value):
     if not isinstance(value, bool):
         raise ValueProblem(f"expected true or false, got {value!r}")
@@ -56,6 +59,13 @@ def _neuron_ids(value):
     return value
 
 
+def _initial_value(value, key):
+    """A number as a float, a distribution as its text: the document stays plain data
+    (run outputs hash it); read_simulation_file turns both into Distributions."""
+    distribution = parse_distribution(value, key=key)
+    return value if isinstance(value, str) else distribution.point
+
+
 SIMULATION_LAYOUT = Table(fields={
     "simulation": Table(required=True, fields={
         "t_end": Field(number(positive=True), required=True, doc="simulated time (s)"),
@@ -65,7 +75,8 @@ SIMULATION_LAYOUT = Table(fields={
     "population": Table(array=True, fields={
         "name": Field(string(), required=True, doc="population name, used in outputs"),
         "mesh": Field(string(), doc="mesh artifact (path relative to this file)"),
-        "initial": Table(free=number(), doc="initial state, e.g. { v = -65.0 }"),
+        "initial": Table(free=_initial_value,
+                         doc="initial state, e.g. { v = -65.0 } or { v = \"uniform(-70, -50)\" }"),
         "method": Field(string(choices=("density", "direct")), default="density",
                         doc="population density on a mesh, or direct simulation of neurons"),
         "model": Field(string(), doc="direct: model file (path relative to this file)"),
@@ -122,7 +133,7 @@ SIMULATION_LAYOUT = Table(fields={
 class PopulationSpec:
     name: str
     mesh_path: str | None
-    initial: dict
+    initial: dict[str, Distribution]  # the variables given: a number is a constant
     method: str = "density"
     model_path: str | None = None
     n_neurons: int = 0
@@ -214,7 +225,9 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
                 raise fail(f"recorded neuron ids must be below n_neurons = {entry['n_neurons']}",
                            f"{key}.record")
         populations.append(PopulationSpec(
-            name=name, mesh_path=str(base / mesh) if mesh else None, initial=entry["initial"],
+            name=name, mesh_path=str(base / mesh) if mesh else None,
+            initial={variable: parse_distribution(value)
+                     for variable, value in entry["initial"].items()},
             method=entry["method"], model_path=str(base / model) if model else None,
             n_neurons=entry["n_neurons"] or 0, seed=entry["seed"], record=tuple(entry["record"]),
             integration_step=entry["integration_step"]))

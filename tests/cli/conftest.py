@@ -31,6 +31,18 @@ def write(tmp_path):
     return write_file
 
 
+@pytest.fixture
+def run_of(write, tmp_path):
+    """run_of(simulation_text, *options) -> (result, simulation path, output path)."""
+
+    def run(text: str, *options: str):
+        simulation = write("simulation.toml", text)
+        output = tmp_path / "run.h5"
+        return invoke("run", simulation, "-o", output, "--quiet", *options), simulation, output
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def lif_mesh(tmp_path_factory) -> Built:
     """The mesh artifact of LIF_MODEL. Tests must not modify it (copy it first)."""

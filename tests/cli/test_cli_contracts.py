@@ -129,7 +129,8 @@ def test_output_in_missing_directory(command, write, tmp_path, lif_mesh, lif_run
     {"rate = 1000.0": "rate = 4000.0"},  # fires from the first few ms on
     {"rate = 1000.0": 'rate = "3000*(t > 0.01)"',
      "initial = { v = -65.0 }": "initial = { v = -52.0 }"},
-], ids=["example", "strong-drive", "step-drive-near-threshold"])
+    {"initial = { v = -65.0 }": 'initial = { v = "normal(-55, 3)" }'},  # 5% cut off at -50.2
+], ids=["example", "strong-drive", "step-drive-near-threshold", "from-a-distribution"])
 def test_total_mass_is_one_at_every_step(write, tmp_path, lif_mesh, change):
     text = simulation_text(lif_mesh.path)
     for old, new in change.items():

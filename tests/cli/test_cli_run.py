@@ -15,18 +15,6 @@ EXIT_BAD_INPUT = 3
 EXIT_BAD_ARTIFACT = 4
 
 
-@pytest.fixture
-def run_of(write, tmp_path):
-    """run_of(simulation_text, *options) -> (result, simulation path, output path)."""
-
-    def run(text: str, *options: str):
-        simulation = write("simulation.toml", text)
-        output = tmp_path / "run.h5"
-        return invoke("run", simulation, "-o", output, "--quiet", *options), simulation, output
-
-    return run
-
-
 # --- reading the file ------------------------------------------------------------
 
 def test_missing_simulation_file(tmp_path):

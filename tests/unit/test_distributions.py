@@ -95,3 +95,45 @@ def test_malformed_values_raise_one_line_errors_naming_text_and_key(text, messag
     assert message in caught.value.message
     assert str(caught.value).startswith("net.toml [connection.0.efficacy]: ")
     assert "\n" not in str(caught.value)
+
+
+# --- what density populations use: cdf, pdf, variance, point ----------------------
+
+# Relative error allowed against scipy.stats: erfc is accurate to a few ulp, and the
+# lognormal's log adds a few more; 1e-12 leaves room without hiding a wrong formula.
+CDF_TOLERANCE = 1e-12
+
+
+@pytest.mark.parametrize("text, reference", [
+    ("normal(-60, 3)", lambda stats: stats.norm(-60, 3)),
+    ("uniform(-70, -50)", lambda stats: stats.uniform(-70, 20)),
+    ("lognormal(-2.3, 0.5)", lambda stats: stats.lognorm(0.5, scale=math.exp(-2.3))),
+], ids=["normal", "uniform", "lognormal"])
+def test_cdf_pdf_and_moments_match_scipy(text, reference):
+    stats = pytest.importorskip("scipy.stats")
+    d, exact = parse_distribution(text), reference(stats)
+    x = np.linspace(exact.ppf(1e-9) - 1.0, exact.ppf(1 - 1e-9) + 1.0, 2001)
+    np.testing.assert_allclose(d.cdf(x), exact.cdf(x), rtol=CDF_TOLERANCE, atol=1e-300,
+                               err_msg=text)
+    inside = (x != exact.support()[0]) & (x != exact.support()[1])
+    np.testing.assert_allclose(d.pdf(x)[inside], exact.pdf(x)[inside], rtol=CDF_TOLERANCE,
+                               atol=1e-300, err_msg=text)
+    assert d.mean == pytest.approx(exact.mean(), rel=1e-14)
+    assert d.variance == pytest.approx(exact.var(), rel=1e-12)
+
+
+def test_lower_tail_of_the_normal_cdf_keeps_its_relative_precision():
+    """1 + erf(-z/sqrt 2) would round to 0 beyond z ~ 8.3; erfc does not."""
+    assert parse_distribution("normal(0, 1)").cdf(-20.0) == pytest.approx(2.7536241186e-89,
+                                                                         rel=1e-9)
+
+
+@pytest.mark.parametrize("text, value", [
+    ("-65", -65.0), ("normal(-65, 0)", -65.0), ("lognormal(0, 0)", 1.0)])
+def test_a_point_is_a_step_and_has_no_density(text, value):
+    d = parse_distribution(text)
+    assert d.point == value and d.variance == 0.0
+    assert d.cdf([value - 1e-9, value, value + 1.0]).tolist() == [0.0, 1.0, 1.0]
+    with pytest.raises(ValueError):
+        d.pdf(value)
+    assert parse_distribution("normal(-65, 1)").point is None
