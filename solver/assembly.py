@@ -114,6 +114,7 @@ def build_simulation(spec: SimulationSpec) -> Simulation:
     if spike_delay is not None:
         from .spike_coupling import window_steps
         chunk = min(chunk, window_steps(spike_delay, dt))
+    couple_gaps(spec, populations, dt)
     return Simulation(spec=spec, dt=dt, n_steps=n_steps, populations=populations,
                       input_table=context.inputs[:len(spec.inputs)], chunk=chunk)
 
@@ -139,6 +140,21 @@ def couple_spikes(spec: SimulationSpec, populations: list[Population], dt: float
         target.spike_inputs.append((projection, source.outbox))
         shortest = min(shortest, projection.min_delay)
     return shortest
+
+
+def couple_gaps(spec: SimulationSpec, populations: list[Population], dt: float) -> None:
+    """Give each direct population its [[gap_junction]] tables' coupling
+    (solver.gap_junctions); solver.sim_file has checked they name direct ones."""
+    if not spec.gap_junctions:
+        return
+    from .direct import DirectPopulation
+    from .gap_junctions import build_gap_coupling
+
+    for population in populations:
+        if isinstance(population, DirectPopulation):
+            mine = [j for j in spec.gap_junctions if j.population == population.name]
+            if mine:
+                population.gap = build_gap_coupling(mine, population.n_neurons, dt, spec.path)
 
 
 def check_diffusion_connections(spec: SimulationSpec, artifacts: dict) -> None:

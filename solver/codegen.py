@@ -15,6 +15,9 @@ Integration (documented in the README, "Direct simulation"):
   integration is split at them: the only time-step error is RK4's;
 * spikes from other direct populations arrive at their exact times (source spike time
   plus delay) and split the integration the same way (solver.spike_coupling);
+* gap junctions (solver.gap_junctions) add a per-neuron constant `drive` to dv/dt
+  through each call (one network step): LIF stays exact (it relaxes to E_l + tau x
+  drive), RK4 takes it in every stage;
 * threshold crossings by drift are timed by linear interpolation within the RK4
   step; the reset applies then, v is held at its reset value through the refractory
   period (inputs to v are ignored then, inputs to other variables are not).
@@ -84,6 +87,13 @@ def kernel_source(model: NeuronModel) -> str:
         f"    return ({', '.join(rest) + ',' if rest else ''})",
         "",
         "",
+        "@njit(cache=True, inline='always')",
+        f"def driven({args}, _drive):",
+        "    # The gap-junction drive on dv/dt (+ 0.0 without one: the same numbers).",
+        f"    _d = drift({args})",
+        f"    return (_d[0] + _drive, {''.join(f'_d[{k}], ' for k in range(1, n))})",
+        "",
+        "",
     ] + rk4_lines(names) + ["", ""]
     lines += KERNEL_TEMPLATE.format(
         args=args, n=n, unpack_state=unpack("x"),
@@ -112,16 +122,16 @@ def rk4_lines(names: list[str]) -> list[str]:
     args = ", ".join(names)
     lines = [
         "@njit(cache=True, inline='always')",
-        f"def rk4({args}, _h, _held):",
+        f"def rk4({args}, _h, _held, _drive):",
         "    # `_held`: v is clamped (refractory); the other variables still evolve.",
         "    # Underscored names cannot clash with the model's variables.",
-        f"    _k1 = drift({args})",
+        f"    _k1 = driven({args}, _drive)",
     ]
     for stage, (src, factor) in enumerate((("_k1", 0.5), ("_k2", 0.5), ("_k3", 1.0)), start=2):
         point = ", ".join(f"{name} + {factor} * _h * {src}[{k}]" if k else
                           f"{name} if _held else {name} + {factor} * _h * {src}[0]"
                           for k, name in enumerate(names))
-        lines.append(f"    _k{stage} = drift({point})")
+        lines.append(f"    _k{stage} = driven({point}, _drive)")
     out = ", ".join(
         (f"{name} if _held else " if k == 0 else "") +
         f"{name} + _h / 6.0 * (_k1[{k}] + 2.0 * _k2[{k}] + 2.0 * _k3[{k}] + _k4[{k}])"
@@ -131,22 +141,24 @@ def rk4_lines(names: list[str]) -> list[str]:
 
 KERNEL_TEMPLATE = '''
 @njit(cache=True, inline='always')
-def flow({unpack_state}, duration, held, integration_step, whole_step, full_decay):
-    """Integrate without events over `duration`; returns the state and, if v reached
-    threshold, the time into `duration` at which it did (else -1)."""
+def flow({unpack_state}, duration, held, integration_step, whole_step, full_decay, drive):
+    """Integrate without events over `duration`, with `drive` added to dv/dt; returns
+    the state and, if v reached threshold, the time into `duration` at which it did
+    (else -1)."""
     if EXACT_LIF:
         if held:
             return ({xs},), -1.0
+        rest = E_L + TAU * drive
         decay = full_decay if whole_step else np.exp(-duration / TAU)
-        target = E_L + (x0 - E_L) * decay
+        target = rest + (x0 - rest) * decay
         if target >= THRESHOLD and x0 < THRESHOLD:
-            return (THRESHOLD,), TAU * np.log((x0 - E_L) / (THRESHOLD - E_L))
+            return (THRESHOLD,), TAU * np.log((x0 - rest) / (THRESHOLD - rest))
         return (target,), -1.0
     count = max(1, int(np.ceil(duration / integration_step - 1e-9)))
     h = duration / count
     for k in range(count):
 {prev}
-        {xs}, = rk4({xs}, h, held)
+        {xs}, = rk4({xs}, h, held, drive)
         if not held and p0 < THRESHOLD <= x0:
             fraction = (THRESHOLD - p0) / (x0 - p0)
 {interp}
@@ -167,7 +179,7 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
             group_rates, group_efficacy, group_dimension, arrival_indptr, arrival_time,
             arrival_value, arrival_dimension, integration_step, counts, spike_times,
             spike_ids, spike_count, out_mean, record_slot, samples, accumulate_from, v_sum,
-            v_square, first_neuron):
+            v_square, gap_drive, first_neuron):
     """Advance neurons first_neuron.. by n_steps network steps from `first_step`, one
     neuron at a time through all the steps (its state stays in registers; the input
     tables of the chunk stay in cache). Stops early, before a neuron, when the spike
@@ -183,7 +195,10 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
     Spikes from other direct populations (solver.spike_coupling.Arrivals): neuron i's
     arrivals through projection p are arrival_time[arrival_indptr[p, i]:
     arrival_indptr[p, i + 1]], sorted; the earliest of each projection competes with
-    the Poisson events (event index n_groups + p), so they land at their exact times."""
+    the Poisson events (event index n_groups + p), so they land at their exact times.
+
+    gap_drive[i]: neuron i's gap-junction coupling, added to dv/dt through the call
+    (solver.gap_junctions; zeros without junctions)."""
     n_neurons = state.shape[1]
     n_groups = group_efficacy.shape[0]
     capacity = spike_times.shape[0]
@@ -206,6 +221,7 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
             return i, spike_count
         {unpack_state} = {load}
         slot = record_slot[i]
+        drive = gap_drive[i]
         # This neuron's own numbers live in locals through all the steps.
         for g in range(n_groups):
             upcoming[g] = next_event[g, i]
@@ -243,7 +259,8 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                     wait = refractory_end - t
                     chosen = -2
                 whole_step = chosen == -1 and t == t_start
-                ({xs},), crossing = flow({xs}, wait, held, integration_step, whole_step, full_decay)
+                ({xs},), crossing = flow({xs}, wait, held, integration_step, whole_step,
+                                         full_decay, drive)
                 if crossing >= 0.0:
                     wait = crossing
                     chosen = -3

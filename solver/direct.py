@@ -23,6 +23,7 @@ from meshgen.models import NeuronModel
 from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
+from .gap_junctions import GapCoupling
 from .spike_coupling import (Outbox, SpikeProjection, boundary, no_arrivals,
                              window_arrivals)
 
@@ -79,6 +80,9 @@ class DirectPopulation(TableInput):
     # outboxes, and this population's outbox if spikes leave it.
     spike_inputs: list[tuple[SpikeProjection, Outbox]] = field(default_factory=list, init=False)
     outbox: Outbox | None = field(default=None, init=False)
+    # Gap junctions (solver.gap_junctions), set by solver.assembly: then the population
+    # advances one network step per kernel call, the coupling held through each.
+    gap: GapCoupling | None = field(default=None, init=False)
 
     def __post_init__(self):
         self.kernel = load_kernel_module(self.model)
@@ -104,6 +108,7 @@ class DirectPopulation(TableInput):
         self.dimension = np.array([g.dimension for g in self.groups] or [0], dtype=np.int64)
         self.fill_missing_rates(len(self.groups), self.n_steps)
         self._no_arrivals = no_arrivals(self.n_neurons)
+        self._gap_drive = np.zeros(self.n_neurons)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -119,24 +124,15 @@ class DirectPopulation(TableInput):
         if group_rates.shape[0] == 0:
             group_rates = np.zeros((1, self.n_steps))
         start, end = boundary(first_step, self.dt), boundary(first_step + n_steps, self.dt)
-        arrivals = (window_arrivals(self.spike_inputs, self.n_neurons, start, end)
-                    if self.spike_inputs else self._no_arrivals)
         pieces = len(self.spike_times)
-        neuron = 0
-        while neuron < self.n_neurons:
-            neuron, stored = self.kernel.advance(
-                self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
-                first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
-                *arrivals, self.integration_step, self.counts, self._times, self._ids,
-                self._stored, self.mean, self.record_slot, self.samples, self.accumulate_from,
-                self.v_sum, self.v_square, neuron)
-            self._stored = stored
-            if neuron < 0:
-                raise SimulationError(f"population '{self.name}': a neuron fired more than "
-                                      f"{len(self._times)} times in {n_steps} steps; shorten "
-                                      "the run's chunks or check the model")
-            if neuron < self.n_neurons or stored > SPIKE_BUFFER // 2:
-                self._flush()
+        if self.gap is None:
+            self._run(first_step, n_steps, group_rates, self._arrivals(start, end))
+        else:
+            # Each neuron's coupling needs the others' v at the start of every step.
+            for step in range(first_step, first_step + n_steps):
+                self.gap.currents(self.state[0], self._gap_drive)
+                self._run(step, 1, group_rates, self._arrivals(boundary(step, self.dt),
+                                                               boundary(step + 1, self.dt)))
         if self.outbox is not None:
             self._flush()
             new = slice(pieces, None)
@@ -148,6 +144,29 @@ class DirectPopulation(TableInput):
                                   f"t = {(first_step + n_steps) * self.dt:.6g} s; the integration "
                                   f"step {self.integration_step:g} s is too coarse for model "
                                   f"'{self.model.kind}' (try {self.integration_step / 10:g} s)")
+
+    def _arrivals(self, start: float, end: float):
+        return (window_arrivals(self.spike_inputs, self.n_neurons, start, end)
+                if self.spike_inputs else self._no_arrivals)
+
+    def _run(self, first_step: int, n_steps: int, group_rates: np.ndarray, arrivals) -> None:
+        """Every neuron through steps first_step.. (the kernel, in calls between which
+        the spike buffers are flushed)."""
+        neuron = 0
+        while neuron < self.n_neurons:
+            neuron, stored = self.kernel.advance(
+                self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
+                first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
+                *arrivals, self.integration_step, self.counts, self._times, self._ids,
+                self._stored, self.mean, self.record_slot, self.samples, self.accumulate_from,
+                self.v_sum, self.v_square, self._gap_drive, neuron)
+            self._stored = stored
+            if neuron < 0:
+                raise SimulationError(f"population '{self.name}': a neuron fired more than "
+                                      f"{len(self._times)} times in {n_steps} steps; shorten "
+                                      "the run's chunks or check the model")
+            if neuron < self.n_neurons or stored > SPIKE_BUFFER // 2:
+                self._flush()
 
     def _flush(self) -> None:
         if self._stored:

@@ -17,6 +17,9 @@
                     n_connections as the in-degree), probability, autapses, multapses,
                     seed, and efficacy and delay may be distributions ("normal(0.1,
                     0.01)", solver.distributions)
+    [[gap_junction]] population (direct), conductance (1/s, added to dv/dt),
+                    connectivity (default "all_to_all"; not one_to_one), n_connections,
+                    probability, autapses, multapses, seed (solver.gap_junctions)
     [output]        density_interval (s): density snapshots (the final state is
                     always written)
 """
@@ -123,6 +126,21 @@ SIMULATION_LAYOUT = Table(fields={
                             "against the mesh's density scale (meshgen.diffusion_1d). Other "
                             "meshes take jumps only"),
     }),
+    "gap_junction": Table(array=True, fields={
+        "population": Field(string(), required=True, doc="a direct population"),
+        "conductance": Field(number(nonnegative=True), required=True,
+                             doc="g_gap (1/s): g_gap * sum_j (v_j - v_i) is added to dv/dt"),
+        "connectivity": Field(string(choices=RULES), default="all_to_all",
+                              doc="NEST's rule drawing the pairs (not one_to_one); the drawn "
+                                  "graph is made symmetric (solver.gap_junctions)"),
+        "n_connections": Field(number(positive=True), doc="fixed_indegree: the in-degree"),
+        "probability": Field(number(), doc="pairwise_bernoulli: pair probability"),
+        "autapses": Field(checked(_boolean), default=True,
+                          doc="a neuron may be drawn as its own partner (couples nothing)"),
+        "multapses": Field(checked(_boolean), default=True,
+                           doc="fixed_indegree: a pair may be drawn more than once"),
+        "seed": Field(integer(), default=0, doc="the draw of the pairs"),
+    }),
     "output": Table(fields={
         "density_interval": Field(number(positive=True), doc="density snapshot interval (s)"),
     }),
@@ -176,6 +194,21 @@ class ConnectionSpec:
 
 
 @dataclass(frozen=True)
+class GapJunctionSpec:
+    """A [[gap_junction]] (solver.gap_junctions): `conductance` in 1/s."""
+
+    index: int
+    population: str
+    conductance: float
+    connectivity: str = "all_to_all"
+    n_connections: int | None = None
+    probability: float | None = None
+    autapses: bool = True
+    multapses: bool = True
+    seed: int = 0
+
+
+@dataclass(frozen=True)
 class SimulationSpec:
     path: str
     document: dict
@@ -185,6 +218,7 @@ class SimulationSpec:
     inputs: tuple[InputSpec, ...]
     connections: tuple[ConnectionSpec, ...]
     density_interval: float | None
+    gap_junctions: tuple[GapJunctionSpec, ...] = ()
 
 
 def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> SimulationSpec:
@@ -260,11 +294,15 @@ def read_simulation_file(path: str | Path, overrides: list[str] = ()) -> Simulat
                        f"connection.{i}.target")
         spiking = entry["source"] in direct and entry["target"] in direct
         connections.append(_connection(i, entry, spiking, path))
+    methods = {p.name: p.method for p in populations}
+    gap_junctions = tuple(_gap_junction(i, entry, methods, path)
+                          for i, entry in enumerate(document["gap_junction"]))
     sim = document["simulation"]
     return SimulationSpec(path=path, document=document, t_end=sim["t_end"], dt=sim["dt"],
                           populations=tuple(populations), inputs=tuple(inputs),
                           connections=tuple(connections),
-                          density_interval=document["output"]["density_interval"])
+                          density_interval=document["output"]["density_interval"],
+                          gap_junctions=gap_junctions)
 
 
 def _connection(i: int, entry: dict, spiking: bool, path: str) -> ConnectionSpec:
@@ -284,20 +322,7 @@ def _connection(i: int, entry: dict, spiking: bool, path: str) -> ConnectionSpec
     n_connections = entry["n_connections"]
     probability = entry["probability"]
     if spiking:
-        if rule == "fixed_indegree" and n_connections is not None \
-                and n_connections != int(n_connections):
-            raise fail(f"between direct populations n_connections is the in-degree of "
-                       f"fixed_indegree, a whole number; got {n_connections!r}", "n_connections")
-        if rule != "fixed_indegree" and n_connections is not None:
-            raise fail(f"n_connections is the in-degree of fixed_indegree; {rule} does not "
-                       "take it", "n_connections")
-        if (probability is not None) != (rule == "pairwise_bernoulli"):
-            raise fail("pairwise_bernoulli needs a probability" if probability is None else
-                       f"a probability is for pairwise_bernoulli, not {rule}",
-                       "connectivity" if probability is None else "probability")
-        if probability is not None and not 0 <= probability <= 1:
-            raise fail(f"a probability is a number in [0, 1], got {probability!r}",
-                       "probability")
+        _check_rule_keys(rule, n_connections, probability, fail)
     else:
         # Rates couple this connection: n_connections multiplies the source's rate, the
         # mean-field limit of fixed_indegree. autapses, multapses and seed change no rate
@@ -319,6 +344,55 @@ def _connection(i: int, entry: dict, spiking: bool, path: str) -> ConnectionSpec
         connectivity=rule, probability=probability, autapses=entry["autapses"],
         multapses=entry["multapses"], seed=entry["seed"], efficacy_distribution=efficacy,
         delay_distribution=delay)
+
+
+def _check_rule_keys(rule: str, n_connections, probability, fail) -> None:
+    """The keys a drawn rule takes (connections between direct populations, gap
+    junctions): an in-degree for fixed_indegree only, a probability for
+    pairwise_bernoulli only. `fail(message, key)` makes the error."""
+    if rule == "fixed_indegree" and n_connections is not None \
+            and n_connections != int(n_connections):
+        raise fail(f"n_connections is the in-degree of fixed_indegree, a whole number; got "
+                   f"{n_connections!r}", "n_connections")
+    if rule != "fixed_indegree" and n_connections is not None:
+        raise fail(f"n_connections is the in-degree of fixed_indegree; {rule} does not "
+                   "take it", "n_connections")
+    if (probability is not None) != (rule == "pairwise_bernoulli"):
+        raise fail("pairwise_bernoulli needs a probability" if probability is None else
+                   f"a probability is for pairwise_bernoulli, not {rule}",
+                   "connectivity" if probability is None else "probability")
+    if probability is not None and not 0 <= probability <= 1:
+        raise fail(f"a probability is a number in [0, 1], got {probability!r}", "probability")
+
+
+def _gap_junction(i: int, entry: dict, methods: dict[str, str], path: str) -> GapJunctionSpec:
+    """One [[gap_junction]], checked: a direct population, a drawn rule's keys."""
+    def fail(message, key):
+        return ConfigError(message, path=path, key=f"gap_junction.{i}.{key}")
+
+    name = entry["population"]
+    if name not in methods:
+        raise fail(_unknown("population", name, list(methods)), "population")
+    if methods[name] != "direct":
+        raise fail(f"population '{name}' is a density population; gap junctions couple the "
+                   "neurons of a direct one (method = \"direct\")", "population")
+    if entry["seed"] < 0:
+        raise fail(f"a seed is a whole number >= 0, got {entry['seed']!r}", "seed")
+    rule = entry["connectivity"]
+    n_connections, probability = entry["n_connections"], entry["probability"]
+    if rule == "one_to_one":
+        # Within one population one_to_one pairs each neuron with itself: v_i - v_i = 0.
+        raise fail("one_to_one pairs each neuron with itself, which a gap junction does not "
+                   "couple; use all_to_all, fixed_indegree or pairwise_bernoulli",
+                   "connectivity")
+    if rule == "fixed_indegree" and n_connections is None:
+        raise fail("fixed_indegree needs n_connections (the in-degree)", "connectivity")
+    _check_rule_keys(rule, n_connections, probability, fail)
+    return GapJunctionSpec(
+        index=i, population=name, conductance=entry["conductance"], connectivity=rule,
+        n_connections=None if n_connections is None else int(n_connections),
+        probability=probability, autapses=entry["autapses"], multapses=entry["multapses"],
+        seed=entry["seed"])
 
 
 def _unknown(what: str, name: str, valid: list[str]) -> str:
