@@ -24,9 +24,9 @@ of C, O(junctions) per step (solver.kernels_gap).
 Time stepping: I_i is computed from the states at the start of each network step and
 held through it, so every neuron still integrates on its own within the step (exactly
 for LIF, by RK4 otherwise); the coupling is first order in dt (measured in the README).
-Holding a current that pulls v towards its neighbours overshoots once g * lambda * dt
-exceeds 1 (lambda the largest eigenvalue of the coupling's Laplacian), so such runs are
-refused (MAX_COUPLING_PER_STEP).
+Holding a current that pulls v towards its neighbours overshoots once lambda dt exceeds
+1 (lambda the largest eigenvalue of the Laplacian of C, g N for all_to_all), so such
+runs are refused (MAX_COUPLING_PER_STEP).
 """
 
 from __future__ import annotations
@@ -40,11 +40,11 @@ from meshgen.errors import ConfigError
 from .connectivity import draw_connectivity
 from .kernels_gap import sparse_gap_currents
 
-# The largest g * lambda * dt accepted. Over one held step the difference between two
-# coupled neurons becomes (1 - g lambda dt) times itself (the leak aside): above 1 it
-# changes sign every step, an oscillation of the scheme, not of the model (and above
-# 2 it grows). At 1 the step's coupling error is already of the order of the
-# coupling itself; dt well below 1 / (g lambda) is needed for accuracy anyway.
+# The largest lambda dt accepted. Over one held step the pattern of v along lambda's
+# eigenvector becomes (1 - lambda dt) times itself (the leak aside): above 1 it changes
+# sign every step, an oscillation of the scheme, not of the model (and above 2 it
+# grows). The coupling's relative error is lambda dt / 2 (README, "Gap junctions"),
+# so accurate runs keep lambda dt far below 1 anyway.
 MAX_COUPLING_PER_STEP = 1.0
 
 
@@ -109,11 +109,11 @@ def build_gap_coupling(junctions, n_neurons: int, dt: float, path: str) -> GapCo
     per_step = coupling.largest_rate() * dt
     if per_step > MAX_COUPLING_PER_STEP:
         index = max(junctions, key=lambda j: j.conductance).index
-        raise ConfigError(f"the gap junctions are too strong for the step: g * lambda * dt = "
-                          f"{per_step:.3g} (lambda: the largest rate of the coupling's "
-                          f"Laplacian, {coupling.largest_rate():.4g} /s; dt = {dt:g} s) "
-                          f"exceeds {MAX_COUPLING_PER_STEP:g}, where the coupling held over a "
-                          f"step overshoots; set [simulation] dt <= "
+        raise ConfigError(f"the gap junctions are too strong for the step: lambda dt = "
+                          f"{per_step:.3g} exceeds {MAX_COUPLING_PER_STEP:g} (lambda = "
+                          f"{coupling.largest_rate():.4g} /s, the coupling's fastest rate, g N "
+                          f"all to all; dt = {dt:g} s), where the coupling held over a step "
+                          f"overshoots; set [simulation] dt <= "
                           f"{MAX_COUPLING_PER_STEP / coupling.largest_rate():.3g}",
                           path=path, key=f"gap_junction.{index}.conductance")
     return coupling
