@@ -141,3 +141,27 @@ ADEX_RUN = dict(n=8, model="adex", t_end=1.0,
 def test_strong_gap_coupling_synchronises_identical_adex_neurons(tmp_path):
     assert chi(run(tmp_path, g=300.0, **ADEX_RUN, name="coupled.h5")) > 0.9
     assert chi(run(tmp_path, g=0.0, **ADEX_RUN, name="uncoupled.h5")) < 0.6
+
+
+def test_spikes_reach_a_population_with_junctions_at_their_exact_times(tmp_path):
+    """test_spike_network's single spike into three listeners, now gap-coupled: they
+    start equal and all get the spike, so v_j - v_i = 0 and the analytic trace holds,
+    through the per-step gathering of arrivals that junctions need."""
+    from tests.reference.test_spike_network import (LIF_EXACT, LISTENER, PACEMAKER,
+                                                    SINGLE_SPIKE, listener_trace, model)
+
+    (tmp_path / "pacemaker.toml").write_text(model(**PACEMAKER))
+    (tmp_path / "listener.toml").write_text(model(**LISTENER))
+    # Not a whole number of steps. The chunks end at multiples of 4 steps (progress)
+    # and of 11 (the delay): the arrival, at 15.01 ms, is in step 150 of the chunk
+    # 148-152, whose step 151 must not take it again.
+    delay = 1.15e-3
+    text = SINGLE_SPIKE.format(dt=1e-4, delay=delay, integration="")
+    (tmp_path / "sim.toml").write_text(text + '[[gap_junction]]\npopulation = "target"\n'
+                                       'conductance = 50.0\n')
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        v = f["populations/target/samples/v"][()]
+    _, expected = listener_trace(delay, 1e-4, 0.04)
+    for neuron in range(3):
+        np.testing.assert_allclose(v[:, neuron], expected, rtol=0, atol=LIF_EXACT * 5.0)
