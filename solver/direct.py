@@ -24,8 +24,8 @@ from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
 from .gap_junctions import GapCoupling
-from .spike_coupling import (Outbox, SpikeProjection, boundary, no_arrivals,
-                             window_arrivals)
+from .spike_coupling import (Outbox, SpikeProjection, StepArrivals, boundary,
+                             no_arrivals, window_arrivals)
 
 # Spikes stored between two flushes of the kernel's buffers.
 SPIKE_BUFFER = 1_000_000
@@ -129,10 +129,11 @@ class DirectPopulation(TableInput):
             self._run(first_step, n_steps, group_rates, self._arrivals(start, end))
         else:
             # Each neuron's coupling needs the others' v at the start of every step.
+            by_step = StepArrivals(self._arrivals(start, end)) if self.spike_inputs else None
             for step in range(first_step, first_step + n_steps):
                 self.gap.currents(self.state[0], self._gap_drive)
-                self._run(step, 1, group_rates, self._arrivals(boundary(step, self.dt),
-                                                               boundary(step + 1, self.dt)))
+                self._run(step, 1, group_rates, by_step.until(boundary(step + 1, self.dt))
+                          if by_step else self._no_arrivals)
         if self.outbox is not None:
             self._flush()
             new = slice(pieces, None)

@@ -81,3 +81,26 @@ def sort_segments(indptr, out_time, out_value):
         order = np.argsort(out_time[lo:hi], kind="mergesort")
         out_time[lo:hi] = out_time[lo:hi][order]
         out_value[lo:hi] = out_value[lo:hi][order]
+
+
+@njit(cache=True)
+def take_until(indptr, time, value, cursor, end, out_indptr, out_time, out_value):
+    """From each segment (projection p, neuron i) of a chunk's sorted arrivals, the
+    ones from cursor[p, i] up to (not including) time `end`, compacted into (out_indptr,
+    out_time, out_value) of the same layout; the cursors move past them. Returns how
+    many were taken."""
+    taken = 0
+    n = indptr.shape[1] - 1
+    for p in range(indptr.shape[0]):
+        for i in range(n):
+            out_indptr[p, i] = taken
+            k = cursor[p, i]
+            stop = indptr[p, i + 1]
+            while k < stop and time[k] < end:
+                out_time[taken] = time[k]
+                out_value[taken] = value[k]
+                taken += 1
+                k += 1
+            cursor[p, i] = k
+        out_indptr[p, n] = taken
+    return taken

@@ -28,7 +28,7 @@ import numpy as np
 from meshgen.errors import ConfigError
 
 from .connectivity import draw_connectivity
-from .kernels_spikes import gather_arrivals, group_by_source, sort_segments
+from .kernels_spikes import gather_arrivals, group_by_source, sort_segments, take_until
 
 # The longest chunk, whatever the delays: a chunk's arrivals are held in memory at 16
 # bytes each, and an all-to-all projection of 12,500 neurons at 38 Hz delivers 12 M of
@@ -172,3 +172,22 @@ def window_arrivals(inputs: list[tuple[SpikeProjection, Outbox]], n_neurons: int
             sort_segments(indptr[p], time, value)
     dimension = np.array([projection.dimension for projection, _ in inputs], dtype=np.int64)
     return Arrivals(indptr, time, value, dimension)
+
+
+class StepArrivals:
+    """A chunk's arrivals handed out a step at a time, for populations that advance one
+    step per kernel call (gap junctions, solver.gap_junctions): gathered once for the
+    chunk, each call takes those before its end not taken yet."""
+
+    def __init__(self, chunk: Arrivals):
+        self.chunk = chunk
+        self.cursor = chunk.indptr[:, :-1].copy()
+        self.indptr = np.empty_like(chunk.indptr)
+        self.time = np.empty_like(chunk.time)
+        self.value = np.empty_like(chunk.value)
+
+    def until(self, end: float) -> Arrivals:
+        chunk = self.chunk
+        take_until(chunk.indptr, chunk.time, chunk.value, self.cursor, end, self.indptr,
+                   self.time, self.value)
+        return Arrivals(self.indptr, self.time, self.value, chunk.dimension)

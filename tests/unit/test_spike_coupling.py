@@ -10,8 +10,8 @@ from meshgen.errors import ConfigError
 from solver.connectivity import draw_connectivity
 from solver.distributions import parse_distribution
 from solver.sim_file import ConnectionSpec
-from solver.spike_coupling import (Outbox, boundary, build_projection, window_arrivals,
-                                   window_steps)
+from solver.spike_coupling import (Arrivals, Outbox, StepArrivals, boundary,
+                                   build_projection, window_arrivals, window_steps)
 from solver.kernels_spikes import group_by_source
 
 
@@ -149,6 +149,33 @@ def test_every_arrival_is_delivered_once_at_its_time(delay):
     assert len(delivered) == len(expected) > 1000
     np.testing.assert_allclose(np.array(sorted(delivered)), np.array(sorted(expected)),
                                rtol=1e-14)
+
+
+def test_step_arrivals_hand_out_each_arrival_in_its_own_step():
+    """A chunk's arrivals (2 projections x 6 neurons, sorted per segment) taken a step
+    at a time, as populations with gap junctions do: each step gets exactly the arrivals
+    in [its start, its end), in the same layout, each once."""
+    dt, steps, n = 1e-4, 8, 6
+    rng = np.random.default_rng(4)
+    counts = rng.integers(0, 5, 2 * n)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    time = np.concatenate([np.sort(rng.uniform(0, steps * dt, c)) for c in counts])
+    value = rng.normal(size=len(time))
+    indptr = np.stack([offsets[p * n:(p + 1) * n + 1] for p in range(2)])
+    by_step = StepArrivals(Arrivals(indptr, time, value, np.array([0, 1])))
+    taken = []
+    for step in range(steps):
+        lo, hi = boundary(step, dt), boundary(step + 1, dt)
+        got = by_step.until(hi)
+        for p in range(2):
+            for i in range(n):
+                segment = slice(offsets[p * n + i], offsets[p * n + i + 1])
+                inside = (time[segment] >= lo) & (time[segment] < hi)
+                part = slice(got.indptr[p, i], got.indptr[p, i + 1])
+                np.testing.assert_array_equal(got.time[part], time[segment][inside])
+                np.testing.assert_array_equal(got.value[part], value[segment][inside])
+                taken += got.time[part].tolist()
+    assert sorted(taken) == sorted(time.tolist()) and len(taken) > 20
 
 
 # Brunel's network, all of it in one projection: 12,500 targets x 1,250 sources each
