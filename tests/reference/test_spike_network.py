@@ -104,6 +104,32 @@ def test_a_spike_lands_at_its_exact_time(tmp_path, kind, dt, delay, tolerance):
     assert expected[after] - 5.0 * np.exp(-t[after] / 0.01) > 1.0
 
 
+def test_each_synapse_delivers_with_its_own_delay_and_efficacy(tmp_path):
+    """Delays and efficacies drawn per synapse: each listener's trace has its jump at the
+    spike time plus its synapse's delay, of its synapse's efficacy (the synapses drawn
+    again from the file by solver.spike_coupling.build_projection: same seed, same
+    draw)."""
+    from solver.sim_file import read_simulation_file
+    from solver.spike_coupling import build_projection
+
+    (tmp_path / "pacemaker.toml").write_text(model(**PACEMAKER))
+    (tmp_path / "listener.toml").write_text(model(**LISTENER))
+    text = SINGLE_SPIKE.format(dt=1e-4, delay='"uniform(1e-3, 4e-3)"', integration="")
+    text = text.replace("efficacy = 1.5", 'efficacy = "normal(1.5, 0.3)"\nseed = 11')
+    (tmp_path / "sim.toml").write_text(text)
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        samples = f["populations/target/samples/v"][()]
+    spec = read_simulation_file(tmp_path / "sim.toml")
+    projection = build_projection(spec.connections[0], 1, 3, 0, 1e-4, spec.path)
+    assert len(set(projection.delay.tolist())) == 3  # three different delays
+    for neuron in range(3):
+        synapse = int(np.flatnonzero(projection.targets == neuron)[0])
+        _, expected = listener_trace(projection.delay[synapse], 1e-4, 0.04,
+                                     jump=projection.efficacy[synapse])
+        np.testing.assert_allclose(samples[:, neuron], expected, rtol=0, atol=LIF_EXACT * 5.0)
+
+
 # Poisson sources: each input event lifts a source neuron far over threshold (reset,
 # no refractory period), so each source fires exactly at its input's events, a Poisson
 # train at SOURCE_RATE, independent across sources.
