@@ -23,7 +23,7 @@ from meshgen.models import NeuronModel
 from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
-from .spike_coupling import (Outbox, SpikeProjection, boundary, no_arrivals,
+from .spike_coupling import (ArrivalBuffers, Outbox, SpikeProjection, boundary, no_arrivals,
                              window_arrivals)
 
 # Spikes stored between two flushes of the kernel's buffers.
@@ -104,6 +104,7 @@ class DirectPopulation(TableInput):
         self.dimension = np.array([g.dimension for g in self.groups] or [0], dtype=np.int64)
         self.fill_missing_rates(len(self.groups), self.n_steps)
         self._no_arrivals = no_arrivals(self.n_neurons)
+        self._arrival_buffers = ArrivalBuffers()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -118,7 +119,8 @@ class DirectPopulation(TableInput):
         if group_rates.shape[0] == 0:
             group_rates = np.zeros((1, self.n_steps))
         start, end = boundary(first_step, self.dt), boundary(first_step + n_steps, self.dt)
-        arrivals = (window_arrivals(self.spike_inputs, self.n_neurons, start, end)
+        arrivals = (window_arrivals(self.spike_inputs, self.n_neurons, start, end,
+                                    self._arrival_buffers)
                     if self.spike_inputs else self._no_arrivals)
         pieces = len(self.spike_times)
         neuron = 0

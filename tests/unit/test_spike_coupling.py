@@ -10,8 +10,8 @@ from meshgen.errors import ConfigError
 from solver.connectivity import draw_connectivity
 from solver.distributions import parse_distribution
 from solver.sim_file import ConnectionSpec
-from solver.spike_coupling import (Outbox, boundary, build_projection, window_arrivals,
-                                   window_steps)
+from solver.spike_coupling import (ArrivalBuffers, Outbox, boundary, build_projection,
+                                   window_arrivals, window_steps)
 from solver.kernels_spikes import group_by_source
 
 
@@ -114,28 +114,36 @@ def test_window_steps_keep_spikes_out_of_their_own_chunk():
     assert window_steps(0.1, 1e-4) == 20  # LONGEST_WINDOW bounds the arrivals held
 
 
-@pytest.mark.parametrize("delay", ["1.2e-3", "uniform(1e-3, 3e-3)"])
-def test_every_arrival_is_delivered_once_at_its_time(delay):
+@pytest.mark.parametrize("delay, efficacy", [
+    ("1.2e-3", "normal(1.0, 0.1)"),
+    ("uniform(1e-3, 3e-3)", "normal(1.0, 0.1)"),
+    ("uniform(1e-3, 3e-3)", "0.5"),
+])
+def test_every_arrival_is_delivered_once_at_its_time(delay, efficacy):
     """Random spikes of 50 sources through a projection to 40 targets, chunk by chunk as
     the engine does: every (spike, synapse) arrives once, at spike + delay, in the chunk
     that holds that time, each target's arrivals per projection sorted."""
     dt = 1e-4
     c = connection(n_connections=10.0, delay_distribution=parse_distribution(delay),
-                   efficacy_distribution=parse_distribution("normal(1.0, 0.1)"))
+                   efficacy_distribution=parse_distribution(efficacy))
     projection = build_projection(c, 50, 40, 0, dt, "sim.toml")
     steps = window_steps(projection.min_delay, dt)
     rng = np.random.default_rng(3)
     outbox = Outbox(projection.max_delay)
+    buffers = ArrivalBuffers()
     expected, delivered = [], []
     n_chunks = 30
     for chunk in range(n_chunks):
         start, end = boundary(chunk * steps, dt), boundary((chunk + 1) * steps, dt)
-        arrivals = window_arrivals([(projection, outbox)], 40, start, end)
+        arrivals = window_arrivals([(projection, outbox)], 40, start, end, buffers)
+        assert arrivals.per_synapse[0] == (projection.efficacy.size > 1)
         for target in range(40):
             lo, hi = arrivals.indptr[0, target], arrivals.indptr[0, target + 1]
             times = arrivals.time[lo:hi]
+            values = (arrivals.value[lo:hi] if arrivals.per_synapse[0]
+                      else np.full(hi - lo, arrivals.efficacy[0]))
             assert np.all(np.diff(times) >= 0) and np.all((start <= times) & (times < end))
-            delivered += [(target, t, v) for t, v in zip(times, arrivals.value[lo:hi])]
+            delivered += [(target, t, v) for t, v in zip(times, values)]
         spikes = np.sort(rng.uniform(start, end, 40))
         ids = rng.integers(0, 50, 40)
         outbox.add(spikes[::-1].copy(), ids[::-1].copy(), start, end)  # any order
