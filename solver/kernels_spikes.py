@@ -66,7 +66,7 @@ def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy
             slot = cursor[target]
             if fill:
                 out_time[slot] = arrival
-                if efficacy.shape[0] > 1:
+                if efficacy.shape[0] != 1:
                     out_value[slot] = efficacy[p]
             cursor[target] = slot + 1
 

@@ -7,7 +7,7 @@ are both direct delivers each source spike to its targets after `delay`, as a ju
   efficacies and delays are one number for the connection, or one float64 per synapse
   when the file gives a distribution (solver.distributions).
 * Windows: the engine advances every population by chunks no longer than the
-  shortest spike delay (`window_steps`), each population through the whole chunk one
+  shortest spike delay (`window_steps`; nor LONGEST_WINDOW), each population through the whole chunk one
   neuron at a time. A spike emitted in a chunk therefore arrives in a later one, so
   before a target advances a chunk every arrival in it is known.
 * Delivery: each source keeps its recent spikes sorted by time (`Outbox`); before a
@@ -30,9 +30,10 @@ from meshgen.errors import ConfigError
 from .connectivity import draw_connectivity
 from .kernels_spikes import gather_arrivals, group_by_source, sort_segments
 
-# The longest chunk, whatever the delays: a chunk's arrivals are held in memory at 16
-# bytes each, and an all-to-all projection of 12,500 neurons at 38 Hz delivers 12 M of
-# them (190 MB) in 2 ms. Brunel's 1.5 ms delay sets shorter chunks anyway.
+# The longest chunk, whatever the delays: a chunk's arrivals are held in memory at 8
+# bytes each (16 with efficacies per synapse), and an all-to-all projection of 12,500
+# neurons at 38 Hz delivers 12 M of them (95-190 MB) in 2 ms. Brunel's 1.5 ms delay
+# sets shorter chunks anyway.
 LONGEST_WINDOW = 2e-3  # s
 
 # Relative slack of the comparison of a delay with the step: a delay written as the
@@ -183,7 +184,7 @@ def window_arrivals(inputs: list[tuple[SpikeProjection, Outbox]], n_neurons: int
     offsets = np.zeros(n * n_neurons + 1, dtype=np.int64)
     np.cumsum(counts.ravel(), out=offsets[1:])
     indptr = np.stack([offsets[p * n_neurons:(p + 1) * n_neurons + 1] for p in range(n)])
-    per_synapse = np.array([len(projection.efficacy) > 1 for projection, _ in inputs],
+    per_synapse = np.array([len(projection.efficacy) != 1 for projection, _ in inputs],
                            dtype=np.bool_)
     time, value = buffers.reserve(int(offsets[-1]), bool(per_synapse.any()))
     for p, (projection, outbox) in enumerate(inputs):
@@ -192,6 +193,7 @@ def window_arrivals(inputs: list[tuple[SpikeProjection, Outbox]], n_neurons: int
                         indptr[p, :-1].copy(), time, value, True)
         if projection.delay.shape[0] > 1:
             sort_segments(indptr[p], time, value, per_synapse[p])
-    efficacy = np.array([projection.efficacy[0] for projection, _ in inputs])
+    efficacy = np.array([projection.efficacy[0] if len(projection.efficacy) == 1 else np.nan
+                         for projection, _ in inputs])
     dimension = np.array([projection.dimension for projection, _ in inputs], dtype=np.int64)
     return Arrivals(indptr, time, value, efficacy, per_synapse, dimension)

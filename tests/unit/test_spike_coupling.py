@@ -187,3 +187,15 @@ def test_brunel_sized_network_is_stored_compactly():
                          capture_output=True, text=True).stdout.split()
     assert out[:2] == ["15625000", "int32"]
     assert int(out[2]) < PEAK_BOUND_KB, f"peak {int(out[2]) / 1024:.0f} MB"
+
+
+def test_a_connection_that_draws_no_synapse_delivers_nothing():
+    c = connection(connectivity="pairwise_bernoulli", probability=0.0,
+                   efficacy_distribution=parse_distribution("normal(1.0, 0.1)"),
+                   delay_distribution=parse_distribution("uniform(1e-3, 2e-3)"))
+    projection = build_projection(c, 30, 20, 0, 1e-4, "sim.toml")
+    assert len(projection.targets) == 0 and projection.efficacy.shape == (0,)
+    outbox = Outbox(projection.max_delay)
+    outbox.add(np.array([1e-4, 2e-4]), np.array([3, 4]), 0.0, 1e-3)
+    arrivals = window_arrivals([(projection, outbox)], 20, 1e-3, 3e-3, ArrivalBuffers())
+    assert (arrivals.indptr == 0).all() and arrivals.per_synapse[0]
