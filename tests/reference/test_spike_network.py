@@ -283,3 +283,36 @@ def test_brunel_state_c_neuron_by_neuron_against_nest(tmp_path):
     above = frequency > 5.0
     peak = frequency[above][np.argmax(power[above])]
     assert abs(peak / NEST_STATE_C_PEAK - 1) < PEAK_TOLERANCE, peak
+
+
+def test_a_spike_moves_the_dimension_it_names(tmp_path):
+    """A spike into AdEx's w (dimension = "w"): two identical neurons without input, one
+    of them listening; w differs by nothing before the arrival and by the jump, decayed
+    with tau_w = 144 ms, at the first sample after it. The v coupling over < 0.1 ms
+    moves w by 3e-6 pA (measured); 1e-4 of the 50 pA jump covers it and still sees an
+    arrival moved by a seventh of a step (50 pA x 1.4e-5 s / tau_w)."""
+    (tmp_path / "pacemaker.toml").write_text(model(**PACEMAKER))
+    (tmp_path / "adex.toml").write_text('[model]\nkind = "adex"\n')
+    text = edit_spike_file(SINGLE_SPIKE.format(dt=1e-4, delay=2.5e-3, integration=""))
+    (tmp_path / "sim.toml").write_text(text)
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        w = f["populations/target/samples/w"][()][:, 0]
+        control = f["populations/control/samples/w"][()][:, 0]
+        time = f["time"][()]
+    arrival = FIRST_SPIKE + 2.5e-3
+    before = time < arrival
+    np.testing.assert_array_equal(w[before], control[before])
+    first = np.argmax(~before)
+    expected = 50.0 * np.exp(-(time[first] - arrival) / 0.144)
+    assert abs(w[first] - control[first] - expected) < 1e-4 * 50.0
+
+
+def edit_spike_file(text: str) -> str:
+    """The single-spike file with an AdEx target, its jump in w, and an AdEx control."""
+    text = text.replace('model = "listener.toml"\nn_neurons = 3\nrecord = [0, 1, 2]\n'
+                        'initial = { v = 5.0 }', 'model = "adex.toml"\nn_neurons = 1\nrecord = [0]')
+    text = text.replace("efficacy = 1.5", 'efficacy = 50.0\ndimension = "w"')
+    assert text.count("adex.toml") == 1 and 'dimension = "w"' in text
+    return text + ('[[population]]\nname = "control"\nmethod = "direct"\nmodel = "adex.toml"\n'
+                   'n_neurons = 1\nrecord = [0]\n')
