@@ -177,7 +177,8 @@ def event_time(upcoming, cumulative, g, s, t_start, group_rates, step):
 @njit(cache=True)
 def advance(state, refractory_until, next_event, intensity, rng, first_step, n_steps, dt,
             group_rates, group_efficacy, group_dimension, arrival_indptr, arrival_time,
-            arrival_value, arrival_dimension, integration_step, counts, spike_times,
+            arrival_value, arrival_efficacy, arrival_per_synapse, arrival_dimension,
+            integration_step, counts, spike_times,
             spike_ids, spike_count, out_mean, record_slot, samples, accumulate_from, v_sum,
             v_square, gap_drive, first_neuron):
     """Advance neurons first_neuron.. by n_steps network steps from `first_step`, one
@@ -278,7 +279,10 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                     else:
                         p = chosen - n_groups
                         dimension = arrival_dimension[p]
-                        jump = arrival_value[heads[p]]
+                        if arrival_per_synapse[p]:
+                            jump = arrival_value[heads[p]]
+                        else:
+                            jump = arrival_efficacy[p]
                         heads[p] += 1
                     if dimension == 0:
                         if not held:

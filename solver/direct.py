@@ -24,7 +24,7 @@ from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
 from .gap_junctions import GapCoupling
-from .spike_coupling import (Outbox, SpikeProjection, StepArrivals, boundary,
+from .spike_coupling import (ArrivalBuffers, Outbox, SpikeProjection, StepArrivals, boundary,
                              no_arrivals, window_arrivals)
 
 # Spikes stored between two flushes of the kernel's buffers.
@@ -109,6 +109,7 @@ class DirectPopulation(TableInput):
         self.fill_missing_rates(len(self.groups), self.n_steps)
         self._no_arrivals = no_arrivals(self.n_neurons)
         self._gap_drive = np.zeros(self.n_neurons)
+        self._arrival_buffers = ArrivalBuffers()
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -147,7 +148,8 @@ class DirectPopulation(TableInput):
                                   f"'{self.model.kind}' (try {self.integration_step / 10:g} s)")
 
     def _arrivals(self, start: float, end: float):
-        return (window_arrivals(self.spike_inputs, self.n_neurons, start, end)
+        return (window_arrivals(self.spike_inputs, self.n_neurons, start, end,
+                                self._arrival_buffers)
                 if self.spike_inputs else self._no_arrivals)
 
     def _run(self, first_step: int, n_steps: int, group_rates: np.ndarray, arrivals) -> None:

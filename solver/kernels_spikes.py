@@ -47,8 +47,8 @@ def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy
                     out_time, out_value, fill):
     """The arrivals in [t0, t1) of the spikes (times, ids, floors) through the synapses.
     Without `fill`, count them: cursor[target] += 1. With it, write each at
-    cursor[target] (then advanced) of out_time and out_value. `delay` and `efficacy`
-    have one value (for all) or one per synapse. Spikes are visited in time order, so
+    cursor[target] (then advanced) of out_time, and of out_value if the efficacies
+    are per synapse. `delay` and `efficacy` have one value (for all) or one per synapse. Spikes are visited in time order, so
     with one delay each target's arrivals come out sorted by time."""
     constant = delay.shape[0] == 1
     for k in range(times.shape[0]):
@@ -66,17 +66,21 @@ def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy
             slot = cursor[target]
             if fill:
                 out_time[slot] = arrival
-                out_value[slot] = efficacy[0] if efficacy.shape[0] == 1 else efficacy[p]
+                if efficacy.shape[0] != 1:
+                    out_value[slot] = efficacy[p]
             cursor[target] = slot + 1
 
 
 @njit(cache=True)
-def sort_segments(indptr, out_time, out_value):
+def sort_segments(indptr, out_time, out_value, with_value):
     """Sort each segment indptr[t]:indptr[t + 1] of the arrivals by time (synapses with
-    their own delays deliver out of order)."""
+    their own delays deliver out of order), and out_value with them if `with_value`."""
     for t in range(indptr.shape[0] - 1):
         lo, hi = indptr[t], indptr[t + 1]
         if hi - lo < 2:
+            continue
+        if not with_value:
+            out_time[lo:hi] = np.sort(out_time[lo:hi])
             continue
         order = np.argsort(out_time[lo:hi], kind="mergesort")
         out_time[lo:hi] = out_time[lo:hi][order]
@@ -84,10 +88,11 @@ def sort_segments(indptr, out_time, out_value):
 
 
 @njit(cache=True)
-def take_until(indptr, time, value, cursor, end, out_indptr, out_time, out_value):
+def take_until(indptr, time, value, per_synapse, cursor, end, out_indptr, out_time, out_value):
     """From each segment (projection p, neuron i) of a chunk's sorted arrivals, the
     ones from cursor[p, i] up to (not including) time `end`, compacted into (out_indptr,
-    out_time, out_value) of the same layout; the cursors move past them. Returns how
+    out_time, out_value) of the same layout (values only where per_synapse[p]: the
+    others are the projection's one efficacy); the cursors move past them. Returns how
     many were taken."""
     taken = 0
     n = indptr.shape[1] - 1
@@ -98,7 +103,8 @@ def take_until(indptr, time, value, cursor, end, out_indptr, out_time, out_value
             stop = indptr[p, i + 1]
             while k < stop and time[k] < end:
                 out_time[taken] = time[k]
-                out_value[taken] = value[k]
+                if per_synapse[p]:
+                    out_value[taken] = value[k]
                 taken += 1
                 k += 1
             cursor[p, i] = k

@@ -7,7 +7,7 @@ are both direct delivers each source spike to its targets after `delay`, as a ju
   efficacies and delays are one number for the connection, or one float64 per synapse
   when the file gives a distribution (solver.distributions).
 * Windows: the engine advances every population by chunks no longer than the
-  shortest spike delay (`window_steps`), each population through the whole chunk one
+  shortest spike delay (`window_steps`; nor LONGEST_WINDOW), each population through the whole chunk one
   neuron at a time. A spike emitted in a chunk therefore arrives in a later one, so
   before a target advances a chunk every arrival in it is known.
 * Delivery: each source keeps its recent spikes sorted by time (`Outbox`); before a
@@ -30,9 +30,10 @@ from meshgen.errors import ConfigError
 from .connectivity import draw_connectivity
 from .kernels_spikes import gather_arrivals, group_by_source, sort_segments, take_until
 
-# The longest chunk, whatever the delays: a chunk's arrivals are held in memory at 16
-# bytes each, and an all-to-all projection of 12,500 neurons at 38 Hz delivers 12 M of
-# them (190 MB) in 2 ms. Brunel's 1.5 ms delay sets shorter chunks anyway.
+# The longest chunk, whatever the delays: a chunk's arrivals are held in memory at 8
+# bytes each (16 with efficacies per synapse), and an all-to-all projection of 12,500
+# neurons at 38 Hz delivers 12 M of them (95-190 MB) in 2 ms. Brunel's 1.5 ms delay
+# sets shorter chunks anyway.
 LONGEST_WINDOW = 2e-3  # s
 
 # Relative slack of the comparison of a delay with the step: a delay written as the
@@ -62,18 +63,38 @@ class SpikeProjection(NamedTuple):
 
 class Arrivals(NamedTuple):
     """One chunk's arrivals at a target population: projection p's arrivals at neuron
-    i are time[indptr[p, i]:indptr[p, i + 1]] (sorted) with jumps `value` in variable
-    dimension[p]."""
+    i are time[indptr[p, i]:indptr[p, i + 1]] (sorted), jumps in variable dimension[p]
+    of efficacy[p], or of value[...] at the same places where per_synapse[p]."""
 
     indptr: np.ndarray  # (projections, n_neurons + 1) int64
-    time: np.ndarray  # float64 s
-    value: np.ndarray  # float64, the target variable's unit
+    time: np.ndarray  # float64 s (a reused buffer: only the places indptr names count)
+    value: np.ndarray  # float64, the target variable's unit (as `time`)
+    efficacy: np.ndarray  # (projections,) float64
+    per_synapse: np.ndarray  # (projections,) bool
     dimension: np.ndarray  # (projections,) int64
 
 
 def no_arrivals(n_neurons: int) -> Arrivals:
     return Arrivals(np.zeros((0, n_neurons + 1), dtype=np.int64), np.zeros(0), np.zeros(0),
-                    np.zeros(0, dtype=np.int64))
+                    np.zeros(0), np.zeros(0, dtype=np.bool_), np.zeros(0, dtype=np.int64))
+
+
+class ArrivalBuffers:
+    """The arrays of a population's arrivals, reused from chunk to chunk: fresh ones
+    would pay their page faults every chunk (3.6 ms of the 9 ms that gathering the
+    570,000 arrivals of a Brunel chunk took, measured 2026-12-05)."""
+
+    def __init__(self):
+        self.time = np.zeros(0)
+        self.value = np.zeros(0)
+
+    def reserve(self, n: int, with_value: bool) -> tuple[np.ndarray, np.ndarray]:
+        # A quarter more than asked: rates fluctuate from chunk to chunk.
+        if len(self.time) < n:
+            self.time = np.empty(n + n // 4)
+        if with_value and len(self.value) < n:
+            self.value = np.empty(n + n // 4)
+        return self.time, self.value
 
 
 def boundary(step: int, dt: float) -> float:
@@ -150,8 +171,9 @@ class Outbox:
 
 
 def window_arrivals(inputs: list[tuple[SpikeProjection, Outbox]], n_neurons: int,
-                    start: float, end: float) -> Arrivals:
-    """The arrivals in [start, end) at a population of n_neurons through `inputs`."""
+                    start: float, end: float, buffers: ArrivalBuffers) -> Arrivals:
+    """The arrivals in [start, end) at a population of n_neurons through `inputs`,
+    in `buffers`."""
     n = len(inputs)
     counts = np.zeros((n, n_neurons), dtype=np.int64)
     nothing = np.zeros(0)
@@ -162,16 +184,19 @@ def window_arrivals(inputs: list[tuple[SpikeProjection, Outbox]], n_neurons: int
     offsets = np.zeros(n * n_neurons + 1, dtype=np.int64)
     np.cumsum(counts.ravel(), out=offsets[1:])
     indptr = np.stack([offsets[p * n_neurons:(p + 1) * n_neurons + 1] for p in range(n)])
-    time = np.empty(offsets[-1])
-    value = np.empty(offsets[-1])
+    per_synapse = np.array([len(projection.efficacy) != 1 for projection, _ in inputs],
+                           dtype=np.bool_)
+    time, value = buffers.reserve(int(offsets[-1]), bool(per_synapse.any()))
     for p, (projection, outbox) in enumerate(inputs):
         gather_arrivals(outbox.times, outbox.ids, outbox.floors, start, end, projection.indptr,
                         projection.targets, projection.delay, projection.efficacy,
                         indptr[p, :-1].copy(), time, value, True)
         if projection.delay.shape[0] > 1:
-            sort_segments(indptr[p], time, value)
+            sort_segments(indptr[p], time, value, per_synapse[p])
+    efficacy = np.array([projection.efficacy[0] if len(projection.efficacy) == 1 else np.nan
+                         for projection, _ in inputs])
     dimension = np.array([projection.dimension for projection, _ in inputs], dtype=np.int64)
-    return Arrivals(indptr, time, value, dimension)
+    return Arrivals(indptr, time, value, efficacy, per_synapse, dimension)
 
 
 class StepArrivals:
@@ -188,6 +213,7 @@ class StepArrivals:
 
     def until(self, end: float) -> Arrivals:
         chunk = self.chunk
-        take_until(chunk.indptr, chunk.time, chunk.value, self.cursor, end, self.indptr,
-                   self.time, self.value)
-        return Arrivals(self.indptr, self.time, self.value, chunk.dimension)
+        take_until(chunk.indptr, chunk.time, chunk.value, chunk.per_synapse, self.cursor, end,
+                   self.indptr, self.time, self.value)
+        return Arrivals(self.indptr, self.time, self.value, chunk.efficacy,
+                        chunk.per_synapse, chunk.dimension)

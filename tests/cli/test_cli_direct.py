@@ -179,6 +179,8 @@ def test_spike_coupled_network_runs_and_writes_both_populations(write, tmp_path)
 @pytest.mark.parametrize("old, new, key, says", [
     ('target = "listeners"', 'target = "listener"', "connection.1.target",
      ("unknown target population 'listener'", "did you mean 'listeners'")),
+    ('source = "cells"', 'source = "cels"', "connection.1.source",
+     ("unknown source 'cels'", "did you mean 'cells'")),
     ("n_connections = 20", 'connectivity = "pairwise_bernoulli"\nprobability = 1.5',
      "connection.1.probability", ("[0, 1]", "1.5")),
     ("n_connections = 20", "n_connections = 500\nmultapses = false", "connection.1.n_connections",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import h5py
 import numpy as np
 import pytest
+from scipy import signal
 
 from solver.engine import run_simulation
 
@@ -102,6 +103,32 @@ def test_a_spike_lands_at_its_exact_time(tmp_path, kind, dt, delay, tolerance):
     # The test can fail: the trace just after the arrival differs from one without it.
     after = np.searchsorted(t, FIRST_SPIKE + delay)
     assert expected[after] - 5.0 * np.exp(-t[after] / 0.01) > 1.0
+
+
+def test_each_synapse_delivers_with_its_own_delay_and_efficacy(tmp_path):
+    """Delays and efficacies drawn per synapse: each listener's trace has its jump at the
+    spike time plus its synapse's delay, of its synapse's efficacy (the synapses drawn
+    again from the file by solver.spike_coupling.build_projection: same seed, same
+    draw)."""
+    from solver.sim_file import read_simulation_file
+    from solver.spike_coupling import build_projection
+
+    (tmp_path / "pacemaker.toml").write_text(model(**PACEMAKER))
+    (tmp_path / "listener.toml").write_text(model(**LISTENER))
+    text = SINGLE_SPIKE.format(dt=1e-4, delay='"uniform(1e-3, 4e-3)"', integration="")
+    text = text.replace("efficacy = 1.5", 'efficacy = "normal(1.5, 0.3)"\nseed = 11')
+    (tmp_path / "sim.toml").write_text(text)
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        samples = f["populations/target/samples/v"][()]
+    spec = read_simulation_file(tmp_path / "sim.toml")
+    projection = build_projection(spec.connections[0], 1, 3, 0, 1e-4, spec.path)
+    assert len(set(projection.delay.tolist())) == 3  # three different delays
+    for neuron in range(3):
+        synapse = int(np.flatnonzero(projection.targets == neuron)[0])
+        _, expected = listener_trace(projection.delay[synapse], 1e-4, 0.04,
+                                     jump=projection.efficacy[synapse])
+        np.testing.assert_allclose(samples[:, neuron], expected, rtol=0, atol=LIF_EXACT * 5.0)
 
 
 # Poisson sources: each input event lifts a source neuron far over threshold (reset,
@@ -235,9 +262,10 @@ PEAK_TOLERANCE = 0.10
 @pytest.mark.slow
 def test_brunel_state_c_neuron_by_neuron_against_nest(tmp_path):
     """examples/brunel/network_direct.toml over 1.2 s (~70 s here), rate over 0.2-1.2 s
-    (T_START, T_END as above). Measured over 1-2 s of a 2 s run: 37.99 Hz, peak 129
-    Hz. The statistical error over 1 s is ~0.1 Hz (time batches), so the 2% (0.76 Hz)
-    is the issue's target, not noise."""
+    (T_START, T_END as above). The statistical error over 1 s is ~0.1 Hz (time
+    batches), so the 2% (0.76 Hz) is the issue's target, not noise. The peak of a 1 s
+    spectrum moves by a few of its 3.9 Hz bins from one second to the next (measured
+    on a 2 s run: 128.9 Hz over 0.2-1.2 s and over 0.2-2 s, 113.3 Hz over 1-2 s)."""
     from pathlib import Path
 
     example = Path(__file__).resolve().parents[2] / "examples" / "brunel" / "network_direct.toml"
@@ -248,12 +276,12 @@ def test_brunel_state_c_neuron_by_neuron_against_nest(tmp_path):
     assert abs(rate / NEST_STATE_C_RATE - 1) < RATE_TOLERANCE, (rate, error)
     bins = np.bincount(((times[times >= T_START] - T_START) / 1e-3).astype(int),
                        minlength=1000)[:1000] / (10_000 * 1e-3)
-    power = np.abs(np.fft.rfft(bins - bins.mean())) ** 2
-    frequency = np.fft.rfftfreq(len(bins), 1e-3)
-    # 5-point smoothing of the periodogram of 1 s (1 Hz resolution); below 20 Hz is
-    # the slow drift of a finite network, not the oscillation.
-    smooth = np.convolve(power, np.ones(5) / 5, mode="same")
-    peak = frequency[20:][np.argmax(smooth[20:])]
+    # NEST's figure's method (benchmarks/nest_side, bench_brunel.rate_figures): Welch,
+    # Hann windows of 256 bins of 1 ms, half overlap, the largest power above 5 Hz.
+    frequency, power = signal.welch(bins - bins.mean(), fs=1e3, window="hann", nperseg=256,
+                                    noverlap=128)
+    above = frequency > 5.0
+    peak = frequency[above][np.argmax(power[above])]
     assert abs(peak / NEST_STATE_C_PEAK - 1) < PEAK_TOLERANCE, peak
 
 

@@ -10,7 +10,7 @@ from meshgen.errors import ConfigError
 from solver.connectivity import draw_connectivity
 from solver.distributions import parse_distribution
 from solver.sim_file import ConnectionSpec
-from solver.spike_coupling import (Arrivals, Outbox, StepArrivals, boundary,
+from solver.spike_coupling import (ArrivalBuffers, Arrivals, Outbox, StepArrivals, boundary,
                                    build_projection, window_arrivals, window_steps)
 from solver.kernels_spikes import group_by_source
 
@@ -114,28 +114,36 @@ def test_window_steps_keep_spikes_out_of_their_own_chunk():
     assert window_steps(0.1, 1e-4) == 20  # LONGEST_WINDOW bounds the arrivals held
 
 
-@pytest.mark.parametrize("delay", ["1.2e-3", "uniform(1e-3, 3e-3)"])
-def test_every_arrival_is_delivered_once_at_its_time(delay):
+@pytest.mark.parametrize("delay, efficacy", [
+    ("1.2e-3", "normal(1.0, 0.1)"),
+    ("uniform(1e-3, 3e-3)", "normal(1.0, 0.1)"),
+    ("uniform(1e-3, 3e-3)", "0.5"),
+])
+def test_every_arrival_is_delivered_once_at_its_time(delay, efficacy):
     """Random spikes of 50 sources through a projection to 40 targets, chunk by chunk as
     the engine does: every (spike, synapse) arrives once, at spike + delay, in the chunk
     that holds that time, each target's arrivals per projection sorted."""
     dt = 1e-4
     c = connection(n_connections=10.0, delay_distribution=parse_distribution(delay),
-                   efficacy_distribution=parse_distribution("normal(1.0, 0.1)"))
+                   efficacy_distribution=parse_distribution(efficacy))
     projection = build_projection(c, 50, 40, 0, dt, "sim.toml")
     steps = window_steps(projection.min_delay, dt)
     rng = np.random.default_rng(3)
     outbox = Outbox(projection.max_delay)
+    buffers = ArrivalBuffers()
     expected, delivered = [], []
     n_chunks = 30
     for chunk in range(n_chunks):
         start, end = boundary(chunk * steps, dt), boundary((chunk + 1) * steps, dt)
-        arrivals = window_arrivals([(projection, outbox)], 40, start, end)
+        arrivals = window_arrivals([(projection, outbox)], 40, start, end, buffers)
+        assert arrivals.per_synapse[0] == (projection.efficacy.size > 1)
         for target in range(40):
             lo, hi = arrivals.indptr[0, target], arrivals.indptr[0, target + 1]
             times = arrivals.time[lo:hi]
+            values = (arrivals.value[lo:hi] if arrivals.per_synapse[0]
+                      else np.full(hi - lo, arrivals.efficacy[0]))
             assert np.all(np.diff(times) >= 0) and np.all((start <= times) & (times < end))
-            delivered += [(target, t, v) for t, v in zip(times, arrivals.value[lo:hi])]
+            delivered += [(target, t, v) for t, v in zip(times, values)]
         spikes = np.sort(rng.uniform(start, end, 40))
         ids = rng.integers(0, 50, 40)
         outbox.add(spikes[::-1].copy(), ids[::-1].copy(), start, end)  # any order
@@ -162,7 +170,9 @@ def test_step_arrivals_hand_out_each_arrival_in_its_own_step():
     time = np.concatenate([np.sort(rng.uniform(0, steps * dt, c)) for c in counts])
     value = rng.normal(size=len(time))
     indptr = np.stack([offsets[p * n:(p + 1) * n + 1] for p in range(2)])
-    by_step = StepArrivals(Arrivals(indptr, time, value, np.array([0, 1])))
+    # Projection 0 has an efficacy per synapse (values handed out), 1 one for all.
+    by_step = StepArrivals(Arrivals(indptr, time, value, np.array([np.nan, 0.5]),
+                                    np.array([True, False]), np.array([0, 1])))
     taken = []
     for step in range(steps):
         lo, hi = boundary(step, dt), boundary(step + 1, dt)
@@ -173,7 +183,10 @@ def test_step_arrivals_hand_out_each_arrival_in_its_own_step():
                 inside = (time[segment] >= lo) & (time[segment] < hi)
                 part = slice(got.indptr[p, i], got.indptr[p, i + 1])
                 np.testing.assert_array_equal(got.time[part], time[segment][inside])
-                np.testing.assert_array_equal(got.value[part], value[segment][inside])
+                if p == 0:
+                    np.testing.assert_array_equal(got.value[part], value[segment][inside])
+                else:
+                    assert got.efficacy[p] == 0.5 and not got.per_synapse[p]
                 taken += got.time[part].tolist()
     assert sorted(taken) == sorted(time.tolist()) and len(taken) > 20
 
@@ -206,3 +219,15 @@ def test_brunel_sized_network_is_stored_compactly():
                          capture_output=True, text=True).stdout.split()
     assert out[:2] == ["15625000", "int32"]
     assert int(out[2]) < PEAK_BOUND_KB, f"peak {int(out[2]) / 1024:.0f} MB"
+
+
+def test_a_connection_that_draws_no_synapse_delivers_nothing():
+    c = connection(connectivity="pairwise_bernoulli", probability=0.0,
+                   efficacy_distribution=parse_distribution("normal(1.0, 0.1)"),
+                   delay_distribution=parse_distribution("uniform(1e-3, 2e-3)"))
+    projection = build_projection(c, 30, 20, 0, 1e-4, "sim.toml")
+    assert len(projection.targets) == 0 and projection.efficacy.shape == (0,)
+    outbox = Outbox(projection.max_delay)
+    outbox.add(np.array([1e-4, 2e-4]), np.array([3, 4]), 0.0, 1e-3)
+    arrivals = window_arrivals([(projection, outbox)], 20, 1e-3, 3e-3, ArrivalBuffers())
+    assert (arrivals.indptr == 0).all() and arrivals.per_synapse[0]
