@@ -174,6 +174,15 @@ def event_time(upcoming, cumulative, g, s, t_start, group_rates, step):
     return np.inf
 
 
+@njit(cache=True, inline='always')
+def arrival_now(t, arrival_time, heads, ends):
+    """Whether another spike arrives at this very time `t` (through any projection)."""
+    for p in range(heads.shape[0]):
+        if heads[p] < ends[p] and arrival_time[heads[p]] == t:
+            return True
+    return False
+
+
 @njit(cache=True)
 def advance(state, refractory_until, next_event, intensity, rng, first_step, n_steps, dt,
             group_rates, group_efficacy, group_dimension, arrival_indptr, arrival_time,
@@ -197,6 +206,11 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
     arrivals through projection p are arrival_time[arrival_indptr[p, i]:
     arrival_indptr[p, i + 1]], sorted; the earliest of each projection competes with
     the Poisson events (event index n_groups + p), so they land at their exact times.
+    Arrivals at the same instant are one input: the threshold is checked once all of
+    them are in. With one delay, a spike that an arrival causes happens at the arrival's
+    exact time, so the spikes of a cascade share their times and reach a neuron
+    together; applied one by one, excitation before inhibition, they would fire it
+    where their sum does not (NEST and Brian2 sum the spikes of a step).
 
     gap_drive[i]: neuron i's gap-junction coupling, added to dv/dt through the call
     (solver.gap_junctions; zeros without junctions)."""
@@ -232,6 +246,8 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
         refractory_end = refractory_until[i]
         total = 0.0
         square = 0.0
+        simultaneous = False  # inside a group of arrivals at one instant
+        first_before = 0.0  # v before the group's first arrival
         for s in range(n_steps):
             step = first_step + s
             t_start = step * dt
@@ -288,6 +304,14 @@ def advance(state, refractory_until, next_event, intensity, rng, first_step, n_s
                         if not held:
                             x0 += jump
 {jump_others}
+                    if chosen >= n_groups and arrival_now(t, arrival_time, heads, ends):
+                        if not simultaneous:
+                            simultaneous = True
+                            first_before = before
+                        continue
+                    if simultaneous:
+                        simultaneous = False
+                        before = first_before
                 if chosen == -3 or (chosen >= 0 and before < THRESHOLD <= x0):
                     if spike_count >= capacity:
                         return -1, spike_count

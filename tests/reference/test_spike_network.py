@@ -105,6 +105,58 @@ def test_a_spike_lands_at_its_exact_time(tmp_path, kind, dt, delay, tolerance):
     assert expected[after] - 5.0 * np.exp(-t[after] / 0.01) > 1.0
 
 
+SIMULTANEOUS = """[simulation]
+t_end = 0.04
+dt = 1e-4
+[[population]]
+name = "excitatory"
+method = "direct"
+model = "pacemaker.toml"
+n_neurons = 1
+initial = {{ v = 10.0 }}
+[[population]]
+name = "inhibitory"
+method = "direct"
+model = "pacemaker.toml"
+n_neurons = 1
+initial = {{ v = 10.0 }}
+[[population]]
+name = "target"
+method = "direct"
+model = "listener.toml"
+n_neurons = 1
+initial = {{ v = 1.4 }}
+{connections}
+"""
+
+
+@pytest.mark.parametrize("order", ["excitation first", "inhibition first", "excitation only"])
+def test_arrivals_at_one_instant_are_one_input(tmp_path, order):
+    """Two identical pacemakers fire at the same instant; their spikes reach the target
+    together, +1.5 and -1.0 mV, at 0.27 mV against a threshold of 1.5: their sum (0.77)
+    stays below it whatever the order of the connections in the file, where +1.5 alone
+    (1.77) fires it."""
+    (tmp_path / "pacemaker.toml").write_text(model(**PACEMAKER))
+    (tmp_path / "listener.toml").write_text(model(**dict(LISTENER, threshold=1.5)))
+    line = '[[connection]]\nsource = "{}"\ntarget = "target"\nefficacy = {}\ndelay = 2.5e-3\n'
+    excitation, inhibition = line.format("excitatory", 1.5), line.format("inhibitory", -1.0)
+    connections = {"excitation first": excitation + inhibition,
+                   "inhibition first": inhibition + excitation,
+                   "excitation only": excitation}[order]
+    (tmp_path / "sim.toml").write_text(SIMULTANEOUS.format(connections=connections))
+    run_simulation(tmp_path / "sim.toml", tmp_path / "out.h5")
+    with h5py.File(tmp_path / "out.h5") as f:
+        sources = [f[f"spikes/{name}/timestamps"][()] for name in ("excitatory", "inhibitory")]
+        fired = f["spikes/target/timestamps"][()]
+    assert sources[0].tolist() == sources[1].tolist()  # the same instant, to the bit
+    np.testing.assert_allclose(sources[0], [FIRST_SPIKE], rtol=1e-12)
+    assert 0.27 < 1.4 * np.exp(-(FIRST_SPIKE + 2.5e-3) / 0.01) < 0.28
+    if order == "excitation only":
+        np.testing.assert_allclose(fired, [FIRST_SPIKE + 2.5e-3], rtol=1e-12)
+    else:
+        assert len(fired) == 0
+
+
 def test_each_synapse_delivers_with_its_own_delay_and_efficacy(tmp_path):
     """Delays and efficacies drawn per synapse: each listener's trace has its jump at the
     spike time plus its synapse's delay, of its synapse's efficacy (the synapses drawn
