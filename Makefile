@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns test bench validate clean
+.PHONY: install aot demo patterns brunel test bench validate clean
 
 install: $(STAMP) aot
 
@@ -59,6 +59,12 @@ patterns: install
 	  $(MIIND) analyze out/patterns/$$m.h5 --trace out/patterns/$$m.png && \
 	  echo "out/patterns/$$m.png"; \
 	done
+
+# Brunel's (2000) states A-D, density and direct networks side by side: figures and a
+# table in out/brunel/ (benchmarks/brunel_states.py; e.g. BRUNEL_ARGS="--states C --t-end 2 --nest").
+BRUNEL_ARGS ?=
+brunel: install
+	$(PY) benchmarks/brunel_states.py $(BRUNEL_ARGS)
 
 test: install
 	$(PY) -m pytest -q tests
