@@ -77,6 +77,7 @@ bench: install
 	$(PY) benchmarks/bench_steady.py
 	$(PY) benchmarks/bench_input_rates.py
 	$(PY) benchmarks/bench_brunel.py
+	$(PY) benchmarks/bench_network.py
 
 validate: install
 	$(PY) benchmarks/validate.py

@@ -121,9 +121,10 @@ def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv:
             nest = {"error": str(error)}
         else:
             with np.load(rates_out) as saved:
-                nest["series"] = {"t_s": saved["t_s"], "rate_e_hz": saved["rate_e_hz"],
-                                  "freqs_hz": saved["welch_freqs_hz"],
-                                  "power": saved["welch_power_e"]}
+                t_s, rate_e = saved["t_s"], saved["rate_e_hz"]
+            # the worker's spectrum is not scaled as a density: ours, on its binned rate
+            freqs, power = bb.welch_spectrum(rate_e)
+            nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": freqs, "power": power}
     log(f"  state {state}: density E {density['rate_e_hz']:.4g} Hz, direct E "
         f"{direct['rate_e_hz']:.4g} Hz, CV {fmt(direct['cv_isi_e'])}, peaks "
         f"{density['spectrum_peak_hz']:.4g} / {direct['spectrum_peak_hz']:.4g} Hz")
@@ -152,6 +153,10 @@ def draw(state: str, r: dict, path: Path) -> None:
         last = t > t_last - RASTER_S - 1e-9
         rate.plot(t[last], np.asarray(series["rate_e_hz"])[last], color=colour, lw=0.9,
                   label=label)
+        if label == "density" and not r["density"]["spectrum_meaningful"]:
+            # a stationary density network: the power is rounding noise, 1e-28 and below
+            spectrum.plot([], [], color=colour, label="density: constant rate, no spectrum")
+            continue
         freqs, power = np.asarray(series["freqs_hz"]), np.asarray(series["power"])
         above = freqs > bb.SPECTRUM_FROM_HZ
         spectrum.semilogy(freqs[above], power[above], color=colour, lw=0.9, label=label)
