@@ -133,6 +133,20 @@ def _env():
     return env
 
 
+def _run_worker(cmd, what):
+    """One worker process: its JSON dict plus the whole-process wall time."""
+    started = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    whole = time.perf_counter() - started
+    if r.returncode != 0:
+        tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:] or ["?"]
+        raise Brian2SideError("Brian2 %s run failed (exit %d): %s"
+                              % (what, r.returncode, " | ".join(tail)))
+    result = json.loads(r.stdout)
+    result["whole_process_seconds"] = whole
+    return result
+
+
 def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1,
                  input_kind="binomial", when="synapses", target="cython"):
     """One Brian2 process: build, warm-up run, timed run (see brian2_workload.py).
@@ -151,15 +165,8 @@ def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1
            "--input", input_kind, "--poisson-when", when, "--target", target]
     log("%s: %d neurons, dt %g s, %g s simulated, input %s (%s)"
         % (workload, n_neurons, dt, t_end, input_kind, when))
-    started = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=_env())
-    whole = time.perf_counter() - started
-    if r.returncode != 0:
-        tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:] or ["?"]
-        raise Brian2SideError("Brian2 %s run failed (exit %d): %s"
-                              % (workload, r.returncode, " | ".join(tail)))
-    result = json.loads(r.stdout)
-    result["whole_process_seconds"] = whole
+    result = _run_worker(cmd, workload)
+    whole = result["whole_process_seconds"]
     if target == "cython" and result["codegen_targets_ran"] != ["cython"]:
         raise Brian2SideError("Brian2 ran code generation targets %s, not cython only"
                               % result["codegen_targets_ran"])
@@ -178,15 +185,8 @@ def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500,
            "--neurons", str(n_neurons), "--t-end", repr(t_end), "--warmup", repr(warmup),
            "--seed", str(seed), "--cache-dir", cache]
     log("brunel: %d neurons, g %g, eta %g, %g s after %g s" % (n_neurons, g, eta, t_end, warmup))
-    started = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=_env())
-    whole = time.perf_counter() - started
-    if r.returncode != 0:
-        tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:] or ["?"]
-        raise Brian2SideError("Brian2 brunel run failed (exit %d): %s"
-                              % (r.returncode, " | ".join(tail)))
-    result = json.loads(r.stdout)
-    result["whole_process_seconds"] = whole
+    result = _run_worker(cmd, "brunel")
+    whole = result["whole_process_seconds"]
     log("brunel: E %.2f Hz, run %.1f s, whole process %.1f s, peak %.0f MB"
         % (result["rate_e_hz"], result["run_seconds"], whole, result["peak_rss_mb"]))
     return result
