@@ -188,8 +188,10 @@ def verdict(state: str, r: dict) -> str:
         checks = [("peak vs NEST", bb.relative(r["direct"]["spectrum_peak_hz"],
                                               nest.get("spectrum_peak_hz")))]
         limit = PEAK_TARGET
-    return "; ".join(f"{name} {'-' if value is None else ('met' if abs(value) <= limit else 'missed')}"
-                     for name, value in checks) + f" (target {100 * limit:g}%)"
+    outcome = lambda value: "-" if value is None else (  # noqa: E731
+        "met" if abs(value) <= limit else "missed")
+    return "; ".join(f"{name} {outcome(value)}" for name, value in checks) + \
+        f" (target {100 * limit:g}%)"
 
 
 def render(results: dict, info: dict, command: str, t_end: float, warmup: float) -> str:
@@ -260,9 +262,10 @@ def main(argv=None) -> int:
                         help="directory of the figures and brunel.json (default out/brunel)")
     nest = parser.add_mutually_exclusive_group()
     nest.add_argument("--nest", action="store_true",
-                      help="run NEST 3.10 too (one thread; ~60 s per simulated second here)")
+                      help="run NEST 3.10 too (one thread; 30-500 s per simulated second here)")
     nest.add_argument("--nest-json", type=Path,
-                      help="NEST figures to reuse: this script's JSON or {state: run_brunel's dict}")
+                      help="NEST figures to reuse: this script's JSON or "
+                           "{state: run_brunel's dict}")
     parser.add_argument("--workdir", type=Path,
                         help="keep meshes and run outputs here (default: a temporary directory)")
     args = parser.parse_args(argv)
