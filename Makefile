@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns test bench validate clean
+.PHONY: install aot demo patterns brunel test bench validate clean
 
 install: $(STAMP) aot
 
@@ -60,6 +60,12 @@ patterns: install
 	  echo "out/patterns/$$m.png"; \
 	done
 
+# Brunel's (2000) states A-D, density and direct networks side by side: figures and a
+# table in out/brunel/ (benchmarks/brunel_states.py; e.g. BRUNEL_ARGS="--states C --t-end 2 --nest").
+BRUNEL_ARGS ?=
+brunel: install
+	$(PY) benchmarks/brunel_states.py $(BRUNEL_ARGS)
+
 test: install
 	$(PY) -m pytest -q tests
 
@@ -71,6 +77,7 @@ bench: install
 	$(PY) benchmarks/bench_steady.py
 	$(PY) benchmarks/bench_input_rates.py
 	$(PY) benchmarks/bench_brunel.py
+	$(PY) benchmarks/bench_network.py
 
 validate: install
 	$(PY) benchmarks/validate.py

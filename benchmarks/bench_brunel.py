@@ -49,7 +49,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -58,7 +57,8 @@ import h5py
 import numpy as np
 from scipy import optimize, signal
 
-from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, publish
+from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, publish, \
+    work_directory
 
 from tests.support.reference import lif_siegert_rate  # noqa: E402  (repository root on sys.path)
 
@@ -146,14 +146,17 @@ def theory_rates(inputs: dict) -> list[float]:
             for k in range(len(grid) - 1) if values[k] * values[k + 1] < 0]
 
 
-def network_sets(inputs: dict, mesh: Path) -> list[str]:
-    """--set overrides of network.toml for the state; connections from `i` by lookup."""
-    network = tomllib.loads(NETWORK_FILE.read_text())
+def network_sets(inputs: dict, mesh: Path | None = None,
+                 network_file: Path = NETWORK_FILE) -> list[str]:
+    """--set overrides of a Brunel network file for the state (network.toml with the
+    mesh of both populations, or network_direct.toml without); connections from `i` by
+    lookup."""
+    network = tomllib.loads(network_file.read_text())
     inhibitory = [k for k, c in enumerate(network["connection"]) if c["source"] == "i"]
     if len(inhibitory) != 2:
-        raise OurSideError(f"{NETWORK_FILE} has {len(inhibitory)} connections from 'i', not 2")
-    sets = [f"population.e.mesh={mesh}", f"population.i.mesh={mesh}",
-            f"input.external.rate={inputs['external_rate_hz']!r}"]
+        raise OurSideError(f"{network_file} has {len(inhibitory)} connections from 'i', not 2")
+    sets = [f"population.e.mesh={mesh}", f"population.i.mesh={mesh}"] if mesh else []
+    sets.append(f"input.external.rate={inputs['external_rate_hz']!r}")
     sets += [f"connection.{k}.efficacy={inputs['inhibitory_efficacy_mv']!r}" for k in inhibitory]
     return [item for s in sets for item in ("--set", s)]
 
@@ -194,26 +197,34 @@ def build_mesh(inputs: dict, rate: float, path: Path, workdir: Path, force_diffu
 
 # ---------------------------------------------------------------- our output
 
-def rate_figures(path: Path, t_end: float) -> dict:
-    """Rates of a `miind run` output over its second half: means, E's relative amplitude
-    (per step) and the spectrum peak of E in BIN_S bins."""
+def welch_spectrum(binned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Welch power of a rate in BIN_S bins, mean removed (the method of nest_side)."""
+    x = binned - binned.mean()
+    nperseg = min(WELCH_BINS, len(x))
+    return signal.welch(x, fs=1.0 / BIN_S, window="hann", nperseg=nperseg,
+                        noverlap=nperseg // 2, detrend="constant")
+
+
+def rate_figures(path: Path, t_end: float, t_from: float | None = None,
+                 keep_series: bool = False) -> dict:
+    """Rates of a `miind run` output (density or direct) over [t_from, t_end] (default:
+    its second half): means, E's relative amplitude (per step) and the spectrum peak of
+    E in BIN_S bins. keep_series: also the binned E rate and its spectrum."""
+    t_from = t_end / 2 if t_from is None else t_from
     with h5py.File(path, "r") as f:
         t = np.asarray(f["time"][:])
         rate_e = np.asarray(f["populations/e/rate"][:])
         rate_i = np.asarray(f["populations/i/rate"][:])
     dt = float(t[1] - t[0]) if len(t) > 1 else float(t[0])
-    # time[k] is the end of step k; the second half holds the steps starting at t_end / 2
-    half = (t - dt) >= t_end / 2 - 1e-9 * t_end
-    e, i = rate_e[half], rate_i[half]
+    # time[k] is the end of step k; the window holds the steps starting at t_from
+    window = (t - dt) >= t_from - 1e-9 * t_end
+    e, i = rate_e[window], rate_i[window]
     per_bin = int(round(BIN_S / dt))
     if per_bin < 1 or abs(per_bin * dt - BIN_S) > 1e-6 * BIN_S:
         raise OurSideError(f"time step {dt:g} s does not divide the {BIN_S:g} s bins")
     n_bins = len(e) // per_bin
     binned = e[:n_bins * per_bin].reshape(n_bins, per_bin).mean(axis=1)
-    x = binned - binned.mean()
-    nperseg = min(WELCH_BINS, len(x))
-    freqs, power = signal.welch(x, fs=1.0 / BIN_S, window="hann", nperseg=nperseg,
-                                noverlap=nperseg // 2, detrend="constant")
+    freqs, power = welch_spectrum(binned)
     above = freqs > SPECTRUM_FROM_HZ
     # the same segments in time, unbinned: 1 ms bins alias what is above 500 Hz
     nperseg_steps = min(WELCH_BINS * per_bin, len(e))
@@ -223,18 +234,22 @@ def rate_figures(path: Path, t_end: float) -> dict:
     step_above = step_freqs > SPECTRUM_FROM_HZ
     mean_e = float(e.mean())
     amplitude = float(e.std() / mean_e) if mean_e > 0 else None
-    return {"dt": dt, "window_s": [t_end / 2, t_end], "rate_e_hz": mean_e,
-            "rate_i_hz": float(i.mean()), "relative_amplitude_e": amplitude,
-            "binned_relative_amplitude_e": float(binned.std() / binned.mean())
-            if binned.mean() > 0 else None,
-            "min_rate_e_hz": float(e.min()), "max_rate_e_hz": float(e.max()),
-            "oscillates": amplitude is not None and amplitude > OSCILLATION_THRESHOLD,
-            "spectrum_peak_hz": float(freqs[above][np.argmax(power[above])]),
-            "spectrum_bins": n_bins,
-            "step_spectrum_peak_hz":
-                float(step_freqs[step_above][np.argmax(step_power[step_above])]),
-            # a rate constant to rounding has a spectrum of rounding noise
-            "spectrum_meaningful": amplitude is not None and amplitude > FLAT}
+    figures = {"dt": dt, "window_s": [t_from, t_end], "rate_e_hz": mean_e,
+               "rate_i_hz": float(i.mean()), "relative_amplitude_e": amplitude,
+               "binned_relative_amplitude_e": float(binned.std() / binned.mean())
+               if binned.mean() > 0 else None,
+               "min_rate_e_hz": float(e.min()), "max_rate_e_hz": float(e.max()),
+               "oscillates": amplitude is not None and amplitude > OSCILLATION_THRESHOLD,
+               "spectrum_peak_hz": float(freqs[above][np.argmax(power[above])]),
+               "spectrum_bins": n_bins,
+               "step_spectrum_peak_hz":
+                   float(step_freqs[step_above][np.argmax(step_power[step_above])]),
+               # a rate constant to rounding has a spectrum of rounding noise
+               "spectrum_meaningful": amplitude is not None and amplitude > FLAT}
+    if keep_series:
+        figures["series"] = {"t_s": t_from + BIN_S * np.arange(n_bins), "rate_e_hz": binned,
+                             "freqs_hz": freqs, "power": power}
+    return figures
 
 
 def steady_call(sets: list[str], out: Path, workdir: Path, modes: int | None) -> dict:
@@ -259,7 +274,9 @@ def steady_call(sets: list[str], out: Path, workdir: Path, modes: int | None) ->
 
 # ---------------------------------------------------------------- ours, one state
 
-def our_state(state: str, workdir: Path, repeat: int, force_diffusion: bool) -> dict:
+def state_mesh(state: str, workdir: Path, force_diffusion: bool) -> dict:
+    """The state's inputs, theory rates and final mesh (`workdir`/<state>_mesh.h5), built
+    as a user would: for the theory's rate, then again for `miind steady`'s rate on it."""
     inputs = state_inputs(state)
     theory = theory_rates(inputs)
     if not theory:
@@ -281,8 +298,15 @@ def our_state(state: str, workdir: Path, repeat: int, force_diffusion: bool) -> 
         log(f"  steady on the first mesh failed (exit {first_steady['returncode']}: "
             f"{first_steady['message']}); the first mesh is the final one")
         shutil.copyfile(first_mesh, mesh)
-    final = meshes[-1]
-    sets = network_sets(inputs, mesh)
+    return {"inputs": inputs, "theory": theory, "meshes": meshes, "first_steady": first_steady,
+            "path": mesh}
+
+
+def our_state(state: str, workdir: Path, repeat: int, force_diffusion: bool) -> dict:
+    built = state_mesh(state, workdir, force_diffusion)
+    inputs, theory, meshes = built["inputs"], built["theory"], built["meshes"]
+    first_steady, final = built["first_steady"], built["meshes"][-1]
+    sets = network_sets(inputs, built["path"])
 
     runs = []
     for k in range(repeat):
@@ -508,27 +532,18 @@ def main(argv=None) -> int:
     info = machine_info()
     load_start = list(os.getloadavg())
 
-    temporary = None
-    if args.workdir is None:
-        temporary = tempfile.TemporaryDirectory(prefix="bench_brunel_")
-        workdir = Path(temporary.name)
-    else:
-        workdir = args.workdir.resolve()
-        workdir.mkdir(parents=True, exist_ok=True)
     results = {}
     try:
-        for state in states:
-            load_before = list(os.getloadavg())
-            ours = our_state(state, workdir, args.repeat, not args.keep_auto_method)
-            ours["load_average_before"], ours["load_average_after"] = load_before, list(
-                os.getloadavg())
-            results[state] = {"ours": ours}
+        with work_directory(args.workdir, "bench_brunel_") as workdir:
+            for state in states:
+                load_before = list(os.getloadavg())
+                ours = our_state(state, workdir, args.repeat, not args.keep_auto_method)
+                ours["load_average_before"], ours["load_average_after"] = load_before, list(
+                    os.getloadavg())
+                results[state] = {"ours": ours}
     except OurSideError as error:
         print(f"bench_brunel: {error}", file=sys.stderr)
         return 1
-    finally:
-        if temporary is not None:
-            temporary.cleanup()
 
     nest_source = None
     if args.skip_nest:

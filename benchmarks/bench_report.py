@@ -6,6 +6,7 @@ Only the standard library, so that it works in any interpreter.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -13,6 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from meshgen.formats.atomic_file import atomic_output
@@ -89,6 +91,19 @@ def machine_line(info: dict) -> str:
     return (f"Machine: {info['cpu']}, nproc {info['nproc']}, load average {load_text} "
             f"(1/5/15 min); Python {info['python']}; commit {info['git_commit']}; "
             f"{info['date']}")
+
+
+@contextlib.contextmanager
+def work_directory(given: Path | None, prefix: str):
+    """`given` (created if missing, and kept for inspection), or else a temporary
+    directory removed at the end."""
+    if given is not None:
+        path = given.resolve()
+        path.mkdir(parents=True, exist_ok=True)
+        yield path
+        return
+    with tempfile.TemporaryDirectory(prefix=prefix) as temporary:
+        yield Path(temporary)
 
 
 def write_json(path: Path, data: dict) -> None:

@@ -39,6 +39,7 @@ BRIAN2_SERIES = "2.9"
 # Brian2 2.9 does not support numpy 2.3 (the issue's requirement).
 REQUIREMENTS = ["brian2==%s.*" % BRIAN2_SERIES, "numpy<2.3"]
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brian2_workload.py")
+BRUNEL_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brian2_brunel.py")
 CACHE_SUBDIR = "brian2-cython-cache"
 
 # Default sizes and steps of the two workloads (the issue's).
@@ -132,6 +133,20 @@ def _env():
     return env
 
 
+def _run_worker(cmd, what):
+    """One worker process: its JSON dict plus the whole-process wall time."""
+    started = time.perf_counter()
+    r = subprocess.run(cmd, capture_output=True, text=True, env=_env())
+    whole = time.perf_counter() - started
+    if r.returncode != 0:
+        tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:] or ["?"]
+        raise Brian2SideError("Brian2 %s run failed (exit %d): %s"
+                              % (what, r.returncode, " | ".join(tail)))
+    result = json.loads(r.stdout)
+    result["whole_process_seconds"] = whole
+    return result
+
+
 def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1,
                  input_kind="binomial", when="synapses", target="cython"):
     """One Brian2 process: build, warm-up run, timed run (see brian2_workload.py).
@@ -150,21 +165,30 @@ def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1
            "--input", input_kind, "--poisson-when", when, "--target", target]
     log("%s: %d neurons, dt %g s, %g s simulated, input %s (%s)"
         % (workload, n_neurons, dt, t_end, input_kind, when))
-    started = time.perf_counter()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=_env())
-    whole = time.perf_counter() - started
-    if r.returncode != 0:
-        tail = (r.stderr.strip() or r.stdout.strip()).splitlines()[-3:] or ["?"]
-        raise Brian2SideError("Brian2 %s run failed (exit %d): %s"
-                              % (workload, r.returncode, " | ".join(tail)))
-    result = json.loads(r.stdout)
-    result["whole_process_seconds"] = whole
+    result = _run_worker(cmd, workload)
+    whole = result["whole_process_seconds"]
     if target == "cython" and result["codegen_targets_ran"] != ["cython"]:
         raise Brian2SideError("Brian2 ran code generation targets %s, not cython only"
                               % result["codegen_targets_ran"])
     log("%s: rate %.4f Hz, net.run %.2f s (warm-up %.2f s), whole process %.2f s"
         % (workload, result["rate_hz"], result["run_seconds"], result["warmup_run_seconds"],
            whole))
+    return result
+
+
+def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500, seed=1):
+    """One Brian2 process on Brunel's network (brian2_brunel.py): its JSON dict plus the
+    whole-process wall time."""
+    cache = os.path.join(os.path.abspath(venv_dir), CACHE_SUBDIR)
+    os.makedirs(cache, exist_ok=True)
+    cmd = [venv_python(venv_dir), BRUNEL_WORKER, "--g", repr(g), "--eta", repr(eta),
+           "--neurons", str(n_neurons), "--t-end", repr(t_end), "--warmup", repr(warmup),
+           "--seed", str(seed), "--cache-dir", cache]
+    log("brunel: %d neurons, g %g, eta %g, %g s after %g s" % (n_neurons, g, eta, t_end, warmup))
+    result = _run_worker(cmd, "brunel")
+    whole = result["whole_process_seconds"]
+    log("brunel: E %.2f Hz, run %.1f s, whole process %.1f s, peak %.0f MB"
+        % (result["rate_e_hz"], result["run_seconds"], whole, result["peak_rss_mb"]))
     return result
 
 

@@ -32,6 +32,8 @@ PROCESS_STARTED = time.perf_counter()
 import numpy as np  # noqa: E402
 import nest  # noqa: E402
 
+from spike_measures import mean_cv_isi  # noqa: E402  (this script's directory)
+
 IMPORT_SECONDS = time.perf_counter() - PROCESS_STARTED
 
 # Brunel (2000), Fig. 8: (g, eta) of the four states.
@@ -53,7 +55,6 @@ BIN_MS = 1.0
 # Welch segments of 256 bins (3.9 Hz resolution), Hann window, half overlap.
 WELCH_BINS = 256
 SPECTRUM_FROM_HZ = 5.0
-MIN_SPIKES_FOR_CV = 3
 
 
 def log(message):
@@ -94,24 +95,6 @@ def binned_rates(steps, first_step, n_bins, n_neurons):
     k = (steps - first_step - 1) // per_bin
     counts = np.bincount(k[(k >= 0) & (k < n_bins)], minlength=n_bins)
     return counts / (n_neurons * BIN_MS * 1e-3)
-
-
-def mean_cv_isi(senders, steps):
-    """Mean over neurons with >= MIN_SPIKES_FOR_CV spikes of std(ISI) / mean(ISI);
-    also the number of such neurons."""
-    order = np.lexsort((steps, senders))
-    senders, times = senders[order], steps[order] * RESOLUTION_MS
-    same = senders[1:] == senders[:-1]
-    isi, owner = np.diff(times)[same], senders[1:][same]
-    _, index, count = np.unique(owner, return_inverse=True, return_counts=True)
-    total = np.bincount(index, weights=isi)
-    squares = np.bincount(index, weights=isi * isi)
-    keep = count >= MIN_SPIKES_FOR_CV - 1
-    if not keep.any():
-        return None, 0
-    mean = total[keep] / count[keep]
-    std = np.sqrt(np.maximum(squares[keep] / count[keep] - mean * mean, 0.0))
-    return float(np.mean(std / mean)), int(keep.sum())
 
 
 def spectrum_peak(rate_hz):
@@ -169,7 +152,7 @@ def main(argv=None):
     n_bins = int(round(t_end_ms / BIN_MS))
     rate_e = binned_rates(steps_e, first_step, n_bins, N_E)
     rate_i = binned_rates(steps_i, first_step, n_bins, N_I)
-    cv_e, n_cv = mean_cv_isi(senders_e, steps_e)
+    cv_e, n_cv = mean_cv_isi(senders_e, steps_e * RESOLUTION_MS)
     peak_hz, freqs, power = spectrum_peak(rate_e)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 

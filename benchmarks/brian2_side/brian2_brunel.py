@@ -1,0 +1,125 @@
+"""Brunel's (2000) network, model A, in Brian2: runs INSIDE the Brian2 venv.
+
+Not imported by anything of ours: brian2_side.py runs it with the venv's python,
+
+    <venv>/bin/python brian2_brunel.py --g 5 --eta 2 --t-end S --warmup S --seed K \
+        --cache-dir DIR [--neurons N]
+
+and reads the one JSON dict it prints on stdout (progress goes to stderr).
+
+Written as a Brian2 user would write it: LIF NeuronGroup with `(unless refractory)`,
+method 'exact', delta synapses (`on_pre` adds J to v) with one homogeneous delay,
+fixed in-degree drawn with numpy and given to `connect(i=, j=)`, external input as a
+PoissonInput of C_E sources at eta * nu_thr. Inputs arriving during the refractory
+period are dropped (`int(not_refractory)`), as in Brunel's model, NEST's
+iaf_psc_delta and ours: Brian2 would otherwise add them to the clamped v, which is
+another model (a higher rate). Autapses and multapses are allowed (plain numpy draws).
+
+N_E = 0.8 N, N_I = 0.2 N (N = 12,500 by default: 10,000 + 2,500); C_E = 1,000 and
+C_I = 250 whatever N is. One process: build, `run(warmup)`, `run(t_end)` timed apart;
+the Cython code is compiled on the first run of a fresh cache (`--cache-dir`).
+"""
+
+import argparse
+import json
+import resource
+import sys
+import time
+
+PROCESS_STARTED = time.perf_counter()
+import numpy as np  # noqa: E402
+import brian2  # noqa: E402
+from brian2 import (Network, NeuronGroup, PoissonInput, SpikeMonitor, Synapses,  # noqa: E402
+                    defaultclock, mV, ms, prefs, second)
+
+IMPORT_SECONDS = time.perf_counter() - PROCESS_STARTED
+
+C_E, C_I = 1000, 250
+J = 0.1 * mV
+DELAY = 1.5 * ms
+TAU = 20 * ms
+THETA = 20 * mV
+V_RESET = 10 * mV
+T_REF = 2 * ms
+NU_THR = THETA / (J * C_E * TAU)  # 10 Hz
+DT = 0.1 * ms
+
+
+def log(message):
+    print("[brian2_brunel] " + message, file=sys.stderr, flush=True)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--g", type=float, default=5.0)
+    ap.add_argument("--eta", type=float, default=2.0)
+    ap.add_argument("--neurons", type=int, default=12500)
+    ap.add_argument("--t-end", type=float, required=True, help="timed simulated seconds")
+    ap.add_argument("--warmup", type=float, default=0.0, help="simulated seconds first")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache-dir", required=True, help="Brian2's Cython cache directory")
+    a = ap.parse_args(argv)
+    prefs.codegen.target = "cython"
+    prefs.codegen.runtime.cython.cache_dir = a.cache_dir
+    defaultclock.dt = DT
+    brian2.seed(a.seed)
+    rng = np.random.default_rng(a.seed)
+    n_e = a.neurons * 4 // 5
+    n = a.neurons
+
+    started = time.perf_counter()
+    group = NeuronGroup(n, "dv/dt = -v / TAU : volt (unless refractory)",
+                        threshold="v >= THETA", reset="v = V_RESET", refractory=T_REF,
+                        method="exact", namespace={"TAU": TAU, "THETA": THETA,
+                                                   "V_RESET": V_RESET})
+    group.v = V_RESET
+    synapses = []
+    for sources, in_degree, weight in ((group[:n_e], C_E, J), (group[n_e:], C_I, -a.g * J)):
+        s = Synapses(sources, group, on_pre="v_post += w * int(not_refractory_post)",
+                     delay=DELAY, namespace={"w": weight})
+        s.connect(i=rng.integers(0, len(sources), size=n * in_degree),
+                  j=np.repeat(np.arange(n), in_degree))
+        synapses.append(s)
+    # J is resolved from this module's globals when the network runs
+    external = PoissonInput(group, "v", N=C_E, rate=a.eta * NU_THR,
+                            weight="J * int(not_refractory)")
+    spikes = SpikeMonitor(group)
+    network = Network(group, *synapses, external, spikes)
+    build_seconds = time.perf_counter() - started
+    log("%d neurons, %d synapses built in %.1f s" % (n, sum(len(s) for s in synapses),
+                                                    build_seconds))
+
+    started = time.perf_counter()
+    if a.warmup > 0:
+        network.run(a.warmup * second)
+    warmup_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    network.run(a.t_end * second)
+    run_seconds = time.perf_counter() - started
+    log("warm-up %.1f s, run %.1f s" % (warmup_seconds, run_seconds))
+
+    t = np.asarray(spikes.t_[:])
+    i = np.asarray(spikes.i[:])
+    window = t >= a.warmup
+    n_spikes_e = int(np.count_nonzero(window & (i < n_e)))
+    n_spikes_i = int(np.count_nonzero(window & (i >= n_e)))
+    result = {
+        "simulator": "brian2", "brian2_version": brian2.__version__,
+        "numpy_version": np.__version__, "python": sys.version.split()[0],
+        "codegen_target": prefs.codegen.target, "g": a.g, "eta": a.eta, "n_neurons": n,
+        "n_e": n_e, "c_e": C_E, "c_i": C_I, "n_synapses": int(sum(len(s) for s in synapses)),
+        "dt": float(DT / second), "t_end": a.t_end, "warmup": a.warmup, "seed": a.seed,
+        "import_seconds": IMPORT_SECONDS, "build_seconds": build_seconds,
+        "warmup_run_seconds": warmup_seconds, "run_seconds": run_seconds,
+        "worker_seconds": time.perf_counter() - PROCESS_STARTED,
+        "rate_e_hz": n_spikes_e / (n_e * a.t_end),
+        "rate_i_hz": n_spikes_i / ((n - n_e) * a.t_end),
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
+    json.dump(result, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
