@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns test bench validate clean
+.PHONY: install aot demo patterns synchrony test bench validate clean
 
 install: $(STAMP) aot
 
@@ -59,6 +59,11 @@ patterns: install
 	  $(MIIND) analyze out/patterns/$$m.h5 --trace out/patterns/$$m.png && \
 	  echo "out/patterns/$$m.png"; \
 	done
+
+# Synchrony of coupled AdEx networks against coupling strength (examples/synchrony/):
+# N = 8 and 100, 2 s runs, a few minutes; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000.
+synchrony: install
+	$(PY) -m examples.synchrony.study --out out/synchrony $(SYNCHRONY_OPTIONS)
 
 test: install
 	$(PY) -m pytest -q tests
