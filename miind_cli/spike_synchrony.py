@@ -16,9 +16,9 @@
   over the times at which all of them have a phase. 1 for neurons firing in step
   (whatever their common rhythm), |cos(pi L/P)| for two groups of period P lagged by
   L, and sqrt(pi / (4 n)) (the mean of a Rayleigh variable) for n independent
-  neurons. Its m-th harmonic R_m(t) = |mean_j exp(i m phi_j(t))| (Daido 1992, Physica
-  D 91:24; Okuda 1993) tells clusters apart: m equal groups a cycle/m apart give
-  R_m = 1 and R_1 ... R_m-1 = 0.
+  neurons. Its m-th harmonic R_m(t) = |mean_j exp(i m phi_j(t))| (Daido 1992, Prog.
+  Theor. Phys. 88:1213; Okuda 1993, Physica D 63:424) tells clusters apart: m equal
+  groups a cycle/m apart give R_m = 1 and R_1 ... R_m-1 = 0.
 
 Spike trains are `Trains`, one sorted array of times per neuron laid end to end; the
 kernels take its arrays.

@@ -132,10 +132,11 @@ class Background:
     """Independent Poisson input to every neuron: an excitatory and an inhibitory
     train, each at `rate` with jumps of +-`efficacy` mV, so the mean drive stays the
     constant current's and only the fluctuations are added (sigma_v ~ efficacy x
-    sqrt(2 rate tau_m / 2), 0.77 mV for regular spiking's tau_m = C/g_L = 9.4 ms).
-    0.25 mV at 1 kHz spreads 100 uncoupled regular spiking neurons over their cycle
-    within the first second (chi 0.10 = 1/sqrt(100) over the second), and leaves a
-    coupling of 5 mV chi 0.56 (0.84 without it)."""
+    sqrt(rate tau_m) for the two trains: 0.77 mV for regular spiking's tau_m = C/g_L
+    = 9.4 ms).
+    0.25 mV at 1 kHz brings 100 uncoupled regular spiking neurons to chi 0.10 =
+    1/sqrt(100) (0.11 without it) and lowers a coupling of 5 mV from chi 0.82 to 0.58
+    (2 s runs, `make synchrony`); 1 mV leaves no synchrony at 5 mV (chi 0.09)."""
 
     rate: float = 1000.0  # Hz per train
     efficacy: float = 0.25  # mV
@@ -163,8 +164,8 @@ def network_file(case: Case, n_neurons: int, strength: float, background: Backgr
     initial = ", ".join(f'{variable} = "{value}"'
                         for variable, value in case.pattern.initial.items())
     model = (PATTERNS_DIR / case.pattern.model).as_posix()
-    text = f"""# {case.pattern.label}, {n_neurons} neurons, {case.coupling.name} coupling {strength:g}, \
-{"with" if background else "without"} background (examples/synchrony/cases.py)
+    text = f"""# {case.pattern.label}, {n_neurons} neurons, {case.coupling.name} coupling \
+{strength:g}, {"with" if background else "without"} background (examples/synchrony/cases.py)
 [simulation]
 t_end = {t_end!r}
 dt = {DT!r}

@@ -50,22 +50,26 @@ def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[
             rows.append({"case": case.name, "label": case.pattern.label,
                          "coupling": case.coupling.name,
                          "strength_label": case.coupling.strength_label, "n_neurons": n_neurons,
-                         "background": background, "t_end": t_end, "output": str(sim.with_suffix(".h5")),
+                         "background": background, "t_end": t_end,
+                         "output": str(sim.with_suffix(".h5")),
                          **point.as_dict()})
     return rows
 
 
 def chosen_points(rows: list[dict]) -> list[tuple[str, str]]:
-    """The rasters of one case: uncoupled; the most synchronous coupling (highest chi)
-    without background, and the same coupling with it; the strongest coupling that
-    splits the spikes into groups, or else the strongest that ran."""
+    """The rasters of one case: uncoupled; the most synchronous coupling without
+    background, and the same coupling with it; the weakest coupling that splits the
+    spikes into groups (beyond it they fire ever faster towards the runaway), or else
+    the strongest that ran. Most synchronous is the highest
+    phase locking R_1 (not chi, which the 3-group state of fast spiking neurons would
+    win at N = 8)."""
     def find(background, strength):
         return next(r for r in rows if r["background"] == background and r["strength"] == strength)
 
     quiet = [r for r in rows if not r["background"] and r["status"] == "ok"]
-    best = max((r for r in quiet if r["strength"] > 0), key=lambda r: r["chi"] or 0.0)
+    best = max((r for r in quiet if r["strength"] > 0), key=lambda r: r["locking"][0] or 0.0)
     split = [r for r in quiet if r["clusters"] >= 2]
-    strong = split[-1] if split else quiet[-1]
+    strong = split[0] if split else quiet[-1]
     picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
              (find(True, best["strength"]), "same, with background"),
              (strong, "in groups" if split else "strongest")]
@@ -79,6 +83,17 @@ def _fmt(value) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def draw(rows: list[dict], n_neurons: int, out: Path) -> None:
+    """The sweep figure and the rasters of one N."""
+    title = (f"N = {n_neurons} AdEx neurons, all to all, delay 1 ms; {rows[0]['t_end']:g} s "
+             "runs, measures over the second half")
+    figures.plot_sweep(rows, n_neurons, out / f"sweep_N{n_neurons}.png", title)
+    cases = list(dict.fromkeys(r["case"] for r in rows))
+    panels = [chosen_points([r for r in rows if r["case"] == case]) for case in cases]
+    figures.plot_rasters(panels, out / f"rasters_N{n_neurons}.png",
+                         f"N = {n_neurons}: the last {figures.RASTER_SPAN * 1e3:g} ms")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -90,7 +105,14 @@ def main(argv=None) -> int:
     parser.add_argument("--case", nargs="+", choices=[c.name for c in CASES],
                         help="cases to run (default: all)")
     parser.add_argument("--out", type=Path, default=Path("out/synchrony"))
+    parser.add_argument("--plot-only", action="store_true",
+                        help="redraw the figures from OUT/results.json and the kept runs")
     options = parser.parse_args(argv)
+    if options.plot_only:
+        rows = json.loads((options.out / "results.json").read_text())
+        for n_neurons in dict.fromkeys(r["n_neurons"] for r in rows):
+            draw([r for r in rows if r["n_neurons"] == n_neurons], n_neurons, options.out)
+        return 0
     sizes = options.n or (FULL_N if options.full else DEFAULT_N)
     t_end = options.t_end or (FULL_T_END if options.full else DEFAULT_T_END)
     cases = [c for c in CASES if not options.case or c.name in options.case]
@@ -108,12 +130,9 @@ def main(argv=None) -> int:
         rows_n = [row for case in cases
                   for row in sweep(case, n_neurons, t_end, runs, report)]
         rows += rows_n
-        title = f"N = {n_neurons} AdEx neurons, all to all, delay 1 ms; {t_end:g} s runs"
-        figures.plot_sweep(rows_n, n_neurons, options.out / f"sweep_N{n_neurons}.png", title)
-        panels = [chosen_points([r for r in rows_n if r["case"] == c.name]) for c in cases]
-        figures.plot_rasters(panels, options.out / f"rasters_N{n_neurons}.png",
-                             f"N = {n_neurons}: the last {figures.RASTER_SPAN * 1e3:g} ms")
-    (options.out / "results.json").write_text(json.dumps(rows, indent=1))
+        draw(rows_n, n_neurons, options.out)
+        # After each N, so that a long --full run can be looked at (--plot-only) as it goes.
+        (options.out / "results.json").write_text(json.dumps(rows, indent=1))
     print(f"{len(rows)} runs in {time.perf_counter() - start:.0f} s; figures and "
           f"results.json in {options.out}", file=sys.stderr)
     for n_neurons in sizes:
