@@ -26,10 +26,14 @@ STTC_DT = 2e-3  # s
 # Harmonics looked at for clusters: beyond 4 groups, fast spiking's 12.9 ms period
 # leaves less than 3.2 ms between them, a few times the volleys' spread.
 MAX_CLUSTERS = 4
-# R_m at least this: the neurons fire in m groups. Independent neurons give
-# sqrt(pi / 4n), 0.51 for n = 3 and 0.31 for n = 8, so 0.8 is far from chance even
-# for the smallest networks; locked states of the study give 0.9 and more.
+# R_m at least this: the neurons fire in m groups. For n neurons of independent
+# phases R_m averages sqrt(pi / 4n) and exceeds 0.8 with probability about
+# exp(-0.64 n): 0.6% for n = 8 but 15% for n = 3, where two neurons together and one
+# apart pass for 2 groups. So groups are looked for only from MIN_GROUPED_NEURONS
+# neurons on, and at most n/2 of them (two neurons a group); the locked states of the
+# study give R_m of 0.9 and more.
 CLUSTER_LOCKING = 0.8
+MIN_GROUPED_NEURONS = 8
 
 
 @dataclass(frozen=True)
@@ -42,7 +46,7 @@ class Point:
     chi: float
     sttc: float
     locking: tuple[float, ...]  # R_1 ... R_MAX_CLUSTERS
-    clusters: int  # the smallest m with R_m >= CLUSTER_LOCKING; 0 when there is none
+    clusters: int  # the smallest m with R_m >= CLUSTER_LOCKING (see there); 0: none
     seconds: float  # wall time of the run
     status: str = "ok"
 
@@ -69,9 +73,20 @@ def measure(output, strength: float, burst_isi: float | None, seconds: float = m
     summary = statistics.summarize(output, window, spike_measures=statistics.SpikeMeasures(
         sttc_dt=STTC_DT))["populations"][POPULATION]
     locking = tuple(harmonics(output, window, burst_isi))
-    clusters = next((m for m, r in enumerate(locking, 1) if r >= CLUSTER_LOCKING), 0)
+    clusters = groups(locking, output.populations[POPULATION].n_neurons)
     return Point(strength, summary["mean_rate"], _number(summary["synchrony"]["chi"]),
                  _number(summary["synchrony"]["sttc"]), locking, clusters, seconds)
+
+
+def groups(locking: tuple[float, ...], n_neurons: int) -> int:
+    """The number of groups the neurons fire in, from R_1, R_2, ...: 1 for one
+    volley, m for m groups in turn, 0 for none (asynchronous, or too few neurons)."""
+    if locking and locking[0] >= CLUSTER_LOCKING:
+        return 1
+    if n_neurons < MIN_GROUPED_NEURONS:
+        return 0
+    return next((m for m, r in enumerate(locking, 1)
+                 if r >= CLUSTER_LOCKING and 2 * m <= n_neurons), 0)
 
 
 def second_half(output) -> tuple[float, float]:

@@ -67,7 +67,9 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str]]:
         return next(r for r in rows if r["background"] == background and r["strength"] == strength)
 
     quiet = [r for r in rows if not r["background"] and r["status"] == "ok"]
-    best = max((r for r in quiet if r["strength"] > 0), key=lambda r: r["locking"][0] or 0.0)
+    # Ties in R (1.00 from several strengths in small networks) go to the higher chi.
+    best = max((r for r in quiet if r["strength"] > 0),
+               key=lambda r: (round(r["locking"][0] or 0.0, 2), r["chi"] or 0.0))
     split = [r for r in quiet if r["clusters"] >= 2]
     strong = split[0] if split else quiet[-1]
     picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
