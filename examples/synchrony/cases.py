@@ -1,8 +1,9 @@
 """The synchrony study's cases: which neurons, how they are coupled, and the network
 file of one point of a sweep.
 
-A case is a row of CASES: a firing pattern of examples/adex_patterns/ (its model file,
-where its limit cycle lies, how its bursts are told apart) and a coupling kind of
+A case is a row of CASES: a firing pattern (an AdEx pattern of
+examples/adex_patterns/ or a LIF oscillator: its model file, where its limit cycle
+lies, how its bursts are told apart) and a coupling kind of
 COUPLINGS with the strengths swept. A coupling kind turns a strength into the lines
 that couple the population to itself, so a new kind (gap junctions, `[[gap_junction]]`
 with `conductance`, once the solver has them) is one function and one entry in
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-PATTERNS_DIR = Path(__file__).resolve().parents[1] / "adex_patterns"
+EXAMPLES_DIR = Path(__file__).resolve().parents[1]
 POPULATION = "net"
 # Spikes reach their targets 1 ms later, as in the Brian2 study this replaces.
 DELAY = 1e-3  # s
@@ -27,14 +28,16 @@ DT = 1e-4  # s
 
 @dataclass(frozen=True)
 class Pattern:
-    """An AdEx firing pattern under its constant current (examples/adex_patterns/).
+    """A neuron firing periodically under its constant drive: an AdEx firing pattern
+    of examples/adex_patterns/, or a LIF oscillator. `model`: relative to examples/.
 
     `initial`: the random initial states, drawn so that uncoupled neurons reach their
     limit cycle at phases spread over it: v where the neuron spends its time (the slow
     climb towards V_T, not the fast fall from the reset), w over the range of the
     cycle. Measured, the phase locking R of 100 uncoupled neurons over 0.5-1 s (3
     seeds; 0.09 for uniform phases): regular 0.07-0.14, bursting 0.17-0.19, fast
-    0.09-0.15. v uniform from the reset to -50 mV instead gives 0.25-0.39, and w =
+    0.09-0.15, LIF 0.23-0.24 (uniform v is not uniform in phase for LIF, whose phase
+    grows as ln(E_l - v), and none of the distributions makes it so). v uniform from the reset to -50 mV instead gives 0.25-0.39, and w =
     "normal(0, 10)" (README's example) bunches them before the adaptation builds up
     (8 regular neurons: R 0.80). v and w are drawn independently, so most states lie
     off the cycle; the first ~0.5 s are the transient onto it.
@@ -52,7 +55,7 @@ PATTERNS = {
     # 27.7 Hz. One neuron on its cycle (from v = -70 mV, w = 0; 0.5-1 s, `make
     # patterns`): v 10-90% within -64.5 and -48.2 mV, w 348-428 pA; a wider w spreads
     # the phases better (348-428 pA: R 0.46, 250-550 pA: 0.07-0.14).
-    "regular": Pattern("regular", "regular_spiking.toml",
+    "regular": Pattern("regular", "adex_patterns/regular_spiking.toml",
                        {"v": "uniform(-65, -45)", "w": "uniform(250, 550)"}, None,
                        "regular spiking (27.7 Hz)"),
     # Pairs of spikes 1.2 ms apart every 38.7 ms (25.8 Hz); v 2-98% within -59.3 and
@@ -60,13 +63,16 @@ PATTERNS = {
     # spread uniformly over ln w: a lognormal with the mean of ln 234 and ln 1197 and
     # the sd of a uniform between them, ln(1197/234)/sqrt(12) = 0.47 (uniform w:
     # R 0.25-0.27). 10 ms lies between the two intervals (README "Synchrony measures").
-    "bursting": Pattern("bursting", "bursting.toml",
+    "bursting": Pattern("bursting", "adex_patterns/bursting.toml",
                         {"v": "uniform(-59, -45)", "w": "lognormal(6.27, 0.47)"}, 0.01,
                         "bursting (doublets, 25.8 Hz)"),
     # 77.6 Hz; no spike-triggered adaptation (b = 0): w stays within 55-58 pA.
-    "fast": Pattern("fast", "fast_spiking.toml",
+    "fast": Pattern("fast", "adex_patterns/fast_spiking.toml",
                     {"v": "uniform(-65, -45)", "w": "uniform(55, 58)"}, None,
                     "fast spiking (77.6 Hz)"),
+    # 31.1 Hz, from the reset (-70 mV) to the threshold (-50 mV): lif_oscillator.toml.
+    "lif": Pattern("lif", "synchrony/lif_oscillator.toml", {"v": "uniform(-70, -50)"}, None,
+                   "LIF oscillator (31.1 Hz)"),
 }
 
 
@@ -116,7 +122,7 @@ class Case:
 # arrivals 1 ms later. Bursting neurons reset 5 mV below the cut-off: at J = 10 mV
 # each burst already runs at the 1 kHz the delay allows (N = 8: 300 Hz), and beyond
 # that the spikes multiply without bound (the run stops with "fired more than ...").
-# Fast spiking at J = 30 mV fires at 1 kHz.
+# Fast spiking at J = 30 mV fires at 1 kHz; LIF at 20 mV, threshold minus reset.
 CASES = [
     Case(PATTERNS["regular"], COUPLINGS["excitatory"],
          (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)),
@@ -124,6 +130,8 @@ CASES = [
          (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.0)),
     Case(PATTERNS["fast"], COUPLINGS["excitatory"],
          (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)),
+    Case(PATTERNS["lif"], COUPLINGS["excitatory"],
+         (0.0, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 17.0, 19.0)),
 ]
 
 
@@ -163,7 +171,7 @@ def network_file(case: Case, n_neurons: int, strength: float, background: Backgr
     `strength` (none at 0), with or without background input."""
     initial = ", ".join(f'{variable} = "{value}"'
                         for variable, value in case.pattern.initial.items())
-    model = (PATTERNS_DIR / case.pattern.model).as_posix()
+    model = (EXAMPLES_DIR / case.pattern.model).as_posix()
     text = f"""# {case.pattern.label}, {n_neurons} neurons, {case.coupling.name} coupling \
 {strength:g}, {"with" if background else "without"} background (examples/synchrony/cases.py)
 [simulation]

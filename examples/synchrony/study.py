@@ -87,8 +87,9 @@ def _fmt(value) -> str:
 
 def draw(rows: list[dict], n_neurons: int, out: Path) -> None:
     """The sweep figure and the rasters of one N."""
-    title = (f"N = {n_neurons} AdEx neurons, all to all, delay 1 ms; {rows[0]['t_end']:g} s "
-             "runs, measures over the second half")
+    durations = "/".join(f"{t:g}" for t in sorted({r["t_end"] for r in rows}))
+    title = (f"N = {n_neurons} neurons, all to all, delay 1 ms; {durations} s runs, "
+             "measures over the second half")
     figures.plot_sweep(rows, n_neurons, out / f"sweep_N{n_neurons}.png", title)
     cases = list(dict.fromkeys(r["case"] for r in rows))
     panels = [chosen_points([r for r in rows if r["case"] == case]) for case in cases]
@@ -105,7 +106,8 @@ def main(argv=None) -> int:
     parser.add_argument("--full", action="store_true",
                         help=f"N = {FULL_N}, {FULL_T_END:g} s per run (about an hour here)")
     parser.add_argument("--case", nargs="+", choices=[c.name for c in CASES],
-                        help="cases to run (default: all)")
+                        help="cases to run (default: all); the results of other cases "
+                        "already in OUT/results.json are kept and drawn with them")
     parser.add_argument("--out", type=Path, default=Path("out/synchrony"))
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw the figures from OUT/results.json and the kept runs")
@@ -127,15 +129,21 @@ def main(argv=None) -> int:
               f"{point.rate:.1f} Hz, {point.seconds:.1f} s {point.status}", file=sys.stderr)
 
     start = time.perf_counter()
-    rows = []
+    results = options.out / "results.json"
+    rows = json.loads(results.read_text()) if results.exists() else []
+    order = {case.name: k for k, case in enumerate(CASES)}
+    new = 0
     for n_neurons in sizes:
         rows_n = [row for case in cases
                   for row in sweep(case, n_neurons, t_end, runs, report)]
-        rows += rows_n
-        draw(rows_n, n_neurons, options.out)
+        new += len(rows_n)
+        rows = [r for r in rows if not (r["n_neurons"] == n_neurons
+                                        and r["case"] in {c.name for c in cases})] + rows_n
+        rows.sort(key=lambda r: (r["n_neurons"], order.get(r["case"], len(order))))
+        draw([r for r in rows if r["n_neurons"] == n_neurons], n_neurons, options.out)
         # After each N, so that a long --full run can be looked at (--plot-only) as it goes.
-        (options.out / "results.json").write_text(json.dumps(rows, indent=1))
-    print(f"{len(rows)} runs in {time.perf_counter() - start:.0f} s; figures and "
+        results.write_text(json.dumps(rows, indent=1))
+    print(f"{new} runs in {time.perf_counter() - start:.0f} s; figures and "
           f"results.json in {options.out}", file=sys.stderr)
     for n_neurons in sizes:
         print(options.out / f"sweep_N{n_neurons}.png")

@@ -1,5 +1,6 @@
 """The physics of the synchrony study (examples/synchrony/): all-to-all coupled AdEx
-neurons of examples/adex_patterns/, 1 ms delays, random initial states.
+neurons of examples/adex_patterns/ and LIF oscillators, 1 ms delays, random initial
+states.
 
 Small networks and short runs of the study's own network files (cases.network_file)
 and measures (measures.measure): whether uncoupled neurons stay asynchronous, chi of
@@ -103,7 +104,10 @@ def test_excitatory_coupling_synchronises(tmp_path, pattern, strength, t_end, ch
     assert point.clusters == 1
 
 
-# Pulses 1 ms late, 8 neurons, seeds 1-3. Neurons with adaptation (regular spiking):
+# Pulses 1 ms late, 8 neurons, seeds 1-3. LIF oscillators: weak pulses (J = 2 mV)
+# synchronise them (chi 0.97, R 1.00), pulses just short of the runaway (J = 19 mV, 1
+# mV under threshold minus reset) split them into 3 or 4 groups, by seed, firing in
+# turn (R_3 or R_4 1.00, R_1 0.33-0.62). Neurons with adaptation (regular spiking):
 # weak pulses (J = 2 mV) lock them (R 0.96-0.99), strong ones (J = 20 mV) break the
 # volley up (chi 0.83-0.88 falls to 0.45). Without adaptation (fast spiking, like
 # LIF): no coupling locks them (J = 2 mV: R 0.36-0.70); strong pulses split them into
@@ -112,6 +116,10 @@ def test_excitatory_coupling_synchronises(tmp_path, pattern, strength, t_end, ch
 @pytest.mark.slow
 def test_weak_excitation_locks_and_strong_excitation_splits(tmp_path):
     chance = math.sqrt(math.pi / (4 * 8))
+    _, weak = run(tmp_path, "lif", 8, 2.0, 2.0)
+    _, clusters = run(tmp_path, "lif", 8, 19.0, 2.0)
+    assert weak.chi > SYNCHRONOUS and weak.clusters == 1
+    assert clusters.clusters >= 2
     _, weak = run(tmp_path, "regular", 8, 2.0, 2.0)
     _, strong = run(tmp_path, "regular", 8, 20.0, 2.0)
     assert weak.locking[0] > SYNCHRONOUS and weak.clusters == 1
