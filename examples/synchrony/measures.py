@@ -46,13 +46,17 @@ class Point:
     chi: float
     sttc: float
     locking: tuple[float, ...]  # R_1 ... R_MAX_CLUSTERS
-    clusters: int  # the smallest m with R_m >= CLUSTER_LOCKING (see there); 0: none
+    clusters: int  # how many groups the neurons fire in (groups()); 0: none
     seconds: float  # wall time of the run
     status: str = "ok"
 
     def as_dict(self) -> dict:
-        return {k: (None if isinstance(v, float) and math.isnan(v) else v)
-                for k, v in asdict(self).items()}
+        """For JSON: NaN as None (null)."""
+        def plain(value):
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            return None if isinstance(value, float) and math.isnan(value) else value
+        return {k: plain(v) for k, v in asdict(self).items()}
 
 
 def run_point(sim_path: Path, output: Path, strength: float, burst_isi: float | None) -> Point:
