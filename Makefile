@@ -60,8 +60,8 @@ patterns: install
 	  echo "out/patterns/$$m.png"; \
 	done
 
-# Synchrony of coupled AdEx networks against coupling strength (examples/synchrony/):
-# N = 8 and 100, 2 s runs, a few minutes; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000.
+# Synchrony of coupled AdEx and LIF networks against coupling (examples/synchrony/): N = 8
+# and 100, 2 s runs, 1.5 min; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000 (50 min).
 synchrony: install
 	$(PY) -m examples.synchrony.study --out out/synchrony $(SYNCHRONY_OPTIONS)
 

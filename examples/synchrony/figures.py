@@ -18,6 +18,11 @@ STYLES = {False: dict(color="k", linestyle="-", marker="o", label="no background
 # The rasters show the end of the run, where the measures are taken: 200 ms hold 5
 # cycles of the regular and bursting patterns and 15 of fast spiking.
 RASTER_SPAN = 0.2  # s
+# Groups firing in turn 1 ms apart at up to 700 Hz fill 200 ms with ink: their panels
+# show the last GROUPS_INTERVALS mean intervals between spikes (at least 20 ms),
+# neurons sorted by their last spike, so that each group is a block.
+GROUPS_INTERVALS = 4
+GROUPS_SPAN = 0.02  # s
 
 
 def plot_sweep(rows: list[dict], n_neurons: int, path: Path, title: str) -> None:
@@ -65,9 +70,10 @@ def plot_sweep(rows: list[dict], n_neurons: int, path: Path, title: str) -> None
     plt.close(figure)
 
 
-def plot_rasters(panels: list[list[tuple[str, Path]]], path: Path, title: str) -> None:
-    """A grid of rasters, `panels[row][column]` = (label, run output), each the last
-    RASTER_SPAN of its run; an empty label leaves the panel blank."""
+def plot_rasters(panels: list[list[tuple[str, Path, bool]]], path: Path, title: str) -> None:
+    """A grid of rasters, `panels[row][column]` = (label, run output, grouped), each
+    the last RASTER_SPAN of its run, or if grouped a few intervals with the neurons
+    sorted by their last spike (see GROUPS_INTERVALS)."""
     plt = pyplot()
     n_rows, n_columns = len(panels), max(len(row) for row in panels)
     figure, axes = plt.subplots(n_rows, n_columns, figsize=(3.6 * n_columns, 2.6 * n_rows),
@@ -75,20 +81,28 @@ def plot_rasters(panels: list[list[tuple[str, Path]]], path: Path, title: str) -
     for ax in axes.flat:
         ax.set_visible(False)
     for r, row in enumerate(panels):
-        for c, (label, output_path) in enumerate(row):
+        for c, (label, output_path, grouped) in enumerate(row):
             ax = axes[r, c]
             ax.set_visible(True)
             output = read_output(output_path)
             pop = output.populations[POPULATION]
             t_end = float(output.time[-1])
-            shown = pop.spike_times >= t_end - RASTER_SPAN
-            ax.plot(pop.spike_times[shown] * 1e3, pop.spike_ids[shown], "|", markersize=3,
-                    color="k", rasterized=True)
-            ax.set_xlim((t_end - RASTER_SPAN) * 1e3, t_end * 1e3)
+            span = RASTER_SPAN
+            rows = np.arange(pop.n_neurons)
+            if grouped:
+                last = np.full(pop.n_neurons, -np.inf)
+                np.maximum.at(last, pop.spike_ids, pop.spike_times)
+                rows[np.argsort(last, kind="stable")] = np.arange(pop.n_neurons)
+                rate = np.count_nonzero(pop.spike_times >= t_end / 2) / (pop.n_neurons * t_end / 2)
+                span = min(RASTER_SPAN, max(GROUPS_SPAN, GROUPS_INTERVALS / max(rate, 1e-9)))
+            shown = pop.spike_times >= t_end - span
+            ax.plot(pop.spike_times[shown] * 1e3, rows[pop.spike_ids[shown]], "|",
+                    markersize=3, color="k", rasterized=True)
+            ax.set_xlim((t_end - span) * 1e3, t_end * 1e3)
             ax.set_ylim(-0.5, pop.n_neurons - 0.5)
             ax.set_title(label, fontsize=8)
             ax.set_xlabel("t (ms)", fontsize=8)
-            ax.set_ylabel("neuron", fontsize=8)
+            ax.set_ylabel("neuron, by last spike" if grouped else "neuron", fontsize=8)
     figure.suptitle(title)
     figure.tight_layout()
     save_figure(figure, path)

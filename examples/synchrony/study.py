@@ -1,5 +1,5 @@
-"""Synchrony of all-to-all coupled AdEx neurons against coupling strength, with and
-without background input: the studies of the Brian2 simulator this project replaces
+"""Synchrony of all-to-all coupled AdEx neurons (and LIF oscillators) against coupling
+strength, with and without background input: the studies of the Brian2 simulator this project replaces
 (issue 13, seed 004), neuron by neuron with `method = "direct"`.
 
     make synchrony                                   # N = 8 and 100, 2 s per run
@@ -56,13 +56,12 @@ def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[
     return rows
 
 
-def chosen_points(rows: list[dict]) -> list[tuple[str, str]]:
+def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     """The rasters of one case: uncoupled; the most synchronous coupling without
     background, and the same coupling with it; the weakest coupling that splits the
     spikes into groups (beyond it they fire ever faster towards the runaway), or else
-    the strongest that ran. Most synchronous is the highest
-    phase locking R_1 (not chi, which the 3-group state of fast spiking neurons would
-    win at N = 8)."""
+    the strongest that ran. Most synchronous is the highest phase locking R_1 (not
+    chi, which the 3-group state of fast spiking neurons would win at N = 8)."""
     def find(background, strength):
         return next(r for r in rows if r["background"] == background and r["strength"] == strength)
 
@@ -75,10 +74,12 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str]]:
     picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
              (find(True, best["strength"]), "same, with background"),
              (strong, "in groups" if split else "strongest")]
-    return [(f"{why}: J = {r['strength']:g} mV, {'background' if r['background'] else 'none'}\n"
-             f"chi {_fmt(r['chi'])}, R {_fmt(r['locking'][0])}"
-             + (f", {r['clusters']} groups" if r["clusters"] >= 2 else ""), r["output"])
-            for r, why in picks]
+    return [(("" if k else f"{r['label']}\n") + f"{why}: J = {r['strength']:g} mV, "
+             f"{'background' if r['background'] else 'none'}\nchi {_fmt(r['chi'])}, "
+             f"R {_fmt(r['locking'][0])}"
+             + (f", {r['clusters']} groups" if r["clusters"] >= 2 else ""),
+             r["output"], r["clusters"] >= 2)
+            for k, (r, why) in enumerate(picks)]
 
 
 def _fmt(value) -> str:
@@ -94,7 +95,9 @@ def draw(rows: list[dict], n_neurons: int, out: Path) -> None:
     cases = list(dict.fromkeys(r["case"] for r in rows))
     panels = [chosen_points([r for r in rows if r["case"] == case]) for case in cases]
     figures.plot_rasters(panels, out / f"rasters_N{n_neurons}.png",
-                         f"N = {n_neurons}: the last {figures.RASTER_SPAN * 1e3:g} ms")
+                         f"N = {n_neurons}: the end of each run, the last "
+                         f"{figures.RASTER_SPAN * 1e3:g} ms (points in groups: "
+                         f"{figures.GROUPS_INTERVALS} mean intervals, neurons sorted)")
 
 
 def main(argv=None) -> int:
@@ -104,7 +107,7 @@ def main(argv=None) -> int:
     parser.add_argument("--t-end", type=float, help=f"simulated seconds per run (default "
                         f"{DEFAULT_T_END:g}; measures over the second half)")
     parser.add_argument("--full", action="store_true",
-                        help=f"N = {FULL_N}, {FULL_T_END:g} s per run (about an hour here)")
+                        help=f"N = {FULL_N}, {FULL_T_END:g} s per run (50 min here)")
     parser.add_argument("--case", nargs="+", choices=[c.name for c in CASES],
                         help="cases to run (default: all); the results of other cases "
                         "already in OUT/results.json are kept and drawn with them")
