@@ -36,7 +36,7 @@ def run(tmp_path, pattern: str, n_neurons: int, strength: float, t_end: float,
 # states gave them. Phases drawn uniformly and independently give R with mean
 # sqrt(pi / 4N) = 0.20 and, N R^2 being about exponential with mean 1, P(R > 0.6) =
 # exp(-0.36 N) = 7e-4; the study's draws are close to that but not quite uniform on
-# the cycle (cases.Pattern), measured R 0.07-0.45 over the three patterns and seeds
+# the cycle (cases.Pattern), measured R 0.07-0.45 over the four patterns and seeds
 # 1-3, so above 0.6 the draw (or the solver) has bunched them. Nor may R drift: one
 # half-second later it is the same to within what the window's edges change (R(t)
 # of fixed phases is periodic; 0.5 s holds 13-39 cycles, so a part-cycle at an edge
