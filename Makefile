@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns brunel test bench validate clean
+.PHONY: install aot demo patterns brunel synchrony test bench validate clean
 
 install: $(STAMP) aot
 
@@ -65,6 +65,11 @@ patterns: install
 BRUNEL_ARGS ?=
 brunel: install
 	$(PY) benchmarks/brunel_states.py $(BRUNEL_ARGS)
+
+# Synchrony of coupled AdEx and LIF networks against coupling (examples/synchrony/): N = 8
+# and 100, 2 s runs, 1.5 min; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000 (50 min).
+synchrony: install
+	$(PY) -m examples.synchrony.study --out out/synchrony $(SYNCHRONY_OPTIONS)
 
 test: install
 	$(PY) -m pytest -q tests

@@ -177,6 +177,18 @@ def test_splay_state_gives_zero():
     assert locking_of(trains).mean == pytest.approx(0.0, abs=1e-9)
 
 
+@pytest.mark.parametrize("clusters", [2, 3, 4])
+def test_harmonics_tell_clusters_apart(clusters):
+    """m equal groups a period/m apart: the phases are the m-th roots of unity, so
+    R_k = 0 for k < m and R_m = 1 (the m-cluster state of pulse-coupled oscillators)."""
+    trains = [PERIODIC + (k % clusters) * PERIOD / clusters for k in range(4 * clusters)]
+    for harmonic in range(1, clusters):
+        assert locking_of(trains, harmonic=harmonic).mean == pytest.approx(0.0, abs=1e-9)
+    assert locking_of(trains, harmonic=clusters).mean == pytest.approx(1.0, abs=1e-9)
+    with pytest.raises(ValueError, match="harmonic"):
+        locking_of(trains, harmonic=0)
+
+
 def test_independent_poisson_trains_give_the_rayleigh_mean():
     """400 independent Poisson neurons at 10 Hz over 20 s: each phase is uniform, so R(t)
     is Rayleigh distributed with mean sqrt(pi / 4N) and relative standard deviation

@@ -1,0 +1,115 @@
+"""Run one point of the study and measure how synchronous it is.
+
+The measures are those of `miind analyze --summary --sttc DT --phase-locking`
+(README "Synchrony measures"), over the second half of the run, plus the harmonics
+of the phase locking that tell clusters apart (miind_cli.spike_synchrony).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from meshgen.errors import SimulationError
+from meshgen.formats.run_output_reader import read_output
+from miind_cli import spike_synchrony, statistics
+from solver.engine import run_simulation
+
+from .cases import POPULATION
+
+# Two spikes within +-2 ms count as together: the 1 ms delay plus the spread of a
+# volley. elephant's default 5 ms tiles 10 of fast spiking's 12.9 ms period, leaving
+# the STTC little room to tell locked from independent trains.
+STTC_DT = 2e-3  # s
+# Harmonics looked at for clusters: beyond 4 groups, fast spiking's 12.9 ms period
+# leaves less than 3.2 ms between them, a few times the volleys' spread.
+MAX_CLUSTERS = 4
+# R_m at least this: the neurons fire in m groups. For n neurons of independent
+# phases R_m averages sqrt(pi / 4n) and exceeds 0.8 with probability about
+# exp(-0.64 n): 0.6% for n = 8 but 15% for n = 3, where two neurons together and one
+# apart pass for 2 groups. So groups are looked for only from MIN_GROUPED_NEURONS
+# neurons on, and at most n/2 of them (two neurons a group); the locked states of the
+# study give R_m of 0.9 and more.
+CLUSTER_LOCKING = 0.8
+MIN_GROUPED_NEURONS = 8
+
+
+@dataclass(frozen=True)
+class Point:
+    """One run's measures: NaN where the run has none (`status` "runaway": the
+    coupling set the network off, see cases.CASES)."""
+
+    strength: float
+    rate: float  # Hz per neuron, second half
+    chi: float
+    sttc: float
+    locking: tuple[float, ...]  # R_1 ... R_MAX_CLUSTERS
+    clusters: int  # how many groups the neurons fire in (groups()); 0: none
+    seconds: float  # wall time of the run
+    status: str = "ok"
+
+    def as_dict(self) -> dict:
+        """For JSON: NaN as None (null)."""
+        def plain(value):
+            if isinstance(value, tuple):
+                return [plain(v) for v in value]
+            return None if isinstance(value, float) and math.isnan(value) else value
+        return {k: plain(v) for k, v in asdict(self).items()}
+
+
+def run_point(sim_path: Path, output: Path, strength: float, burst_isi: float | None) -> Point:
+    """Run the simulation file and measure its population."""
+    start = time.perf_counter()
+    try:
+        run_simulation(sim_path, output)
+    except SimulationError:
+        nan = math.nan
+        return Point(strength, nan, nan, nan, (nan,) * MAX_CLUSTERS, 0,
+                     time.perf_counter() - start, "runaway")
+    seconds = time.perf_counter() - start
+    return measure(read_output(output), strength, burst_isi, seconds)
+
+
+def measure(output, strength: float, burst_isi: float | None, seconds: float = math.nan) -> Point:
+    window = second_half(output)
+    summary = statistics.summarize(output, window, spike_measures=statistics.SpikeMeasures(
+        sttc_dt=STTC_DT))["populations"][POPULATION]
+    locking = tuple(harmonics(output, window, burst_isi))
+    clusters = groups(locking, output.populations[POPULATION].n_neurons)
+    return Point(strength, summary["mean_rate"], _number(summary["synchrony"]["chi"]),
+                 _number(summary["synchrony"]["sttc"]), locking, clusters, seconds)
+
+
+def groups(locking: tuple[float, ...], n_neurons: int) -> int:
+    """The number of groups the neurons fire in, from R_1, R_2, ...: 1 for one
+    volley, m for m groups in turn, 0 for none (asynchronous, or too few neurons)."""
+    if locking and locking[0] >= CLUSTER_LOCKING:
+        return 1
+    if n_neurons < MIN_GROUPED_NEURONS:
+        return 0
+    return next((m for m, r in enumerate(locking, 1)
+                 if r >= CLUSTER_LOCKING and 2 * m <= n_neurons), 0)
+
+
+def second_half(output) -> tuple[float, float]:
+    """The window of every measure, as chi's: the transient from the random states is
+    left out."""
+    t_end = float(output.time[-1])
+    return (t_end / 2, t_end)
+
+
+def harmonics(output, window: tuple[float, float], burst_isi: float | None) -> list[float]:
+    """R_1 ... R_MAX_CLUSTERS of the population's spikes (burst onsets with
+    `burst_isi`) over `window`, the phases set by all the run's events."""
+    pop = output.populations[POPULATION]
+    trains = spike_synchrony.trains_from_events(pop.spike_times, pop.spike_ids, pop.n_neurons,
+                                                0.0, float(output.time[-1]))
+    events = spike_synchrony.event_onsets(trains, burst_isi)
+    return [spike_synchrony.phase_locking(events, window, harmonic=m).mean
+            for m in range(1, MAX_CLUSTERS + 1)]
+
+
+def _number(value) -> float:
+    return math.nan if value is None else float(value)
