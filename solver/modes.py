@@ -137,6 +137,7 @@ def linearise(spec, p: int, artifact, rates: np.ndarray, state: np.ndarray,
     index = {q.name: k for k, q in enumerate(spec.populations)}
     at = population_rates(groups, rates)
     step_operator = operator_of(artifact)
+    reachable = None  # 2D and diffusion operators keep every state
     if step_operator is step_operator_strips:
         # Only the states mass can reach from the reset under every input (a rate that is
         # 0 here still has a derivative): the stationary state is 0 elsewhere, and
@@ -166,7 +167,7 @@ def linearise(spec, p: int, artifact, rates: np.ndarray, state: np.ndarray,
         delays = [max(c.delay / dt, 1.0) for c in connections]
         sources.append([(index[c.source], c.n_connections, int(np.floor(d)), d - np.floor(d))
                         for c, d in zip(connections, delays)])
-    if step_operator is operator_of(artifact):  # 2D and diffusion operators: every state
+    if reachable is None:
         return Linearised(operator.matrix, operator.rate, state, by_input, sources)
     kept = operator.support
     return Linearised(operator.matrix[kept][:, kept], operator.rate[kept], state[kept],
