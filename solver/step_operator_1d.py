@@ -284,19 +284,23 @@ class SubstepParts:
             # The queue after this step: Q'[d] re-enters d steps after it.
             queue_from_cells[whole] += (1.0 - part) * amount
             queue_from_cells[whole + 1] += part * amount
-        shift = sparse.diags(np.ones(length - 1), 1, shape=(length, length), format="csr")
-        cells = cells + placed_now
-        matrix = sparse.bmat([[cells, None, from_pending],
-                              [sparse.csr_matrix(queue_from_cells), shift, None],
-                              [pending_from_cells, None, pending_kept]], format="csr")
-        # What is due now (Q'[0]) re-enters at the reset.
-        size = n + length + gaps
+        # What is due now (Q'[0]) re-enters at the reset at once: the crossings due now,
+        # and what the queue's next slot held (Q[1]; the other slots move down one).
         placement = reset_placement(a, 0.0)
         at = np.flatnonzero(placement)
-        keep = np.delete(np.arange(size), n)
-        release = sparse.csr_matrix(
-            (np.r_[np.ones(size - 1), placement[at]], (np.r_[keep, at], np.r_[keep, [n] * len(at)])),
-            shape=(size, size))
-        fired = np.zeros(size)
+        released = queue_from_cells[0].copy()
+        queue_from_cells[0] = 0.0
+        if np.any(released):
+            placed_now = placed_now + sparse.csr_matrix(placement[:, None]) \
+                @ sparse.csr_matrix(released[None, :])
+        from_queue = sparse.csr_matrix((placement[at], (at, np.ones(len(at), dtype=int))),
+                                       shape=(n, length)) if length > 1 else None
+        moved_down = np.arange(1, length - 1)
+        shift = sparse.csr_matrix((np.ones(len(moved_down)), (moved_down, moved_down + 1)),
+                                  shape=(length, length))
+        matrix = sparse.bmat([[cells + placed_now, from_queue, from_pending],
+                              [sparse.csr_matrix(queue_from_cells), shift, None],
+                              [pending_from_cells, None, pending_kept]], format="csr")
+        fired = np.zeros(n + length + gaps)
         fired[:n] = crossed_by_drift + crossed_by_jumps
-        return (release.tocsr() @ matrix).tocsr(), fired
+        return matrix, fired
