@@ -163,8 +163,14 @@ def tolerance(rates: np.ndarray) -> float:
 
 
 def self_consistent(evaluate, rates: np.ndarray, found: np.ndarray):
-    """Rates r with F(r) = r: damped iteration (halving the step when the change
-    grows), then scipy's hybrid method from where it got. Returns (r, F(r), solutions)."""
+    """Rates r with F(r) = r: damped iteration (halving the step when the change does not
+    shrink by a tenth), then scipy's hybrid method from where it got. Returns (r, F(r),
+    solutions).
+
+    Halving only when the change grows is not enough: a strongly inhibited network
+    (Brunel's state B, F' ~ -3 at its fixed point) swings between 0 and F(0), where it
+    is silent, with a change that stays the same, and the hybrid method started there
+    sees F flat and does not get out."""
     step = 1.0
     change = np.inf
     solved = None
@@ -172,7 +178,7 @@ def self_consistent(evaluate, rates: np.ndarray, found: np.ndarray):
         new_change = float(np.max(np.abs(found - rates)))
         if new_change <= tolerance(found):
             break
-        if new_change > change:
+        if new_change > 0.9 * change:
             step = max(step / 2.0, 1.0 / 64.0)
         change = new_change
         rates = rates + step * (found - rates)

@@ -371,3 +371,20 @@ def test_a_dense_1d_operator_is_solved_by_stepping_the_kernel(tmp_path, monkeypa
     stepped = steady_state(spec).populations[0]
     assert stepped.stepped and not exact.stepped
     assert_same_state(stepped, exact, mass_tolerance=1e-10)
+
+
+def test_a_swinging_network_still_finds_its_fixed_point():
+    """A strongly inhibited network's rate map, F(r) = 196 exp(-(r/70)^3) (F(0) = 196,
+    silent at 196, slope -3 at its fixed point, as Brunel's state B on its mesh): plain
+    iteration swings between 0 and 196 with a change that stays the same, and the hybrid
+    method started there sees F flat; the damped iteration must shrink its step."""
+    from solver.steady import self_consistent, tolerance
+
+    def rates_map(r):
+        return 196.0 * np.exp(-(np.maximum(r, 0.0) / 70.0) ** 3)
+
+    start = np.zeros(2)
+    rates, found, _ = self_consistent(lambda r: (rates_map(r), None), start, rates_map(start))
+    assert np.max(np.abs(found - rates)) <= tolerance(found)
+    expected = 70.0 * np.log(196.0 / 70.51595361) ** (1 / 3)  # r = F(r), by its inverse
+    np.testing.assert_allclose(rates, expected, rtol=1e-6)
