@@ -106,15 +106,16 @@ def build_gap_coupling(junctions, n_neurons: int, dt: float, path: str) -> GapCo
         columns += [sources, targets]
         values += [half, half]
     coupling = _csr(rows, columns, values, n_neurons, mean_conductance)
-    per_step = coupling.largest_rate() * dt
+    rate = coupling.largest_rate()
+    per_step = rate * dt
     if per_step > MAX_COUPLING_PER_STEP:
         index = max(junctions, key=lambda j: j.conductance).index
         raise ConfigError(f"the gap junctions are too strong for the step: lambda dt = "
                           f"{per_step:.3g} exceeds {MAX_COUPLING_PER_STEP:g} (lambda = "
-                          f"{coupling.largest_rate():.4g} /s, the coupling's fastest rate, g N "
+                          f"{rate:.4g} /s, the coupling's fastest rate, g N "
                           f"all to all; dt = {dt:g} s), where the coupling held over a step "
                           f"overshoots; set [simulation] dt <= "
-                          f"{MAX_COUPLING_PER_STEP / coupling.largest_rate():.3g}",
+                          f"{MAX_COUPLING_PER_STEP / rate:.3g}",
                           path=path, key=f"gap_junction.{index}.conductance")
     return coupling
 
