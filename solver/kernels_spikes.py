@@ -36,12 +36,6 @@ def group_by_source(indptr, sources, n_source):
     return by_source, targets
 
 
-@njit(cache=True, inline="always")
-def _arrival(time, floor, delay, synapse):
-    d = delay[0] if delay.shape[0] == 1 else delay[synapse]
-    return max(time + d, floor)
-
-
 @njit(cache=True)
 def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy, cursor,
                     out_time, out_value, fill):
@@ -54,12 +48,12 @@ def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy
     for k in range(times.shape[0]):
         j = ids[k]
         if constant:
-            arrival = _arrival(times[k], floors[k], delay, 0)
+            arrival = max(times[k] + delay[0], floors[k])
             if arrival < t0 or arrival >= t1:
                 continue
         for p in range(indptr[j], indptr[j + 1]):
             if not constant:
-                arrival = _arrival(times[k], floors[k], delay, p)
+                arrival = max(times[k] + delay[p], floors[k])
                 if arrival < t0 or arrival >= t1:
                     continue
             target = targets[p]
@@ -92,8 +86,7 @@ def take_until(indptr, time, value, per_synapse, cursor, end, out_indptr, out_ti
     """From each segment (projection p, neuron i) of a chunk's sorted arrivals, the
     ones from cursor[p, i] up to (not including) time `end`, compacted into (out_indptr,
     out_time, out_value) of the same layout (values only where per_synapse[p]: the
-    others are the projection's one efficacy); the cursors move past them. Returns how
-    many were taken."""
+    others are the projection's one efficacy); the cursors move past them."""
     taken = 0
     n = indptr.shape[1] - 1
     for p in range(indptr.shape[0]):
@@ -109,4 +102,3 @@ def take_until(indptr, time, value, per_synapse, cursor, end, out_indptr, out_ti
                 k += 1
             cursor[p, i] = k
         out_indptr[p, n] = taken
-    return taken
