@@ -110,6 +110,7 @@ class DirectPopulation(TableInput):
         self._no_arrivals = no_arrivals(self.n_neurons)
         self._gap_drive = np.zeros(self.n_neurons)
         self._arrival_buffers = ArrivalBuffers()
+        self._step_buffers = ArrivalBuffers()  # the chunk's arrivals handed out per step
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -130,7 +131,8 @@ class DirectPopulation(TableInput):
             self._run(first_step, n_steps, group_rates, self._arrivals(start, end))
         else:
             # Each neuron's coupling needs the others' v at the start of every step.
-            by_step = StepArrivals(self._arrivals(start, end)) if self.spike_inputs else None
+            by_step = (StepArrivals(self._arrivals(start, end), self._step_buffers)
+                       if self.spike_inputs else None)
             for step in range(first_step, first_step + n_steps):
                 self.gap.currents(self.state[0], self._gap_drive)
                 self._run(step, 1, group_rates, by_step.until(boundary(step + 1, self.dt))

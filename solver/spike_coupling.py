@@ -204,12 +204,12 @@ class StepArrivals:
     step per kernel call (gap junctions, solver.gap_junctions): gathered once for the
     chunk, each call takes those before its end not taken yet."""
 
-    def __init__(self, chunk: Arrivals):
+    def __init__(self, chunk: Arrivals, buffers: ArrivalBuffers):
+        """`buffers`: the population's own, reused from chunk to chunk (not the chunk's)."""
         self.chunk = chunk
         self.cursor = chunk.indptr[:, :-1].copy()
         self.indptr = np.empty_like(chunk.indptr)
-        self.time = np.empty_like(chunk.time)
-        self.value = np.empty_like(chunk.value)
+        self.time, self.value = buffers.reserve(len(chunk.time), bool(chunk.per_synapse.any()))
 
     def until(self, end: float) -> Arrivals:
         chunk = self.chunk

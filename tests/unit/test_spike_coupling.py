@@ -172,7 +172,8 @@ def test_step_arrivals_hand_out_each_arrival_in_its_own_step():
     indptr = np.stack([offsets[p * n:(p + 1) * n + 1] for p in range(2)])
     # Projection 0 has an efficacy per synapse (values handed out), 1 one for all.
     by_step = StepArrivals(Arrivals(indptr, time, value, np.array([np.nan, 0.5]),
-                                    np.array([True, False]), np.array([0, 1])))
+                                    np.array([True, False]), np.array([0, 1])),
+                           ArrivalBuffers())
     taken = []
     for step in range(steps):
         lo, hi = boundary(step, dt), boundary(step + 1, dt)
