@@ -46,6 +46,12 @@ def _boolean(value):
     return value
 
 
+def _seed(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueProblem(f"a seed is a whole number >= 0, got {value!r}")
+    return value
+
+
 def _number_or_distribution(value):
     if isinstance(value, str):
         return value  # parsed with the file's path and key in read_simulation_file
@@ -117,7 +123,7 @@ SIMULATION_LAYOUT = Table(fields={
                           doc="between direct populations: a neuron may connect to itself"),
         "multapses": Field(checked(_boolean), default=True,
                            doc="between direct populations: a pair may connect more than once"),
-        "seed": Field(integer(), default=0, doc="between direct populations: the draw of "
+        "seed": Field(checked(_seed), default=0, doc="between direct populations: the draw of "
                                                  "synapses, efficacies and delays"),
         "dimension": Field(string(), default="v", doc="variable the jump moves"),
         "scheme": Field(string(choices=("auto", "jumps", "diffusion")), default="auto",
@@ -139,7 +145,7 @@ SIMULATION_LAYOUT = Table(fields={
                           doc="a neuron may be drawn as its own partner (couples nothing)"),
         "multapses": Field(checked(_boolean), default=True,
                            doc="fixed_indegree: a pair may be drawn more than once"),
-        "seed": Field(integer(), default=0, doc="the draw of the pairs"),
+        "seed": Field(checked(_seed), default=0, doc="the draw of the pairs"),
     }),
     "output": Table(fields={
         "density_interval": Field(number(positive=True), doc="density snapshot interval (s)"),
@@ -316,8 +322,6 @@ def _connection(i: int, entry: dict, spiking: bool, path: str) -> ConnectionSpec
         raise fail("an efficacy of 0 moves nothing", "efficacy")
     if delay.is_constant and delay.mean < 0:
         raise fail(f"a delay cannot be negative, got {delay.mean!r}", "delay")
-    if entry["seed"] < 0:
-        raise fail(f"a seed is a whole number >= 0, got {entry['seed']!r}", "seed")
     rule = entry["connectivity"] or "fixed_indegree"
     n_connections = entry["n_connections"]
     probability = entry["probability"]
@@ -376,8 +380,6 @@ def _gap_junction(i: int, entry: dict, methods: dict[str, str], path: str) -> Ga
     if methods[name] != "direct":
         raise fail(f"population '{name}' is a density population; gap junctions couple the "
                    "neurons of a direct one (method = \"direct\")", "population")
-    if entry["seed"] < 0:
-        raise fail(f"a seed is a whole number >= 0, got {entry['seed']!r}", "seed")
     rule = entry["connectivity"]
     n_connections, probability = entry["n_connections"], entry["probability"]
     if rule == "one_to_one":
