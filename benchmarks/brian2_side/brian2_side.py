@@ -176,14 +176,19 @@ def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1
     return result
 
 
-def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500, seed=1):
+def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500, seed=1,
+               c_e=None, j_mv=None):
     """One Brian2 process on Brunel's network (brian2_brunel.py): its JSON dict plus the
-    whole-process wall time."""
+    whole-process wall time. c_e, j_mv: the in-degree C_E and J for cost studies (None:
+    Brunel's 1,000 and 0.1 mV)."""
     cache = os.path.join(os.path.abspath(venv_dir), CACHE_SUBDIR)
     os.makedirs(cache, exist_ok=True)
     cmd = [venv_python(venv_dir), BRUNEL_WORKER, "--g", repr(g), "--eta", repr(eta),
            "--neurons", str(n_neurons), "--t-end", repr(t_end), "--warmup", repr(warmup),
            "--seed", str(seed), "--cache-dir", cache]
+    for option, value in (("--c-e", c_e), ("--j", j_mv)):
+        if value is not None:
+            cmd += [option, repr(value)]
     log("brunel: %d neurons, g %g, eta %g, %g s after %g s" % (n_neurons, g, eta, t_end, warmup))
     result = _run_worker(cmd, "brunel")
     whole = result["whole_process_seconds"]

@@ -3,7 +3,7 @@
 Not imported by anything of ours: nest_side.py runs it with the venv's python,
 
     <venv>/bin/python nest_brunel.py --state A|B|C|D --t-end S --warmup S \
-        [--threads N] [--seed K] [--rates-out FILE.npz]
+        [--threads N] [--seed K] [--rates-out FILE.npz] [--neurons N] [--c-e K] [--j MV]
 
 and reads the one JSON dict it prints on stdout (NEST's banner and messages, and our
 progress, go to stderr).
@@ -13,6 +13,10 @@ Brunel (2000) model A: 10,000 excitatory and 2,500 inhibitory iaf_psc_delta neur
 is the PSP jump in mV), C_E = 1,000 and C_I = 250 inputs per neuron (fixed_indegree,
 no autapses, multapses allowed), J = 0.1 mV, inhibitory weight -g J, delay 1.5 ms,
 external Poisson input eta * nu_thr * C_E per neuron with weight J.
+
+For cost studies (benchmarks/bench_network.py), --neurons sets N (N_E = 0.8 N,
+N_I = 0.2 N), --c-e the in-degree C_E (C_I = C_E / 4) and --j the efficacy J; nu_thr
+follows from J C_E. Each phase is timed in wall and CPU seconds (time.process_time).
 """
 
 import argparse
@@ -33,6 +37,9 @@ import numpy as np  # noqa: E402
 import nest  # noqa: E402
 
 from spike_measures import mean_cv_isi  # noqa: E402  (this script's directory)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reference_venv import own_peak_rss_mb  # noqa: E402  (benchmarks/, standard library only)
 
 IMPORT_SECONDS = time.perf_counter() - PROCESS_STARTED
 
@@ -61,25 +68,27 @@ def log(message):
     print("[nest_brunel] " + message, file=sys.stderr, flush=True)
 
 
-def build(g, eta, threads, seed, record_from_ms):
+def build(g, eta, threads, seed, record_from_ms, n_e=N_E, n_i=N_I, c_e=C_E, c_i=C_I,
+          j_mv=J_MV):
     """The network, and spike recorders of E and I that record from record_from_ms on."""
+    nu_thr_hz = 1000.0 * THETA_MV / (j_mv * c_e * TAU_M_MS)
     nest.ResetKernel()
     nest.set(resolution=RESOLUTION_MS, local_num_threads=threads, rng_seed=seed,
              print_time=False)
-    exc = nest.Create("iaf_psc_delta", N_E, params=NEURON)
-    inh = nest.Create("iaf_psc_delta", N_I, params=NEURON)
+    exc = nest.Create("iaf_psc_delta", n_e, params=NEURON)
+    inh = nest.Create("iaf_psc_delta", n_i, params=NEURON)
     # A poisson_generator sends an independent train to each of its targets.
-    noise = nest.Create("poisson_generator", params={"rate": eta * NU_THR_HZ * C_E})
+    noise = nest.Create("poisson_generator", params={"rate": eta * nu_thr_hz * c_e})
     every = exc + inh
-    nest.Connect(noise, every, syn_spec={"weight": J_MV, "delay": DELAY_MS})
+    nest.Connect(noise, every, syn_spec={"weight": j_mv, "delay": DELAY_MS})
     nest.Connect(exc, every,
-                 {"rule": "fixed_indegree", "indegree": C_E,
+                 {"rule": "fixed_indegree", "indegree": c_e,
                   "allow_autapses": False, "allow_multapses": True},
-                 {"weight": J_MV, "delay": DELAY_MS})
+                 {"weight": j_mv, "delay": DELAY_MS})
     nest.Connect(inh, every,
-                 {"rule": "fixed_indegree", "indegree": C_I,
+                 {"rule": "fixed_indegree", "indegree": c_i,
                   "allow_autapses": False, "allow_multapses": True},
-                 {"weight": -g * J_MV, "delay": DELAY_MS})
+                 {"weight": -g * j_mv, "delay": DELAY_MS})
     rec_e = nest.Create("spike_recorder", params={"start": record_from_ms})
     rec_i = nest.Create("spike_recorder", params={"start": record_from_ms})
     nest.Connect(exc, rec_e)
@@ -121,28 +130,37 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=12345)
     ap.add_argument("--rates-out", help="write the binned E and I rates to this .npz")
+    ap.add_argument("--neurons", type=int, default=N_E + N_I, help="N = N_E + N_I")
+    ap.add_argument("--c-e", type=int, default=C_E, help="excitatory in-degree; C_I = C_E / 4")
+    ap.add_argument("--j", type=float, default=J_MV, help="J in mV")
     a = ap.parse_args(argv)
+    n_e = a.neurons * 4 // 5
+    n_i = a.neurons - n_e
+    c_e, c_i = a.c_e, a.c_e // 4
     g, eta = STATES[a.state]
     nest.verbosity = nest.VerbosityLevel.ERROR
 
     warmup_ms, t_end_ms = 1000.0 * a.warmup, 1000.0 * a.t_end
     log("state %s (g=%g, eta=%g): building %d + %d neurons, %d threads"
-        % (a.state, g, eta, N_E, N_I, a.threads))
-    started = time.perf_counter()
-    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms)
+        % (a.state, g, eta, n_e, n_i, a.threads))
+    started, cpu_started = time.perf_counter(), time.process_time()
+    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms, n_e, n_i, c_e, c_i, a.j)
     build_seconds = time.perf_counter() - started
+    build_cpu_seconds = time.process_time() - cpu_started
     n_connections = nest.num_connections
     rss_after_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if warmup_ms > 0:
         nest.Simulate(warmup_ms)
     warmup_seconds = time.perf_counter() - started
+    warmup_cpu_seconds = time.process_time() - cpu_started
     log("warm-up %.3g s simulated in %.1f s; recording %.3g s" % (a.warmup, warmup_seconds,
                                                                    a.t_end))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     nest.Simulate(t_end_ms)
     simulate_seconds = time.perf_counter() - started
+    simulate_cpu_seconds = time.process_time() - cpu_started
 
     ev_e, ev_i = rec_e.get("events"), rec_i.get("events")
     steps_e = np.rint(np.asarray(ev_e["times"]) / RESOLUTION_MS).astype(np.int64)
@@ -150,8 +168,8 @@ def main(argv=None):
     senders_e = np.asarray(ev_e["senders"], dtype=np.int64)
     first_step = int(round(warmup_ms / RESOLUTION_MS))
     n_bins = int(round(t_end_ms / BIN_MS))
-    rate_e = binned_rates(steps_e, first_step, n_bins, N_E)
-    rate_i = binned_rates(steps_i, first_step, n_bins, N_I)
+    rate_e = binned_rates(steps_e, first_step, n_bins, n_e)
+    rate_i = binned_rates(steps_i, first_step, n_bins, n_i)
     cv_e, n_cv = mean_cv_isi(senders_e, steps_e * RESOLUTION_MS)
     peak_hz, freqs, power = spectrum_peak(rate_e)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -170,14 +188,14 @@ def main(argv=None):
         "state": a.state,
         "g": g,
         "eta": eta,
-        "n_e": N_E,
-        "n_i": N_I,
-        "c_e": C_E,
-        "c_i": C_I,
-        "j_mv": J_MV,
+        "n_e": n_e,
+        "n_i": n_i,
+        "c_e": c_e,
+        "c_i": c_i,
+        "j_mv": a.j,
         "delay_ms": DELAY_MS,
         "resolution_ms": RESOLUTION_MS,
-        "nu_ext_hz": eta * NU_THR_HZ,
+        "nu_ext_hz": eta * 1000.0 * THETA_MV / (a.j * c_e * TAU_M_MS),
         "threads": a.threads,
         "seed": a.seed,
         "t_end": a.t_end,
@@ -187,6 +205,10 @@ def main(argv=None):
         "build_seconds": build_seconds,
         "warmup_simulate_seconds": warmup_seconds,
         "simulate_seconds": simulate_seconds,
+        "build_cpu_seconds": build_cpu_seconds,
+        "warmup_cpu_seconds": warmup_cpu_seconds,
+        "simulate_cpu_seconds": simulate_cpu_seconds,
+        "worker_cpu_seconds": time.process_time(),
         "worker_seconds": whole,
         "seconds_per_simulated_second": {
             # the recorded window's Simulate alone
@@ -195,6 +217,7 @@ def main(argv=None):
             "worker": whole / (a.t_end + a.warmup),
         },
         "peak_rss_mb": peak_rss,
+        "own_peak_rss_mb": own_peak_rss_mb(),
         "peak_rss_after_build_mb": rss_after_build,
         "n_spikes_e": int(len(steps_e)),
         "n_spikes_i": int(len(steps_i)),

@@ -92,10 +92,12 @@ def ensure_venv(venv_dir):
 
 
 def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEED,
-               rates_out=None):
+               rates_out=None, n_neurons=None, c_e=None, j_mv=None):
     """One NEST process (nest_brunel.py): build the network, simulate t_warmup
     seconds unrecorded, then t_end seconds recorded. Returns its JSON dict plus the
-    whole-process wall time and whole-process seconds per simulated second."""
+    whole-process wall time and whole-process seconds per simulated second.
+    n_neurons, c_e, j_mv: N, the in-degree C_E and J for cost studies (None: Brunel's
+    12,500, 1,000 and 0.1 mV)."""
     if state not in STATES:
         raise NestSideError("unknown state %r (known: %s)" % (state, ", ".join(STATES)))
     # the worker bins at 1 ms and NEST's recorder start must lie on its 0.1 ms grid
@@ -106,6 +108,9 @@ def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEE
            "--warmup", repr(t_warmup), "--threads", str(threads), "--seed", str(seed)]
     if rates_out:
         cmd += ["--rates-out", os.path.abspath(rates_out)]
+    for option, value in (("--neurons", n_neurons), ("--c-e", c_e), ("--j", j_mv)):
+        if value is not None:
+            cmd += [option, repr(value)]
     log("state %s: %g s after %g s warm-up, %d thread(s)" % (state, t_end, t_warmup, threads))
     started = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
