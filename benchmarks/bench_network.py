@@ -31,9 +31,10 @@ processes of their own; the rates are over the last t_end - warmup seconds:
   cache (Brian2 writes them into its code; the cache run is timed apart).
 Whole process: wall, CPU (this script's children's CPU around the run, os.wait4 for
 ours) and peak RSS (VmHWM of the process itself: getrusage's ru_maxrss of a child
-starts at this script's RSS, 220 MB and more, which hid the small runs' own). Each side times its simulate phase
-(warm-up and recorded window) in wall and CPU seconds itself; the rest of the
-process (start-up, build and connect, output) is the whole CPU less it. A point
+starts at this script's RSS, 220 MB and more, which hid the small runs' own). Each
+side times its simulate phase (warm-up and recorded window) in wall and CPU seconds
+itself; the rest of the process (start-up, build and connect, output) is the whole
+CPU less it. A point
 whose estimated memory (bytes per synapse measured at 12,500 neurons, below) would
 not fit in 70% of the machine's available memory is skipped, and the report says so.
 """
