@@ -47,7 +47,6 @@ TAU = 20 * ms
 THETA = 20 * mV
 V_RESET = 10 * mV
 T_REF = 2 * ms
-NU_THR = THETA / (J * C_E * TAU)  # 10 Hz
 DT = 0.1 * ms
 
 
