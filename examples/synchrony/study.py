@@ -49,7 +49,9 @@ def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[
             report(name, point)
             rows.append({"case": case.name, "label": case.pattern.label,
                          "coupling": case.coupling.name,
-                         "strength_label": case.coupling.strength_label, "n_neurons": n_neurons,
+                         "strength_label": case.coupling.strength_label(case.pattern),
+                         "strength_symbol": case.coupling.symbol,
+                         "strength_unit": case.coupling.unit(case.pattern), "n_neurons": n_neurons,
                          "background": background, "t_end": t_end,
                          "output": str(sim.with_suffix(".h5")),
                          **point.as_dict()})
@@ -74,7 +76,8 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
              (find(True, best["strength"]), "same, with background"),
              (strong, "in groups" if split else "strongest")]
-    return [(("" if k else f"{r['label']}\n") + f"{why}: J = {r['strength']:g} mV, "
+    return [(("" if k else f"{r['label']}, {r['coupling']}\n")
+             + f"{why}: {r['strength_symbol']} = {r['strength']:g} {r['strength_unit']}, "
              f"{'background' if r['background'] else 'none'}\nchi {_fmt(r['chi'])}, "
              f"R {_fmt(r['locking'][0])}"
              + (f", {r['clusters']} groups" if r["clusters"] >= 2 else ""),
@@ -89,8 +92,8 @@ def _fmt(value) -> str:
 def draw(rows: list[dict], n_neurons: int, out: Path) -> None:
     """The sweep figure and the rasters of one N."""
     durations = "/".join(f"{t:g}" for t in sorted({r["t_end"] for r in rows}))
-    title = (f"N = {n_neurons} neurons, all to all, delay 1 ms; {durations} s runs, "
-             "measures over the second half")
+    title = (f"N = {n_neurons} neurons, all to all (synapses: delay 1 ms); {durations} s "
+             "runs, measures over the second half")
     figures.plot_sweep(rows, n_neurons, out / f"sweep_N{n_neurons}.png", title)
     cases = list(dict.fromkeys(r["case"] for r in rows))
     panels = [chosen_points([r for r in rows if r["case"] == case]) for case in cases]
