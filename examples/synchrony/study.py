@@ -33,14 +33,17 @@ FULL_T_END = 3.0  # s
 
 
 def point_name(case: Case, n_neurons: int, strength: float, background: bool) -> str:
-    return f"{case.name}_N{n_neurons}_J{strength:g}_{'bg' if background else 'nobg'}"
+    return (f"{case.name}_N{n_neurons}_{case.coupling.symbol}{strength:g}_"
+            f"{'bg' if background else 'nobg'}")
 
 
-def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[dict]:
-    """Every strength of the case, without and with background."""
+def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report,
+          only: list[float] | None = None) -> list[dict]:
+    """Every strength of the case (or those of `only` it has), without and with
+    background."""
     rows = []
     for background in (False, True):
-        for strength in case.strengths:
+        for strength in (s for s in case.strengths if only is None or s in only):
             name = point_name(case, n_neurons, strength, background)
             sim = runs / f"{name}.toml"
             sim.write_text(network_file(case, n_neurons, strength,
@@ -63,19 +66,23 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     background, and the same coupling with it; the weakest coupling that splits the
     spikes into groups (beyond it they fire ever faster towards the runaway), or else
     the strongest that ran. Most synchronous is the highest phase locking R_1 (not
-    chi, which the 3-group state of fast spiking neurons would win at N = 8)."""
+    chi, which the 3-group state of fast spiking neurons would win at N = 8). A point
+    not run (`--strength`) is left out."""
     def find(background, strength):
-        return next(r for r in rows if r["background"] == background and r["strength"] == strength)
+        return next((r for r in rows
+                     if r["background"] == background and r["strength"] == strength), None)
 
     quiet = [r for r in rows if not r["background"] and r["status"] == "ok"]
-    # Ties in R (1.00 from several strengths in small networks) go to the higher chi.
-    best = max((r for r in quiet if r["strength"] > 0),
-               key=lambda r: (round(r["locking"][0] or 0.0, 2), r["chi"] or 0.0))
-    split = [r for r in quiet if r["clusters"] >= 2]
-    strong = split[0] if split else quiet[-1]
-    picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
-             (find(True, best["strength"]), "same, with background"),
-             (strong, "in groups" if split else "strongest")]
+    coupled = [r for r in quiet if r["strength"] > 0]
+    picks = [(find(False, 0.0), "uncoupled")]
+    if coupled:
+        # Ties in R (1.00 from several strengths in small networks) go to the higher chi.
+        best = max(coupled, key=lambda r: (round(r["locking"][0] or 0.0, 2), r["chi"] or 0.0))
+        split = [r for r in coupled if r["clusters"] >= 2]
+        picks += [(best, "most synchronous"),
+                  (find(True, best["strength"]), "same, with background"),
+                  (split[0], "in groups") if split else (coupled[-1], "strongest")]
+    picks = [(r, why) for r, why in picks if r is not None]
     return [(("" if k else f"{r['label']}, {r['coupling']}\n")
              + f"{why}: {r['strength_symbol']} = {r['strength']:g} {r['strength_unit']}, "
              f"{'background' if r['background'] else 'none'}\nchi {_fmt(r['chi'])}, "
@@ -114,6 +121,9 @@ def main(argv=None) -> int:
     parser.add_argument("--case", nargs="+", choices=[c.name for c in CASES],
                         help="cases to run (default: all); the results of other cases "
                         "already in OUT/results.json are kept and drawn with them")
+    parser.add_argument("--strength", type=float, nargs="+",
+                        help="only these strengths of each case (a few points of a large N); "
+                        "they replace the case's rows of that N in OUT/results.json")
     parser.add_argument("--out", type=Path, default=Path("out/synchrony"))
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw the figures from OUT/results.json and the kept runs")
@@ -141,7 +151,7 @@ def main(argv=None) -> int:
     new = 0
     for n_neurons in sizes:
         rows_n = [row for case in cases
-                  for row in sweep(case, n_neurons, t_end, runs, report)]
+                  for row in sweep(case, n_neurons, t_end, runs, report, options.strength)]
         new += len(rows_n)
         rows = [r for r in rows if not (r["n_neurons"] == n_neurons
                                         and r["case"] in {c.name for c in cases})] + rows_n
