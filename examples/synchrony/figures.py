@@ -15,6 +15,8 @@ from .cases import POPULATION
 
 STYLES = {False: dict(color="k", linestyle="-", marker="o", label="no background"),
           True: dict(color="tab:red", linestyle="--", marker="s", label="background")}
+# The top of the figure kept for its title, above the panels' own.
+TITLE_ROOM = (0.0, 0.0, 1.0, 0.985)
 # The rasters show the end of the run, where the measures are taken: 200 ms hold 5
 # cycles of the regular and bursting patterns and 15 of fast spiking.
 RASTER_SPAN = 0.2  # s
@@ -60,7 +62,7 @@ def plot_sweep(rows: list[dict], n_neurons: int, path: Path, title: str) -> None
         block_axes[0, 0].legend(fontsize=8)
         block_axes[-1, 0].legend(fontsize=8)
     figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=TITLE_ROOM)
     save_figure(figure, path)
     plt.close(figure)
 
@@ -128,7 +130,7 @@ def plot_rasters(panels: list[list[tuple[str, Path, bool]]], path: Path, title: 
             ax.set_xlabel("t (ms)", fontsize=8)
             ax.set_ylabel("neuron, by last spike" if grouped else "neuron", fontsize=8)
     figure.suptitle(title)
-    figure.tight_layout()
+    figure.tight_layout(rect=TITLE_ROOM)
     save_figure(figure, path)
     plt.close(figure)
 

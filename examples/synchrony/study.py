@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -65,9 +66,11 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     """The rasters of one case: uncoupled; the most synchronous coupling without
     background, and the same coupling with it; the weakest coupling that splits the
     spikes into groups (beyond it they fire ever faster towards the runaway), or else
-    the strongest that ran. Most synchronous is the highest phase locking R_1 (not
-    chi, which the 3-group state of fast spiking neurons would win at N = 8). A point
-    not run (`--strength`) is left out."""
+    the one that spreads the phases most evenly (R_1 under a third of its chance
+    level: weak gap junctions), or else the strongest that ran. Most synchronous is
+    the highest phase locking R_1 (not chi, which the 3-group state of fast spiking
+    neurons would win at N = 8, and which gap junctions raise by pulling v together
+    without locking the spikes). A point not run (`--strength`) is left out."""
     def find(background, strength):
         return next((r for r in rows
                      if r["background"] == background and r["strength"] == strength), None)
@@ -76,12 +79,18 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     coupled = [r for r in quiet if r["strength"] > 0]
     picks = [(find(False, 0.0), "uncoupled")]
     if coupled:
-        # Ties in R (1.00 from several strengths in small networks) go to the higher chi.
-        best = max(coupled, key=lambda r: (round(r["locking"][0] or 0.0, 2), r["chi"] or 0.0))
+        # Ties in R (1.00 from several strengths) go to the higher chi, then to the
+        # weaker coupling: the least that reaches it.
+        best = max(coupled, key=lambda r: (round(r["locking"][0] or 0.0, 2),
+                                           round(r["chi"] or 0.0, 2), -r["strength"]))
         split = [r for r in coupled if r["clusters"] >= 2]
+        spread = min(coupled, key=lambda r: r["locking"][0] or 1.0)
+        chance = math.sqrt(math.pi / (4 * spread["n_neurons"]))
         picks += [(best, "most synchronous"),
                   (find(True, best["strength"]), "same, with background"),
-                  (split[0], "in groups") if split else (coupled[-1], "strongest")]
+                  (split[0], "in groups") if split
+                  else (spread, "phases spread") if (spread["locking"][0] or 1.0) < chance / 3
+                  else (coupled[-1], "strongest")]
     picks = [(r, why) for r, why in picks if r is not None]
     return [(("" if k else f"{r['label']}, {r['coupling']}\n")
              + f"{why}: {r['strength_symbol']} = {r['strength']:g} {r['strength_unit']}, "
