@@ -13,6 +13,7 @@ Each threshold is argued from N where it stands.
 from __future__ import annotations
 
 import math
+import tomllib
 
 import pytest
 
@@ -205,3 +206,19 @@ def test_weak_gap_junctions_without_spikelets_desynchronise(tmp_path):
     assert max(splay.locking) < chance / 3, splay
     assert locked.chi > SYNCHRONOUS and locked.clusters == 1, locked
     assert antiphase.clusters == 2 and antiphase.locking[0] < chance / 3, antiphase
+
+
+# The gap strength axis: G, the total conductance per neuron, spread over N - 1
+# junctions, each written as g = 1000 G_junction / C (1/s on dv/dt, C in pF; README
+# "Gap junctions"), or for LIF, whose G is in units of its leak, g = G_junction / tau.
+# 8 neurons: G = 7 x 2.81 nS gives junctions of 2.81 nS, 10/s at C = 281 pF; G = 7 g_L
+# gives junctions of one g_L, 1/tau = 50/s at tau = 20 ms.
+@pytest.mark.parametrize("pattern, strength, conductance", [
+    ("regular", 7 * 2.81, 10.0), ("lif", 7.0, 50.0)])
+def test_gap_strength_is_the_total_conductance_per_neuron(pattern, strength, conductance):
+    case = next(c for c in cases.CASES if c.pattern.name == pattern and c.coupling.name == "gap")
+    sim = tomllib.loads(cases.network_file(case, 8, strength, None, 1.0))
+    (junction,) = sim["gap_junction"]
+    assert junction["conductance"] == pytest.approx(conductance, rel=1e-12)
+    assert junction["connectivity"] == "all_to_all"
+    assert sim["simulation"]["dt"] == cases.GAP_DT
