@@ -30,7 +30,8 @@ DT = 1e-4  # s
 # threshold within one step do not feel each other's reset: at 1e-4 s the step itself
 # synchronises strongly coupled neurons. 8 regular spiking neurons at G = 300 nS:
 # chi 1.00 / R 1.00 at dt = 1e-4, 0.915 / 0.50 at 5e-5, 2.5e-5 and 1e-5 (at 100 and
-# 1000 nS, and fast spiking and bursting at 3-10 nS, 2.5e-5 and 1e-5 agree to 0.01).
+# 1000 nS 2.5e-5 and 1e-5 agree to 0.01; fast spiking and bursting at 3-10 nS agree to
+# 0.01 already between 1e-4 and 2.5e-5).
 GAP_DT = 2.5e-5  # s
 
 
