@@ -12,8 +12,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from meshgen.errors import SimulationError
-from meshgen.formats.run_output_reader import read_output
+from meshgen.formats.run_output_reader import PopulationOutput, RunOutput, read_output
 from miind_cli import spike_synchrony, statistics
 from solver.engine import run_simulation
 
@@ -113,3 +115,30 @@ def harmonics(output, window: tuple[float, float], burst_isi: float | None) -> l
 
 def _number(value) -> float:
     return math.nan if value is None else float(value)
+
+
+def output_from_samples(spike_times: np.ndarray, spike_ids: np.ndarray, v: np.ndarray,
+                        dt: float, source: str = "") -> RunOutput:
+    """Another simulator's run of the study's population as `read_output` gives ours,
+    so that `measure` reads both the same way: its spikes (s, any order) and each
+    neuron's v (mV) at the end of every step of `dt` after that step's reset, (n_steps,
+    N), as `miind run` records it. The rate, the mean v, and each neuron's mean and
+    variance of v over the second half of the steps (chi's window, `miind run`'s
+    `accumulate_from`) are computed here as `miind run` computes them."""
+    v = np.asarray(v, dtype=np.float64)
+    n_steps, n_neurons = v.shape
+    order = np.argsort(spike_times, kind="stable")
+    times = np.asarray(spike_times, dtype=np.float64)[order]
+    # A spike at t belongs to the step [k dt, (k + 1) dt) holding it.
+    steps = np.minimum((times / dt).astype(np.int64), n_steps - 1)
+    counts = np.bincount(steps, minlength=n_steps)
+    accumulate_from = n_steps // 2
+    window = v[accumulate_from:]
+    population = PopulationOutput(
+        name=POPULATION, unit="mV", variables=["v"], method="direct",
+        rate=counts / (n_neurons * dt), mean={"v": v.mean(axis=1)}, n_neurons=n_neurons,
+        spike_times=times, spike_ids=np.asarray(spike_ids, dtype=np.int64)[order],
+        neuron_mean_v=window.mean(axis=0), neuron_var_v=window.var(axis=0),
+        synchrony_t_start=accumulate_from * dt)
+    return RunOutput(path=source, time=dt * np.arange(1, n_steps + 1), dt=dt,
+                     populations={POPULATION: population}, input_rates={})
