@@ -39,6 +39,7 @@ sys.path.insert(0, str(REPO / "benchmarks" / "brian2_side"))
 import brian2_side  # noqa: E402  (a script directory, not a package)
 
 from examples.synchrony import cases, measures  # noqa: E402
+from meshgen.formats.run_output_reader import read_output  # noqa: E402
 from meshgen.model_file import read_model  # noqa: E402
 from solver.initial_states import draw  # noqa: E402
 from solver.sim_file import read_simulation_file  # noqa: E402
@@ -57,12 +58,18 @@ T_END = 2.0  # s; every measure over the second half, as in the study
 # the study shows it matters (uncoupled: chi 1/sqrt(N); 5 mV: lowered locking).
 POINTS = (("lif", (0.0, 0.5, 2.0, 5.0, 15.0, 17.0, 19.0), (0.0, 5.0)),
           ("regular", (0.0, 2.0, 5.0, 20.0), (0.0, 5.0)))
+# The LIF cascades near the runaway settle in a number of groups that depends on the
+# draw: these run with two more draws (seed + 1, seed + 2), no background.
+CASCADES = ("lif", (15.0, 17.0, 19.0), 2)
 # Brian2's step: 0.01 ms, a tenth of ours. Its spikes and arrivals fall on the step
 # grid (ours at exact times) and a jump over the threshold fires at the next step's
 # test, so each 1 ms hop of a volley is late by up to a step: 1% of the delay.
 # lif: method 'exact', no error between events; adex: rk4, whose error at 0.01 ms is
 # far below ours at 0.1 ms (checked against 0.05 ms by `miind run`).
 BRIAN2_DT = 1e-5  # s
+# Spikes this close are one volley (measures.volley_groups): half of Brian2's step, so
+# a step's spikes (Brian2) or one instant's (ours) and nothing else.
+VOLLEY_COINCIDENCE = BRIAN2_DT / 2
 # Brian2's own initial states: a generator keyed apart from every one of ours.
 BRIAN2_DRAW_KEY = 2029
 
@@ -81,8 +88,24 @@ ASYNCHRONOUS_BELOW = 0.5
 MEASURE_TOLERANCE = 3.0 * math.sqrt(2.0 * (4.0 - math.pi) / (4.0 * N_NEURONS))
 # Rates over the 1 s window: a periodic neuron's count there is +-1 spike by where the
 # window cuts its cycle, and in a locked network all neurons share the cut, so the two
-# simulators' rates may differ by 1/window on each side.
+# simulators' rates may differ by 1/window on each side. Besides, a pulse that lifts a
+# neuron over the threshold fires it at once in ours and at the next step's test in
+# Brian2, so each hop of a cascade takes the delay plus one of Brian2's steps: rates of
+# states paced by the delay are lower in Brian2 by BRIAN2_DT / delay (1%; measured:
+# 3 groups, 333.3 Hz ours, 330.0 Brian2 = 1000 / (3 x 1.01 ms), 332.6 at a 0.002 ms
+# step).
 RATE_TOLERANCE_HZ = 2.0 / (T_END / 2.0)
+HOP_LATENESS = BRIAN2_DT / cases.DELAY
+
+
+def points(seed: int) -> list[tuple[str, float, bool, int]]:
+    """(pattern, strength, background, seed) of every run, in the report's order."""
+    runs = [(pattern, strength, background, seed) for pattern, strengths, with_background
+            in POINTS for background, series in ((False, strengths), (True, with_background))
+            for strength in series]
+    pattern, strengths, more = CASCADES
+    return runs + [(pattern, strength, False, seed + k) for k in range(1, more + 1)
+                   for strength in strengths]
 
 
 def point_key(pattern: str, strength: float, background: bool, seed: int) -> str:
@@ -135,6 +158,7 @@ def run_point(pattern_name: str, strength: float, background: bool, seed: int) -
     sim.write_text(cases.network_file(case, N_NEURONS, strength,
                                       cases.BACKGROUND if background else None, T_END, seed))
     ours = measures.run_point(sim, WORK / f"{key}.h5", strength, burst_isi)
+    ours_volleys = volleys(read_output(WORK / f"{key}.h5")) if ours.status == "ok" else 0
     log(f"{key}: ours {describe(ours)}")
     spec = brian2_spec(sim, seed)
     spec_path = WORK / f"{key}.brian2.json"
@@ -147,12 +171,22 @@ def run_point(pattern_name: str, strength: float, background: bool, seed: int) -
                                               samples["v"], spec["sample_dt"],
                                               str(samples_path))
     brian2 = measures.measure(output, strength, burst_isi, worker["run_seconds"])
+    brian2_volleys = volleys(output)
     samples_path.unlink()  # 16 MB of v samples; the measures are kept
     log(f"{key}: Brian2 {describe(brian2)}")
     return {"key": key, "pattern": pattern_name, "label": case.pattern.label,
             "strength": strength, "background": background, "seed": seed,
-            "n_neurons": N_NEURONS, "t_end": T_END, "ours": ours.as_dict(),
-            "brian2": brian2.as_dict(), "brian2_worker": worker}
+            "n_neurons": N_NEURONS, "t_end": T_END,
+            "ours": {**ours.as_dict(), "volley_groups": ours_volleys},
+            "brian2": {**brian2.as_dict(), "volley_groups": brian2_volleys},
+            "brian2_worker": worker}
+
+
+def volleys(output) -> int:
+    """measures.volley_groups of the run's population over the measures' window."""
+    pop = output.populations[cases.POPULATION]
+    return measures.volley_groups(pop.spike_times, pop.n_neurons, measures.second_half(output),
+                                  VOLLEY_COINCIDENCE)
 
 
 def describe(point: measures.Point) -> str:
@@ -161,26 +195,46 @@ def describe(point: measures.Point) -> str:
 
 
 def regime(measured: dict) -> str:
+    """The state of one run: the study's own groups() first (one volley, or 2 to 4
+    groups by the phase harmonics), then groups counted by volleys (more than 4)."""
     if measured["status"] != "ok":
         return measured["status"]
-    if measured["clusters"] >= 2:
-        return f"{measured['clusters']} groups"
     if measured["clusters"] == 1:
         return "locked"
+    if measured["clusters"] >= 2:
+        return f"{measured['clusters']} groups"
+    if measured["volley_groups"] >= 2:
+        return f"{measured['volley_groups']} groups (volleys)"
     return "partial" if measured["locking"][0] >= ASYNCHRONOUS_BELOW else "asynchronous"
 
 
+def split(measured: dict) -> bool:
+    return measured["status"] == "ok" and measured["clusters"] != 1 and (
+        measured["clusters"] >= 2 or measured["volley_groups"] >= 2)
+
+
 def agreement(row: dict) -> str:
-    """'yes', or what differs beyond the tolerances."""
+    """'yes', or what differs beyond the tolerances. Groups agree in kind whatever
+    their number: which number a cascade settles in depends on the initial draw (3, 4
+    or 5 at J = 19 mV by seed), and its rate with it (1 kHz over the number), so rates
+    are compared only between equal regimes."""
     ours, brian2 = row["ours"], row["brian2"]
-    if regime(ours) != regime(brian2):
+    if kind(ours) != kind(brian2):
         return "**regime**"
-    misses = [name for name, a, b, tolerance in (
-        ("chi", ours["chi"], brian2["chi"], MEASURE_TOLERANCE),
-        ("R", ours["locking"][0], brian2["locking"][0], MEASURE_TOLERANCE),
-        ("rate", ours["rate"], brian2["rate"], RATE_TOLERANCE_HZ))
-        if a is not None and b is not None and abs(a - b) > tolerance]
-    return "**" + ", ".join(misses) + "**" if misses else "yes"
+    checks = [("chi", ours["chi"], brian2["chi"], MEASURE_TOLERANCE),
+              ("R", ours["locking"][0], brian2["locking"][0], MEASURE_TOLERANCE)]
+    if regime(ours) == regime(brian2):
+        checks.append(("rate", ours["rate"], brian2["rate"],
+                       RATE_TOLERANCE_HZ + HOP_LATENESS * ours["rate"]))
+    misses = [name for name, a, b, tolerance in checks
+              if a is not None and b is not None and abs(a - b) > tolerance]
+    if misses:
+        return "**" + ", ".join(misses) + "**"
+    return "yes" if regime(ours) == regime(brian2) else "yes, other number of groups"
+
+
+def kind(measured: dict) -> str:
+    return "groups" if split(measured) else regime(measured)
 
 
 def onsets(rows: list[dict], side: str) -> tuple[str, str]:
@@ -189,34 +243,38 @@ def onsets(rows: list[dict], side: str) -> tuple[str, str]:
     def first(test):
         hit = next((r["strength"] for r in rows if test(r[side])), None)
         return "-" if hit is None else f"{hit:g} mV"
-    return (first(lambda m: m["status"] == "ok" and m["clusters"] == 1),
-            first(lambda m: m["status"] == "ok" and m["clusters"] >= 2))
+    return (first(lambda m: m["status"] == "ok" and m["clusters"] == 1), first(split))
 
 
-def report(rows: list[dict], info: dict) -> str:
+def report(rows: list[dict], info: dict, seed: int) -> str:
+    """The markdown report; where regimes start, from the runs of the draw `seed`."""
     lines = ["# Synchrony regimes: ours against Brian2 2.9 (`make validate-synchrony`)", "",
              machine_line(info), "",
              f"N = {N_NEURONS}, {T_END:g} s runs, measures over the second half; Brian2 "
              f"at dt = {BRIAN2_DT * 1e3:g} ms (lif: exact, adex: rk4), its own draw of the "
              f"initial states. Tolerances: chi and R {MEASURE_TOLERANCE:.2f}, rate "
-             f"{RATE_TOLERANCE_HZ:g} Hz (argued in benchmarks/validate_synchrony.py).", ""]
+             f"{RATE_TOLERANCE_HZ:g} Hz + {HOP_LATENESS:.0%} (argued in "
+             "benchmarks/validate_synchrony.py).", ""]
     table = []
     for r in rows:
         ours, brian2 = r["ours"], r["brian2"]
         table.append([r["pattern"], "yes" if r["background"] else "no", f"{r['strength']:g}",
+                      str(r["seed"]),
                       f"{fmt(ours['chi'], 2)} / {fmt(brian2['chi'], 2)}",
                       f"{fmt(ours['locking'][0], 2)} / {fmt(brian2['locking'][0], 2)}",
                       f"{regime(ours)} / {regime(brian2)}",
                       f"{fmt(ours['rate'], 3)} / {fmt(brian2['rate'], 3)}",
                       f"{ours['seconds']:.1f} / {brian2['seconds']:.1f}", agreement(r)])
-    lines.append(md_table(["pattern", "background", "J (mV)", "chi ours / Brian2",
+    lines.append(md_table(["pattern", "background", "J (mV)", "seed", "chi ours / Brian2",
                            "R ours / Brian2", "regime ours / Brian2", "rate (Hz)",
                            "run s", "agree"], table))
-    lines += ["", "Where each regime starts (the weakest coupling run that gives it):", ""]
+    lines += ["", f"Where each regime starts (the weakest coupling run that gives it; seed "
+              f"{seed}):", ""]
     starts = []
     for pattern, _, _ in POINTS:
         for background in (False, True):
-            series = [r for r in rows if r["pattern"] == pattern and r["background"] == background]
+            series = [r for r in rows if (r["pattern"], r["background"], r["seed"])
+                      == (pattern, background, seed)]
             if series:
                 (ours_lock, ours_groups), (b_lock, b_groups) = (onsets(series, side)
                                                                 for side in ("ours", "brian2"))
@@ -247,26 +305,21 @@ def main(argv=None) -> int:
             print(f"validate_synchrony: Brian2 cannot run: {error}", file=sys.stderr)
             return 1
         done = {r["key"] for r in rows}
-        for pattern, strengths, with_background in POINTS:
-            for background, series in ((False, strengths), (True, with_background)):
-                for strength in series:
-                    if point_key(pattern, strength, background, options.seed) in done:
-                        continue
-                    try:
-                        row = run_point(pattern, strength, background, options.seed)
-                    except brian2_side.Brian2SideError as error:
-                        print(f"validate_synchrony: {error}", file=sys.stderr)
-                        return 1
-                    with open(RESULTS, "a") as stream:
-                        stream.write(json.dumps(row) + "\n")
-                    rows.append(row)
-    order = {(p, b, s): k for k, (p, b, s) in enumerate(
-        (p, b, s) for p, strengths, with_bg in POINTS
-        for b, series in ((False, strengths), (True, with_bg)) for s in series)}
-    rows = sorted((r for r in rows if r["seed"] == options.seed),
-                  key=lambda r: order.get((r["pattern"], r["background"], r["strength"]), 1e9))
+        for point in points(options.seed):
+            if point_key(*point) in done:
+                continue
+            try:
+                row = run_point(*point)
+            except brian2_side.Brian2SideError as error:
+                print(f"validate_synchrony: {error}", file=sys.stderr)
+                return 1
+            with open(RESULTS, "a") as stream:
+                stream.write(json.dumps(row) + "\n")
+            rows.append(row)
+    wanted = {point_key(*point): k for k, point in enumerate(points(options.seed))}
+    rows = sorted((r for r in rows if r["key"] in wanted), key=lambda r: wanted[r["key"]])
     info = machine_info()
-    text = report(rows, info)
+    text = report(rows, info, options.seed)
     publish(text, OUT_DIR / "validate_synchrony.json",
             {"machine": info, "rows": rows, "measure_tolerance": MEASURE_TOLERANCE,
              "rate_tolerance_hz": RATE_TOLERANCE_HZ}, time.perf_counter() - started)

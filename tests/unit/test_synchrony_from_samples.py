@@ -53,3 +53,34 @@ def test_samples_of_our_run_give_our_measures(tmp_path, pattern, strength):
     assert got.clusters == expected.clusters
     np.testing.assert_allclose(rebuilt.populations[cases.POPULATION].mean["v"],
                                pop.mean["v"], rtol=ROUNDING)
+
+
+# measures.volley_groups, on trains whose answer is known: m groups of N/m neurons
+# firing in turn 1 ms apart (a cascade of the study's 1 ms delay), every neuron at
+# once (one volley), and independent neurons (no volleys).
+VOLLEY_N = 100
+COINCIDENCE = 5e-6  # s, benchmarks/validate_synchrony.py's
+WINDOW = (0.5, 1.0)
+
+
+def cascade(n_groups: int) -> np.ndarray:
+    """Spike times of VOLLEY_N neurons in n_groups groups, group g firing at g ms,
+    then every n_groups ms, over 1 s."""
+    group = np.arange(VOLLEY_N) % n_groups
+    cycles = np.arange(0.0, 1.0, n_groups * 1e-3)
+    return (cycles[None, :] + group[:, None] * 1e-3).ravel()
+
+
+@pytest.mark.parametrize("n_groups", [1, 3, 5, 7, 10])
+def test_volley_groups_counts_groups_firing_in_turn(n_groups):
+    assert measures.volley_groups(cascade(n_groups), VOLLEY_N, WINDOW,
+                                  COINCIDENCE) == n_groups
+
+
+def test_independent_neurons_make_no_volleys():
+    # 1 kHz each, the most a 1 ms delay allows a cascade: chance runs of coincident
+    # spikes average exp(N r c) = 1.65 spikes, under MIN_VOLLEY_SIZE.
+    rng = np.random.default_rng(3)
+    times = rng.uniform(0.0, 1.0, VOLLEY_N * 1000)
+    assert measures.volley_groups(times, VOLLEY_N, WINDOW, COINCIDENCE) == 0
+    assert measures.volley_groups(np.zeros(0), VOLLEY_N, WINDOW, COINCIDENCE) == 0
