@@ -215,9 +215,9 @@ def split(measured: dict) -> bool:
 
 def agreement(row: dict) -> str:
     """'yes', or what differs beyond the tolerances. Groups agree in kind whatever
-    their number: which number a cascade settles in depends on the initial draw (3, 4
-    or 5 at J = 19 mV by seed), and its rate with it (1 kHz over the number), so rates
-    are compared only between equal regimes."""
+    their number: which number a cascade settles in depends on the initial draw (5 to
+    9 at J = 17 mV, 3 or 4 at 19 mV, seeds 1-3), and its rate with it (1 kHz over the
+    number), so rates are compared only between equal regimes."""
     ours, brian2 = row["ours"], row["brian2"]
     if kind(ours) != kind(brian2):
         return "**regime**"
