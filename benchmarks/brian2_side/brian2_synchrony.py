@@ -6,13 +6,13 @@ python,
 
     <venv>/bin/python brian2_synchrony.py --spec SPEC.json --out OUT.npz --cache-dir DIR
 
-SPEC.json (written by benchmarks/validate_synchrony.py from the study's own case and
-model file) holds the model kind and its parameters in the model file's units, the
+SPEC.json (written by benchmarks/validate_synchrony.py from the study's own simulation
+file) holds the model kind and its parameters in the model file's units, the
 threshold and reset, N, the efficacy of each synapse, the delay, the steps, the
-Poisson inputs (rate, efficacy) and each neuron's initial state. The script prints one JSON dict on stdout
-(progress goes to stderr) and writes OUT.npz: `spike_t` (s), `spike_i`, and `v` (mV),
-each neuron's v at the end of every sample step (n_samples, N), as `miind run` records
-it: after the step's reset.
+Poisson inputs (rate, efficacy) and each neuron's initial state. The script prints one
+JSON dict on stdout (progress goes to stderr) and writes OUT.npz: `spike_t` (s),
+`spike_i`, and `v` (mV), each neuron's v at the end of every sample step (n_samples,
+N), as `miind run` records it: after the step's reset.
 
 The network, as a Brian2 user writes it:
 * lif: `dv/dt = (E_l - v)/tau`, method 'exact'; adex (Brette & Gerstner 2005, as our
@@ -88,8 +88,10 @@ def build(spec):
                                     weight=source["efficacy"] * mV))
     spikes = SpikeMonitor(group, name="spikes")
     # 'start' of a step holds the state the step before left, after its reset: the
-    # end-of-step state `miind run` records. The first sample (t = 0) is the initial
-    # state, and the state at t_end is read after the run.
+    # end-of-step state `miind run` records (but for neurons that step's arrivals lifted
+    # over the threshold, which fire and reset at the next step's test; ours fire at the
+    # arrival). The first sample (t = 0) is the initial state; the state at t_end is
+    # read after the run.
     v_monitor = StateMonitor(group, "v", record=True, dt=spec["sample_dt"] * second,
                              name="v_samples")
     return objects + [spikes, v_monitor], group, spikes, v_monitor
