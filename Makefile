@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns brunel synchrony test bench validate clean
+.PHONY: install aot demo patterns brunel synchrony test bench validate validate-synchrony clean
 
 install: $(STAMP) aot
 
@@ -89,6 +89,13 @@ validate: install
 	$(PY) benchmarks/validate_2d.py
 	$(PY) benchmarks/validate_defaults.py
 	$(PY) -m tests.support.golden full
+
+# The synchrony study's regimes in our direct simulator against Brian2 2.9 on the same
+# networks (benchmarks/validate_synchrony.py; Brian2 in .bench/brian2-venv, installed by
+# pip on first use): LIF and regular spiking AdEx, N = 100, 2 s runs, ~10 min here.
+# Resumes from out/validate_synchrony/results.jsonl; VALIDATE_SYNCHRONY_OPTIONS=--fresh.
+validate-synchrony: install
+	$(PY) benchmarks/validate_synchrony.py $(VALIDATE_SYNCHRONY_OPTIONS)
 
 clean:
 	rm -rf out .bench
