@@ -66,8 +66,9 @@ BRUNEL_ARGS ?=
 brunel: install
 	$(PY) benchmarks/brunel_states.py $(BRUNEL_ARGS)
 
-# Synchrony of coupled AdEx and LIF networks against coupling (examples/synchrony/): N = 8
-# and 100, 2 s runs, 1.5 min; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000 (50 min).
+# Synchrony of coupled AdEx and LIF networks against excitatory and gap coupling
+# (examples/synchrony/): N = 8 and 100, 2 s runs, 6.5 min of CPU; SYNCHRONY_OPTIONS=--full
+# for N = 3 to 1,000 (hours; `--strength` runs chosen points).
 synchrony: install
 	$(PY) -m examples.synchrony.study --out out/synchrony $(SYNCHRONY_OPTIONS)
 

@@ -152,7 +152,7 @@ def brian2_spec(sim_path: Path, seed: int) -> dict:
 
 def run_point(pattern_name: str, strength: float, background: bool, seed: int) -> dict:
     """Ours and Brian2's measures of one point."""
-    case = next(c for c in cases.CASES if c.pattern.name == pattern_name)
+    case = cases.case_named(pattern_name)
     burst_isi = case.pattern.burst_isi
     key = point_key(pattern_name, strength, background, seed)
     sim = WORK / f"{key}.toml"

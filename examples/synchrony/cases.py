@@ -189,6 +189,11 @@ CASES = [
     ("fast", ADEX_GAP_STRENGTHS), ("lif", LIF_GAP_STRENGTHS))]
 
 
+def case_named(pattern: str, coupling: str = "excitatory") -> Case:
+    """The case of a pattern and a coupling kind (names of PATTERNS and COUPLINGS)."""
+    return next(c for c in CASES if c.pattern.name == pattern and c.coupling.name == coupling)
+
+
 @dataclass(frozen=True)
 class Background:
     """Independent Poisson input to every neuron: an excitatory and an inhibitory

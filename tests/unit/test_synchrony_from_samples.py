@@ -25,7 +25,7 @@ ROUNDING = 1e-9
 
 def recorded_run(tmp_path, pattern: str, strength: float):
     """A 0.5 s run of the study's network with every neuron's v recorded."""
-    case = next(c for c in cases.CASES if c.pattern.name == pattern)
+    case = cases.case_named(pattern)
     text = cases.network_file(case, N_NEURONS, strength, cases.BACKGROUND, 0.5)
     every_neuron = f"n_neurons = {N_NEURONS}\nrecord = {list(range(N_NEURONS))}\n"
     sim = tmp_path / f"{pattern}.toml"
