@@ -23,7 +23,7 @@ from meshgen.models import NeuronModel
 from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
-from .gap_junctions import GapCoupling
+from .gap_junctions import GapCoupling, step_warning
 from .spike_coupling import (ArrivalBuffers, Outbox, SpikeProjection, StepArrivals, boundary,
                              no_arrivals, window_arrivals)
 
@@ -224,7 +224,8 @@ class DirectPopulation(TableInput):
                                  spikes)]
 
     def checks(self, seconds: float) -> list[PopulationChecks]:
-        return [PopulationChecks()]
+        warning = None if self.gap is None else step_warning(self.gap, self.dt, self.name)
+        return [PopulationChecks(step_warnings=[warning] if warning else [])]
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         times = np.concatenate(self.spike_times) if self.spike_times else np.zeros(0)
