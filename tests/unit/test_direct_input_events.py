@@ -32,18 +32,23 @@ efficacy = 0.1
 """
 
 
-def test_events_take_the_streams_draws_in_order(tmp_path):
+def run(tmp_path, text: str):
+    """The population after the run of `text`, and its neurons' streams afresh."""
     model = Path(__file__).resolve().parents[2] / "examples" / "brunel" / "lif.toml"
     path = tmp_path / "sim.toml"
-    path.write_text(SIMULATION.format(model=model))
+    path.write_text(text.format(model=model))
     simulation = build_simulation(read_simulation_file(path))
     simulate(simulation)
     population = simulation.populations[0]
+    return population, neuron_states(population_key(population.seed, population.stream),
+                                      population.n_neurons)
+
+
+def test_events_take_the_streams_draws_in_order(tmp_path):
+    population, streams = run(tmp_path, SIMULATION)
     # the integrated rate at the end: 5,000 Hz x 0.02 s, as the kernel sums it per step
     reached = population.intensity[0]
     assert abs(reached - 100.0) < 1e-9
-    streams = neuron_states(population_key(population.seed, population.stream),
-                            population.n_neurons)
     for i in range(population.n_neurons):
         draws = [next_exponential(streams[i]) for _ in range(400)]
         # the first event at draws[0]; each later one draws[k] further, summed in order
@@ -73,16 +78,9 @@ def test_several_inputs_share_one_stream_without_reusing_a_draw(tmp_path):
     order of the events. Replayed from the stream, this gives the kernel's state to
     the last bit after 200 steps in chunks, so no draw is used twice or skipped, and
     each input's intervals are independent exponentials."""
-    model = Path(__file__).resolve().parents[2] / "examples" / "brunel" / "lif.toml"
-    path = tmp_path / "sim.toml"
-    path.write_text(TWO_INPUTS.format(model=model))
-    simulation = build_simulation(read_simulation_file(path))
-    simulate(simulation)
-    population = simulation.populations[0]
+    population, streams = run(tmp_path, TWO_INPUTS)
     reached = population.intensity[:2]
     assert abs(reached[0] - 100.0) < 1e-9 and abs(reached[1] - 140.0) < 1e-9
-    streams = neuron_states(population_key(population.seed, population.stream),
-                            population.n_neurons)
     for i in range(population.n_neurons):
         draws = iter([next_exponential(streams[i]) for _ in range(1000)])
         upcoming = [next(draws), next(draws)]
