@@ -13,13 +13,15 @@ Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
 * direct: examples/brunel/network_direct.toml, 12,500 LIF neurons exchanging spikes,
   with the state's --set lines (its header);
 * NEST 3.10 (--nest; benchmarks/nest_side, its venv .bench/nest-venv, one thread) for
-  the same window, or its figures from --nest-json (this script's JSON, or
+  the same window, its neurons started at the direct network's v, or its figures from --nest-json (this script's JSON, or
   {state: nest_side.run_brunel's dict}).
 
 Every run simulates --warmup + --t-end seconds; the figures are over the last --t-end
 (the warm-up holds the synchronous start of the direct network from v = 10 mV): mean
-E and I rates, the E rate's spectrum peak (1 ms bins, Welch, Hann, 256 bins, half
-overlap, above 5 Hz: bench_brunel's and nest_side's method), the mean CV of interspike
+E and I rates, the E rate's spectrum peak (1 ms bins, Welch, Hann, half overlap, above
+5 Hz; segments of 256 bins lengthened until a bin is within 5% of the peak, and the peak
+interpolated between bins: spike_measures.spectrum_peak, applied alike to NEST's binned
+rate, which its worker saves), the mean CV of interspike
 intervals of E neurons (direct, NEST), the relative amplitude std / mean of the
 density E rate per step (it oscillates above 1%), and Brunel's self-consistent
 diffusion rate (Siegert, tests/support/reference).
@@ -48,7 +50,8 @@ import bench_brunel as bb  # noqa: E402  (benchmarks/ is the script's directory)
 from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, \
     publish, work_directory  # noqa: E402
 from meshgen.formats.atomic_file import atomic_output  # noqa: E402
-from spike_measures import mean_cv_isi  # noqa: E402  (benchmarks/nest_side, via bench_brunel)
+from spike_measures import mean_cv_isi, spectrum_peak  # noqa: E402  (benchmarks/nest_side,
+#                                                           on the path via bench_brunel)
 
 DIRECT_FILE = REPO / "examples" / "brunel" / "network_direct.toml"
 N_E = 10000  # network_direct.toml's excitatory population
@@ -79,6 +82,16 @@ def timed_run(network: Path, sets: list[str], out: Path, t_total: float, workdir
     return {"seconds": call["seconds"], "cpu_seconds": cpu,
             "seconds_per_simulated_second": call["seconds"] / t_total,
             "load_average_before": load, "warnings": call["json"].get("warnings")}
+
+
+def initial_v() -> float:
+    """The direct network's initial v (mV), given to NEST's neurons too, so that both
+    networks start alike (NEST's own default is 0 mV)."""
+    network = bb.tomllib.loads(DIRECT_FILE.read_text())
+    values = {float(p["initial"]["v"]) for p in network["population"]}
+    if len(values) != 1:
+        raise bb.OurSideError(f"{DIRECT_FILE}: populations start at different v {values}")
+    return values.pop()
 
 
 def direct_spikes(path: Path, t_from: float) -> tuple[np.ndarray, np.ndarray]:
@@ -115,22 +128,37 @@ def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv:
         rates_out = workdir / f"{state}_nest.npz"
         try:
             nest = bb.nest_side.run_brunel(str(nest_venv), state, t_end, t_warmup=warmup,
-                                           threads=1, seed=bb.NEST_SEED, rates_out=rates_out)
+                                           threads=1, seed=bb.NEST_SEED, rates_out=rates_out,
+                                           v_init_mv=initial_v())
         except (bb.nest_side.NestSideError, OSError) as error:
             log(f"NEST, state {state}: {error}")
             nest = {"error": str(error)}
         else:
             with np.load(rates_out) as saved:
                 t_s, rate_e = saved["t_s"], saved["rate_e_hz"]
-            # the worker's spectrum is not scaled as a density: ours, on its binned rate
-            freqs, power = bb.welch_spectrum(rate_e)
-            nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": freqs, "power": power}
+            # ours and NEST's peaks by one method, on their rates in the same bins
+            found = spectrum_peak(rate_e, bb.BIN_S, bb.SPECTRUM_FROM_HZ)
+            nest["spectrum"] = {k: v for k, v in found.items() if k not in ("freqs", "power")}
+            nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": found["freqs"],
+                              "power": found["power"]}
     log(f"  state {state}: density E {density['rate_e_hz']:.4g} Hz, direct E "
         f"{direct['rate_e_hz']:.4g} Hz, CV {fmt(direct['cv_isi_e'])}, peaks "
-        f"{density['spectrum_peak_hz']:.4g} / {direct['spectrum_peak_hz']:.4g} Hz")
+        f"{peak(density):.4g} / {peak(direct):.4g} Hz")
     return {**inputs, "regime": REGIMES[state], "theory_rates_hz": built["theory"],
             "mesh": {k: built["meshes"][-1][k] for k in ("method", "cells", "dt")},
             "density": density, "modes": modes, "direct": direct, "nest": nest}
+
+
+def peak(side: dict) -> float | None:
+    """The refined spectrum peak of a side's E rate (a worker's JSON reused by --nest-json
+    holds it as spectrum_peak_refined)."""
+    found = side.get("spectrum") or side.get("spectrum_peak_refined")
+    return None if found is None else found["peak"]
+
+
+def peak_cell(side: dict) -> str:
+    found = side.get("spectrum") or side.get("spectrum_peak_refined")
+    return "-" if found is None else f"{found['peak']:.4g} (bin {found['bin']:.2g})"
 
 
 # ---------------------------------------------------------------- figures
@@ -185,8 +213,7 @@ def verdict(state: str, r: dict) -> str:
                                                 nest.get("rate_e_hz")))]
         limit = RATE_TARGET
     else:
-        checks = [("peak vs NEST", bb.relative(r["direct"]["spectrum_peak_hz"],
-                                              nest.get("spectrum_peak_hz")))]
+        checks = [("peak vs NEST", bb.relative(peak(r["direct"]), peak(nest)))]
         limit = PEAK_TARGET
     outcome = lambda value: "-" if value is None else (  # noqa: E731
         "met" if abs(value) <= limit else "missed")
@@ -209,9 +236,8 @@ def render(results: dict, info: dict, command: str, t_end: float, warmup: float)
             bb.pct(bb.relative(density["rate_e_hz"], direct["rate_e_hz"])),
             bb.pct(bb.relative(direct["rate_e_hz"], nest.get("rate_e_hz"))),
             fmt(direct["cv_isi_e"]), fmt(nest.get("cv_isi_e")),
-            f"{density['spectrum_peak_hz']:.4g}" if density["spectrum_meaningful"] else "- (flat)",
-            f"{direct['spectrum_peak_hz']:.4g}", fmt(nest.get("spectrum_peak_hz"), 4),
-            bb.pct(bb.relative(direct["spectrum_peak_hz"], nest.get("spectrum_peak_hz"))),
+            peak_cell(density) if density["spectrum_meaningful"] else "- (flat)",
+            peak_cell(direct), peak_cell(nest), bb.pct(bb.relative(peak(direct), peak(nest))),
             f"{density['relative_amplitude_e']:.3g} ({'yes' if density['oscillates'] else 'no'})",
             "-" if lead is None else
             f"{'stable' if modes.get('stable') else 'unstable'}: {lead['growth_rate']:.3g}/s "
@@ -227,7 +253,8 @@ def render(results: dict, info: dict, command: str, t_end: float, warmup: float)
         machine_line(info), "",
         f"Command: `{command}`. Each run simulates {warmup + t_end:g} s; figures over the "
         f"last {t_end:g} s. Rates E / I in Hz; spectrum peaks of the E rate (1 ms bins, "
-        "Welch); CV: mean CV of E neurons' interspike intervals; amplitude: std / mean of "
+        "Welch, segments lengthened to a bin within 5% of the peak, the peak interpolated "
+        "between bins; in brackets the bin, the resolution); CV: mean CV of E neurons' interspike intervals; amplitude: std / mean of "
         "the density E rate per step (oscillates above 1%); modes: `miind steady --modes` "
         "on the density network, the leading mode.", "",
         md_table(["state", "g, eta", "Brunel's regime", "theory (Hz)", "density E / I",
