@@ -41,15 +41,6 @@ PEAK_RELATIVE_RESOLUTION = 0.05
 MIN_SEGMENTS = 3
 
 
-def binned_rate(times, n_neurons, t_from, t_to, bin_width):
-    """Population rate (spikes per neuron per unit time) in bins [t_from + k w,
-    t_from + (k + 1) w) of the whole bins within [t_from, t_to]; times in any unit."""
-    n_bins = int(np.floor((t_to - t_from) / bin_width * (1 + 1e-12)))
-    k = np.floor((np.asarray(times, dtype=float) - t_from) / bin_width).astype(np.int64)
-    counts = np.bincount(k[(k >= 0) & (k < n_bins)], minlength=n_bins)
-    return counts / (n_neurons * bin_width)
-
-
 def welch(x, bin_width, segment_bins):
     """Welch's power spectral density of a series sampled every bin_width: periodic Hann
     windows of segment_bins samples, half overlap, each segment's mean removed, one-sided,
@@ -74,6 +65,19 @@ def highest_bin(freqs, power, from_frequency):
     return int(above[np.argmax(power[above])])
 
 
+def interpolated_peak(freqs, power, top):
+    """The peak between bins: the vertex of the parabola through the logarithms of the
+    powers at top - 1, top and top + 1 (exact for a Gaussian peak, the shape of a Hann
+    window's main lobe to a few per cent); freqs[top] where there is no such parabola."""
+    if not 0 < top < len(freqs) - 1 or np.any(power[top - 1:top + 2] <= 0):
+        return float(freqs[top])
+    below, at, above = np.log(power[top - 1:top + 2])
+    curvature = below - 2 * at + above
+    if curvature >= 0:
+        return float(freqs[top])
+    return float(freqs[top] + 0.5 * (below - above) / curvature * (freqs[1] - freqs[0]))
+
+
 def spectrum_peak(rate, bin_width, from_frequency,
                   relative_resolution=PEAK_RELATIVE_RESOLUTION):
     """The frequency of the largest Welch power of a rate series above from_frequency.
@@ -81,32 +85,25 @@ def spectrum_peak(rate, bin_width, from_frequency,
     A first pass with FIRST_SEGMENT_BINS-sample segments finds the peak; the segments
     are then lengthened until a frequency bin is at most relative_resolution of the
     peak's frequency (or the series holds no more than MIN_SEGMENTS of them), and the
-    peak is refined between bins by a parabola through the logarithms of the three
-    powers around the highest (exact for a Gaussian peak, the shape of a Hann window's
-    main lobe to a few per cent). Returns a dict: peak (interpolated), the highest bin's
-    frequency, bin (the resolution), segment (samples), segments (how many averaged),
-    resolved (bin <= relative_resolution x peak), freqs and power."""
+    peak is interpolated between bins (interpolated_peak). Returns a dict: peak, the
+    highest bin's frequency, bin (the resolution), segment (samples), segments (how
+    many averaged), resolved (bin <= relative_resolution x peak), freqs and power."""
     x = np.asarray(rate, dtype=float)
     longest = max(1, int(2 * len(x) / (MIN_SEGMENTS + 1)))
     segment = min(FIRST_SEGMENT_BINS, len(x))
     while True:
         freqs, power = welch(x, bin_width, segment)
         top = highest_bin(freqs, power, from_frequency)
-        wanted = int(np.ceil(1.0 / (relative_resolution * freqs[top] * bin_width)))
+        peak = interpolated_peak(freqs, power, top)
+        wanted = int(np.ceil(1.0 / (relative_resolution * peak * bin_width)))
         if wanted <= segment or segment >= longest:
             break
         segment = min(wanted, longest)
-    peak = freqs[top]
-    if 0 < top < len(freqs) - 1 and np.all(power[top - 1:top + 2] > 0):
-        below, at, above = np.log(power[top - 1:top + 2])
-        curvature = below - 2 * at + above
-        if curvature < 0:
-            peak += 0.5 * (below - above) / curvature * (freqs[1] - freqs[0])
     bin_size = float(freqs[1] - freqs[0])
-    return {"peak": float(peak), "highest_bin": float(freqs[top]), "bin": bin_size,
+    return {"peak": peak, "highest_bin": float(freqs[top]), "bin": bin_size,
             "segment": segment, "segments": int((len(x) - segment) // (segment - segment // 2)
                                                  + 1),
-            "resolved": bool(bin_size <= relative_resolution * freqs[top] * (1 + 1e-9)),
+            "resolved": bool(bin_size <= relative_resolution * peak * (1 + 1e-9)),
             "freqs": freqs, "power": power}
 
 
