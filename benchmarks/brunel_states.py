@@ -2,7 +2,7 @@
 """Brunel's (2000) network, model A, states A-D of his Fig. 8, in both methods: `make brunel`.
 
     .venv/bin/python benchmarks/brunel_states.py [--states ABCD] [--t-end 0.5] [--warmup 0.2]
-        [--out out/brunel] [--nest | --nest-json PATH] [--workdir DIR]
+        [--out out/brunel] [--nest [--nest-precise] | --nest-json PATH] [--workdir DIR]
 
 Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
 
@@ -13,7 +13,8 @@ Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
 * direct: examples/brunel/network_direct.toml, 12,500 LIF neurons exchanging spikes,
   with the state's --set lines (its header);
 * NEST 3.10 (--nest; benchmarks/nest_side, its venv .bench/nest-venv, one thread) for
-  the same window, its neurons started at the direct network's v, or its figures from --nest-json (this script's JSON, or
+  the same window, its neurons started at the direct network's v (--nest-precise: its
+  continuous-time models, iaf_psc_delta_ps and poisson_generator_ps, as ours), or its figures from --nest-json (this script's JSON, or
   {state: nest_side.run_brunel's dict}).
 
 Every run simulates --warmup + --t-end seconds; the figures are over the last --t-end
@@ -103,7 +104,7 @@ def direct_spikes(path: Path, t_from: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv: Path | None,
-              nest_reused: dict | None) -> dict:
+              nest_reused: dict | None, nest_precise: bool = False) -> dict:
     built = bb.state_mesh(state, workdir, force_diffusion=True)
     inputs, total = built["inputs"], warmup + t_end
     density_sets = bb.network_sets(inputs, built["path"])
@@ -129,7 +130,7 @@ def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv:
         try:
             nest = bb.nest_side.run_brunel(str(nest_venv), state, t_end, t_warmup=warmup,
                                            threads=1, seed=bb.NEST_SEED, rates_out=rates_out,
-                                           v_init_mv=initial_v())
+                                           precise=nest_precise, v_init_mv=initial_v())
         except (bb.nest_side.NestSideError, OSError) as error:
             log(f"NEST, state {state}: {error}")
             nest = {"error": str(error)}
@@ -175,7 +176,8 @@ def draw(state: str, r: dict, path: Path) -> None:
     curves = [("density", r["density"]["series"], "C0"), ("direct", r["direct"]["series"], "C1")]
     nest = r.get("nest") or {}
     if "series" in nest:
-        curves.append(("NEST 3.10", nest["series"], "C2"))
+        curves.append((f"NEST 3.10 ({nest.get('neuron_model', 'iaf_psc_delta')})",
+                       nest["series"], "C2"))
     for label, series, colour in curves:
         t = np.asarray(series["t_s"]) + bb.BIN_S  # bin ends, as the raster's times
         last = t > t_last - RASTER_S - 1e-9
@@ -290,6 +292,9 @@ def main(argv=None) -> int:
     nest = parser.add_mutually_exclusive_group()
     nest.add_argument("--nest", action="store_true",
                       help="run NEST 3.10 too (one thread; 30-500 s per simulated second here)")
+    parser.add_argument("--nest-precise", action="store_true",
+                        help="with --nest: NEST's continuous-time models (iaf_psc_delta_ps, "
+                             "poisson_generator_ps; ~3x the cost)")
     nest.add_argument("--nest-json", type=Path,
                       help="NEST figures to reuse: this script's JSON or "
                            "{state: run_brunel's dict}")
@@ -299,6 +304,8 @@ def main(argv=None) -> int:
     states = "".join(dict.fromkeys(args.states.upper()))
     if not states or any(s not in bb.STATES for s in states):
         parser.error(f"--states takes letters of {''.join(bb.STATES)}, got {args.states!r}")
+    if args.nest_precise and not args.nest:
+        parser.error("--nest-precise goes with --nest")
     if args.t_end <= 0 or args.warmup < 0:
         parser.error("--t-end must be positive and --warmup not negative")
     if not bb.OUR_MIIND.exists():
@@ -318,7 +325,7 @@ def main(argv=None) -> int:
         with work_directory(args.workdir, "brunel_states_") as workdir:
             for state in states:
                 results[state] = one_state(state, workdir, args.t_end, args.warmup, nest_venv,
-                                           nest_reused)
+                                           nest_reused, args.nest_precise)
                 draw(state, results[state], args.out / f"brunel_{state}.png")
                 log(f"  figure: {args.out / f'brunel_{state}.png'}")
     except bb.OurSideError as error:

@@ -3,7 +3,7 @@
 Not imported by anything of ours: brian2_side.py runs it with the venv's python,
 
     <venv>/bin/python brian2_brunel.py --g 5 --eta 2 --t-end S --warmup S --seed K \
-        --cache-dir DIR [--neurons N]
+        --cache-dir DIR [--neurons N] [--rates-out FILE.npz]
 
 and reads the one JSON dict it prints on stdout (progress goes to stderr).
 
@@ -43,6 +43,7 @@ V_RESET = 10 * mV
 T_REF = 2 * ms
 NU_THR = THETA / (J * C_E * TAU)  # 10 Hz
 DT = 0.1 * ms
+BIN_S = 1e-3  # the bins of --rates-out, those of make brunel's rates
 
 
 def log(message):
@@ -58,6 +59,8 @@ def main(argv=None):
     ap.add_argument("--warmup", type=float, default=0.0, help="simulated seconds first")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache-dir", required=True, help="Brian2's Cython cache directory")
+    ap.add_argument("--rates-out", help="write the E and I rates in 1 ms bins over the "
+                                        "window after the warm-up to this .npz")
     a = ap.parse_args(argv)
     prefs.codegen.target = "cython"
     prefs.codegen.runtime.cython.cache_dir = a.cache_dir
@@ -103,6 +106,15 @@ def main(argv=None):
     window = t >= a.warmup
     n_spikes_e = int(np.count_nonzero(window & (i < n_e)))
     n_spikes_i = int(np.count_nonzero(window & (i >= n_e)))
+    if a.rates_out:
+        # a spike of step k carries its step's start time k dt: bin b holds [b, b + 1) ms
+        n_bins = int(round(a.t_end / BIN_S))
+        bins = np.floor((t - a.warmup) / BIN_S + 1e-6).astype(np.int64)
+        kept = window & (bins < n_bins)
+        rates = [np.bincount(bins[kept & part], minlength=n_bins) / (size * BIN_S)
+                 for part, size in ((i < n_e, n_e), (i >= n_e, n - n_e))]
+        np.savez_compressed(a.rates_out, t_s=a.warmup + BIN_S * np.arange(n_bins),
+                            rate_e_hz=rates[0], rate_i_hz=rates[1], bin_s=BIN_S)
     result = {
         "simulator": "brian2", "brian2_version": brian2.__version__,
         "numpy_version": np.__version__, "python": sys.version.split()[0],
