@@ -178,6 +178,7 @@ def draw(state: str, r: dict, path: Path) -> None:
     if "series" in nest:
         curves.append((f"NEST 3.10 ({nest.get('neuron_model', 'iaf_psc_delta')})",
                        nest["series"], "C2"))
+    spiking_floor = []  # the lowest power of the spiking networks' spectra
     for label, series, colour in curves:
         t = np.asarray(series["t_s"]) + bb.BIN_S  # bin ends, as the raster's times
         last = t > t_last - RASTER_S - 1e-9
@@ -190,12 +191,18 @@ def draw(state: str, r: dict, path: Path) -> None:
         freqs, power = np.asarray(series["freqs_hz"]), np.asarray(series["power"])
         above = freqs > bb.SPECTRUM_FROM_HZ
         spectrum.semilogy(freqs[above], power[above], color=colour, lw=0.9, label=label)
+        if label != "density":
+            spiking_floor.append(power[above].min())
     for axis in (raster, rate):
         axis.set_xlim(max(t_last - RASTER_S, r["density"]["window_s"][0]), t_last)
     rate.set(ylabel="E rate (Hz)", xlabel="time (s)", title="population rate, 1 ms bins")
     rate.legend(fontsize=8, loc="upper right")
     spectrum.set(xlabel="frequency (Hz)", ylabel="power (Hz$^2$/Hz)", xlim=(0, 500),
                  title=f"E rate spectrum over {r['density']['window_s'][0]:g}-{t_last:g} s")
+    if spiking_floor:
+        # an oscillating density network's harmonics fall to 1e-19: they would squash the
+        # spiking networks' spectra, whose noise floor lies near 1e-3
+        spectrum.set_ylim(bottom=0.1 * min(spiking_floor))
     spectrum.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
