@@ -10,7 +10,10 @@ and reads the one JSON dict it prints on stdout (progress goes to stderr).
 Written as a Brian2 user would write it: LIF NeuronGroup with `(unless refractory)`,
 method 'exact', delta synapses (`on_pre` adds J to v) with one homogeneous delay,
 fixed in-degree drawn with numpy and given to `connect(i=, j=)`, external input as a
-PoissonInput of C_E sources at eta * nu_thr. Inputs arriving during the refractory
+PoissonInput of C_E sources at eta * nu_thr. Brian2's schedule tests the threshold
+before the step's synapses act, so an input is tested a step later, after a step of leak
+(0.1 mV at the threshold, as much as J); --input-before-threshold moves the synapses and
+the PoissonInput before the test, as NEST and ours. Inputs arriving during the refractory
 period are dropped (`int(not_refractory)`), as in Brunel's model, NEST's
 iaf_psc_delta and ours: Brian2 would otherwise add them to the clamped v, which is
 another model (a higher rate). Autapses and multapses are allowed (plain numpy draws).
@@ -59,6 +62,9 @@ def main(argv=None):
     ap.add_argument("--warmup", type=float, default=0.0, help="simulated seconds first")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--cache-dir", required=True, help="Brian2's Cython cache directory")
+    ap.add_argument("--input-before-threshold", action="store_true",
+                    help="deliver a step's spikes and Poisson input before its threshold test "
+                         "(as NEST and ours), not after it as Brian2's default schedule does")
     ap.add_argument("--rates-out", help="write the E and I rates in 1 ms bins over the "
                                         "window after the warm-up to this .npz")
     a = ap.parse_args(argv)
@@ -82,10 +88,13 @@ def main(argv=None):
                      delay=DELAY, namespace={"w": weight})
         s.connect(i=rng.integers(0, len(sources), size=n * in_degree),
                   j=np.repeat(np.arange(n), in_degree))
+        if a.input_before_threshold:
+            s.pre.when = "before_thresholds"
         synapses.append(s)
     # J is resolved from this module's globals when the network runs
     external = PoissonInput(group, "v", N=C_E, rate=a.eta * NU_THR,
-                            weight="J * int(not_refractory)")
+                            weight="J * int(not_refractory)",
+                            when="before_thresholds" if a.input_before_threshold else "synapses")
     spikes = SpikeMonitor(group)
     network = Network(group, *synapses, external, spikes)
     build_seconds = time.perf_counter() - started
@@ -118,7 +127,8 @@ def main(argv=None):
     result = {
         "simulator": "brian2", "brian2_version": brian2.__version__,
         "numpy_version": np.__version__, "python": sys.version.split()[0],
-        "codegen_target": prefs.codegen.target, "g": a.g, "eta": a.eta, "n_neurons": n,
+        "codegen_target": prefs.codegen.target,
+        "input_before_threshold": a.input_before_threshold, "g": a.g, "eta": a.eta, "n_neurons": n,
         "n_e": n_e, "c_e": C_E, "c_i": C_I, "n_synapses": int(sum(len(s) for s in synapses)),
         "dt": float(DT / second), "t_end": a.t_end, "warmup": a.warmup, "seed": a.seed,
         "import_seconds": IMPORT_SECONDS, "build_seconds": build_seconds,
