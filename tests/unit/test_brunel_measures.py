@@ -20,7 +20,7 @@ from scipy import signal
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 for folder in (BENCHMARKS, BENCHMARKS / "nest_side"):
     if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+        sys.path.append(str(folder))  # after the project's own modules, never shadowing them
 
 import bench_brunel  # noqa: E402
 import spike_measures  # noqa: E402
