@@ -64,7 +64,8 @@ from tests.support.reference import lif_siegert_rate  # noqa: E402  (repository 
 
 sys.path.insert(0, str(REPO / "benchmarks" / "nest_side"))
 import nest_side  # noqa: E402  (a script directory, not a package)
-from spike_measures import spectrum_peak, welch  # noqa: E402  (the same directory)
+from spike_measures import peak_figures, spectrum_peak, welch  # noqa: E402  (the same
+#                                                                    directory)
 
 # Brunel (2000), Fig. 8: (g, eta)
 STATES = {"A": (3.0, 2.0), "B": (6.0, 4.0), "C": (5.0, 2.0), "D": (4.5, 0.9)}
@@ -241,7 +242,7 @@ def rate_figures(path: Path, t_end: float, t_from: float | None = None,
                "oscillates": amplitude is not None and amplitude > OSCILLATION_THRESHOLD,
                "spectrum_peak_hz": float(freqs[above][np.argmax(power[above])]),
                "spectrum_bins": n_bins,
-               "spectrum": {k: v for k, v in refined.items() if k not in ("freqs", "power")},
+               "spectrum": peak_figures(refined),
                "step_spectrum_peak_hz":
                    float(step_freqs[step_above][np.argmax(step_power[step_above])]),
                # a rate constant to rounding has a spectrum of rounding noise

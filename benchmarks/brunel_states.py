@@ -14,8 +14,8 @@ Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
   with the state's --set lines (its header);
 * NEST 3.10 (--nest; benchmarks/nest_side, its venv .bench/nest-venv, one thread) for
   the same window, its neurons started at the direct network's v (--nest-precise: its
-  continuous-time models, iaf_psc_delta_ps and poisson_generator_ps, as ours), or its figures from --nest-json (this script's JSON, or
-  {state: nest_side.run_brunel's dict}).
+  continuous-time models, iaf_psc_delta_ps and poisson_generator_ps, as ours), or its
+  figures from --nest-json (this script's JSON, or {state: nest_side.run_brunel's dict}).
 
 Every run simulates --warmup + --t-end seconds; the figures are over the last --t-end
 (the warm-up holds the synchronous start of the direct network from v = 10 mV): mean
@@ -51,7 +51,7 @@ import bench_brunel as bb  # noqa: E402  (benchmarks/ is the script's directory)
 from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, \
     publish, work_directory  # noqa: E402
 from meshgen.formats.atomic_file import atomic_output  # noqa: E402
-from spike_measures import mean_cv_isi, spectrum_peak  # noqa: E402  (benchmarks/nest_side,
+from spike_measures import mean_cv_isi, peak_figures, spectrum_peak  # noqa: E402  (nest_side,
 #                                                           on the path via bench_brunel)
 
 DIRECT_FILE = REPO / "examples" / "brunel" / "network_direct.toml"
@@ -139,7 +139,7 @@ def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv:
                 t_s, rate_e = saved["t_s"], saved["rate_e_hz"]
             # ours and NEST's peaks by one method, on their rates in the same bins
             found = spectrum_peak(rate_e, bb.BIN_S, bb.SPECTRUM_FROM_HZ)
-            nest["spectrum"] = {k: v for k, v in found.items() if k not in ("freqs", "power")}
+            nest["spectrum"] = peak_figures(found)
             nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": found["freqs"],
                               "power": found["power"]}
     log(f"  state {state}: density E {density['rate_e_hz']:.4g} Hz, direct E "
@@ -263,7 +263,8 @@ def render(results: dict, info: dict, command: str, t_end: float, warmup: float)
         f"Command: `{command}`. Each run simulates {warmup + t_end:g} s; figures over the "
         f"last {t_end:g} s. Rates E / I in Hz; spectrum peaks of the E rate (1 ms bins, "
         "Welch, segments lengthened to a bin within 5% of the peak, the peak interpolated "
-        "between bins; in brackets the bin, the resolution); CV: mean CV of E neurons' interspike intervals; amplitude: std / mean of "
+        "between bins; in brackets the bin, the resolution); CV: mean CV of E neurons' "
+        "interspike intervals; amplitude: std / mean of "
         "the density E rate per step (oscillates above 1%); modes: `miind steady --modes` "
         "on the density network, the leading mode.", "",
         md_table(["state", "g, eta", "Brunel's regime", "theory (Hz)", "density E / I",

@@ -107,7 +107,11 @@ def spectrum_peak(rate, bin_width, from_frequency,
             "freqs": freqs, "power": power}
 
 
-def refined_peak(rate, bin_width, from_frequency):
-    """spectrum_peak's figures without its arrays (for JSON)."""
-    found = spectrum_peak(rate, bin_width, from_frequency)
+def peak_figures(found):
+    """spectrum_peak's result without its arrays (for JSON)."""
     return {k: v for k, v in found.items() if k not in ("freqs", "power")}
+
+
+def refined_peak(rate, bin_width, from_frequency):
+    """spectrum_peak's figures (peak_figures) of a rate series."""
+    return peak_figures(spectrum_peak(rate, bin_width, from_frequency))
