@@ -302,7 +302,7 @@ def main(argv=None) -> int:
                       help="run NEST 3.10 too (one thread; 30-500 s per simulated second here)")
     parser.add_argument("--nest-precise", action="store_true",
                         help="with --nest: NEST's continuous-time models (iaf_psc_delta_ps, "
-                             "poisson_generator_ps; ~3x the cost)")
+                             "poisson_generator_ps; 3-8x the cost)")
     nest.add_argument("--nest-json", type=Path,
                       help="NEST figures to reuse: this script's JSON or "
                            "{state: run_brunel's dict}")
