@@ -6,7 +6,7 @@ MIIND := $(VENV)/bin/miind
 STAMP := $(VENV)/.installed
 DEMO := out/demo
 
-.PHONY: install aot demo patterns brunel synchrony test bench validate clean
+.PHONY: install aot demo patterns brunel synchrony test bench validate validate-synchrony clean
 
 install: $(STAMP) aot
 
@@ -66,8 +66,9 @@ BRUNEL_ARGS ?=
 brunel: install
 	$(PY) benchmarks/brunel_states.py $(BRUNEL_ARGS)
 
-# Synchrony of coupled AdEx and LIF networks against coupling (examples/synchrony/): N = 8
-# and 100, 2 s runs, 1.5 min; SYNCHRONY_OPTIONS=--full for N = 3 to 1,000 (50 min).
+# Synchrony of coupled AdEx and LIF networks against excitatory and gap coupling
+# (examples/synchrony/): N = 8 and 100, 2 s runs, 6.5 min of CPU; SYNCHRONY_OPTIONS=--full
+# for N = 3 to 1,000 (hours; `--strength` runs chosen points).
 synchrony: install
 	$(PY) -m examples.synchrony.study --out out/synchrony $(SYNCHRONY_OPTIONS)
 
@@ -89,6 +90,13 @@ validate: install
 	$(PY) benchmarks/validate_2d.py
 	$(PY) benchmarks/validate_defaults.py
 	$(PY) -m tests.support.golden full
+
+# The synchrony study's regimes in our direct simulator against Brian2 2.9 on the same
+# networks (benchmarks/validate_synchrony.py; Brian2 in .bench/brian2-venv, installed by
+# pip on first use): LIF and regular spiking AdEx, N = 100, 2 s runs, ~10 min here.
+# Resumes from out/validate_synchrony/results.jsonl; VALIDATE_SYNCHRONY_OPTIONS=--fresh.
+validate-synchrony: install
+	$(PY) benchmarks/validate_synchrony.py $(VALIDATE_SYNCHRONY_OPTIONS)
 
 clean:
 	rm -rf out .bench

@@ -39,3 +39,17 @@ def run_side(side, simulator, side_error, work):
     except (OSError, subprocess.SubprocessError) as error:
         print("%s: cannot run %s: %s" % (side, simulator, error), file=sys.stderr)
     return None
+
+
+def own_peak_rss_mb():
+    """This process's peak RSS (MB), VmHWM of /proc/self/status, or None where there is
+    none: getrusage's ru_maxrss starts at the RSS of the parent that (v)forked the
+    process, so a small run under a large parent reports the parent's."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None

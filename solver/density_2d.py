@@ -20,6 +20,7 @@ from meshgen.box_edges import CLAMP_MECHANISMS, N_EDGES, edge_index, edge_names,
 from meshgen.exploration import ExpectedInput
 from meshgen.formats.mesh_artifact import GridArtifact, GridMatrix, Strips2DArtifact
 from meshgen.model_file import model_from_definition
+from meshgen.padded_polygons import edge_crossings
 from meshgen.regular_grid import Grid
 
 from .backend import load_kernels
@@ -269,16 +270,10 @@ def polygon_holding(vertices: np.ndarray, centres, box: Grid, v: float, w: float
     """The first cell whose polygon (vertices (n_cells, k, 2)) holds (v, w); if none
     does (outside the mesh, or in a crack between cells), the cell whose centre is
     nearest, distances measured in units of the range box so both variables count."""
-    start = vertices
-    end = np.roll(vertices, -1, axis=1)
-    # Crossing number of a ray towards +v: an edge counts if it straddles w (half
-    # open, so a point on an edge shared by two cells lies in exactly one of them,
-    # the same one Grid.locate gives on a grid) and crosses the ray right of v.
-    # A repeated (padding) corner makes an edge that straddles nothing.
-    straddles = (start[..., 1] > w) != (end[..., 1] > w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = start[..., 0] + (w - start[..., 1]) * (end[..., 0] - start[..., 0]) / \
-            (end[..., 1] - start[..., 1])
+    # Crossing number of a ray towards +v: an edge counts if it straddles w (the same
+    # cell Grid.locate gives on a grid, for a point on an edge) and crosses the ray
+    # right of v.
+    straddles, crossing = edge_crossings(vertices, 1, w)
     inside = np.count_nonzero(straddles & (v < crossing), axis=1) % 2 == 1
     if inside.any():
         return int(np.argmax(inside))

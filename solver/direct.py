@@ -23,7 +23,7 @@ from meshgen.models import NeuronModel
 from .codegen import cache_directory, kernel_source
 from .population import Dataset, PopulationChecks, PopulationRecord, TableInput
 from .rng import exponential_table, neuron_states, population_key
-from .gap_junctions import GapCoupling
+from .gap_junctions import GapCoupling, step_warning
 from .spike_coupling import (ArrivalBuffers, Outbox, SpikeProjection, StepArrivals, boundary,
                              no_arrivals, window_arrivals)
 
@@ -91,6 +91,9 @@ class DirectPopulation(TableInput):
         self.state = np.zeros((n_vars, self.n_neurons))
         self.refractory_until = np.full(self.n_neurons, -np.inf)
         self.next_event = exponential_table(self.rng, max(1, len(self.groups)))
+        # Drawn after next_event from the same streams: with one input, each interval is
+        # the draw it was when drawn at the event before it.
+        self.next_interval = exponential_table(self.rng, max(1, len(self.groups)))
         self.intensity = np.zeros(self.next_event.shape[0])
         self.counts = np.zeros(self.n_steps, dtype=np.int64)
         self.mean = np.zeros((n_vars, self.n_steps))
@@ -160,7 +163,8 @@ class DirectPopulation(TableInput):
         neuron = 0
         while neuron < self.n_neurons:
             neuron, stored = self.kernel.advance(
-                self.state, self.refractory_until, self.next_event, self.intensity, self.rng,
+                self.state, self.refractory_until, self.next_event, self.next_interval,
+                self.intensity, self.rng,
                 first_step, n_steps, self.dt, group_rates, self.efficacy, self.dimension,
                 *arrivals, self.integration_step, self.counts, self._times, self._ids,
                 self._stored, self.mean, self.record_slot, self.samples, self.accumulate_from,
@@ -220,7 +224,8 @@ class DirectPopulation(TableInput):
                                  spikes)]
 
     def checks(self, seconds: float) -> list[PopulationChecks]:
-        return [PopulationChecks()]
+        warning = None if self.gap is None else step_warning(self.gap, self.dt, self.name)
+        return [PopulationChecks(step_warnings=[warning] if warning else [])]
 
     def spikes(self) -> tuple[np.ndarray, np.ndarray]:
         times = np.concatenate(self.spike_times) if self.spike_times else np.zeros(0)

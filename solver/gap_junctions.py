@@ -46,6 +46,13 @@ from .kernels_gap import sparse_gap_currents
 # grows). The coupling's relative error is lambda dt / 2 (README, "Gap junctions"),
 # so accurate runs keep lambda dt far below 1 anyway.
 MAX_COUPLING_PER_STEP = 1.0
+# Above this lambda dt a run is warned about. The held coupling's error is more than
+# its 5% on the decay rate: neurons that cross the threshold in one step do not feel
+# each other's reset in it, and strong coupling can end in another state. Measured
+# (examples/synchrony/README.md): 8 regular spiking AdEx neurons all to all at 300 nS
+# (lambda = 1,220 /s) lock (chi 1.00, R 1.00) at dt = 100 us, lambda dt = 0.12, and
+# do not (0.915, 0.50) at 50, 25 and 10 us.
+WARN_COUPLING_PER_STEP = 0.1
 
 
 class GapCoupling(NamedTuple):
@@ -118,6 +125,18 @@ def build_gap_coupling(junctions, n_neurons: int, dt: float, path: str) -> GapCo
                           f"{MAX_COUPLING_PER_STEP / rate:.3g}",
                           path=path, key=f"gap_junction.{index}.conductance")
     return coupling
+
+
+def step_warning(coupling: GapCoupling, dt: float, population: str) -> str | None:
+    """The run summary's warning for gap junctions too strong for an accurate step."""
+    rate = coupling.largest_rate()
+    if rate * dt <= WARN_COUPLING_PER_STEP:
+        return None
+    return (f"population '{population}': its gap junctions are held over steps of "
+            f"{dt:g} s, lambda dt = {rate * dt:.3g} (lambda = {rate:.4g} /s); above "
+            f"{WARN_COUPLING_PER_STEP:g} neurons that fire in one step miss each other's "
+            f"reset and strong coupling can settle in another state: check with [simulation] "
+            f"dt <= {WARN_COUPLING_PER_STEP / rate:.3g}")
 
 
 def _csr(rows, columns, values, n: int, mean_conductance: float) -> GapCoupling:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from meshgen.errors import ConfigError
+from meshgen.padded_polygons import edge_crossings, polygon_areas
 
 from .distributions import Distribution
 
@@ -98,22 +99,15 @@ def polygon_mass(vertices: np.ndarray, centres, variables, state: dict[str, Dist
       gets the other variable's probability over its crossing (exact for convex cells).
     """
     points = [state[name].point for name in variables]
-    start, end = vertices, np.roll(vertices, -1, axis=1)
     if points[0] is None and points[1] is None:
-        # Shoelace; a repeated (padding) corner adds an edge of no area.
-        area = 0.5 * np.abs(np.sum(start[..., 0] * end[..., 1] - end[..., 0] * start[..., 1],
-                                   axis=1))
         density = state[variables[0]].pdf(centres[0]) * state[variables[1]].pdf(centres[1])
-        return _renormalised(density * area, f"{state[variables[0]]} x {state[variables[1]]}",
+        return _renormalised(density * polygon_areas(vertices),
+                             f"{state[variables[0]]} x {state[variables[1]]}",
                              "on the mesh's cells", path, f"{key_prefix}.{variables[0]}")
     fixed = 0 if points[0] is not None else 1
     spread = 1 - fixed
     at = points[fixed]
-    # The edges that straddle the line, half open as in density_2d.polygon_holding.
-    straddles = (start[..., fixed] > at) != (end[..., fixed] > at)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        crossing = start[..., spread] + (at - start[..., fixed]) * \
-            (end[..., spread] - start[..., spread]) / (end[..., fixed] - start[..., fixed])
+    straddles, crossing = edge_crossings(vertices, fixed, at)
     low = np.where(straddles, crossing, np.inf).min(axis=1)
     high = np.where(straddles, crossing, -np.inf).max(axis=1)
     crossed = np.isfinite(low) & (high > low)

@@ -40,6 +40,8 @@ BRIAN2_SERIES = "2.9"
 REQUIREMENTS = ["brian2==%s.*" % BRIAN2_SERIES, "numpy<2.3"]
 WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brian2_workload.py")
 BRUNEL_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "brian2_brunel.py")
+SYNCHRONY_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "brian2_synchrony.py")
 CACHE_SUBDIR = "brian2-cython-cache"
 
 # Default sizes and steps of the two workloads (the issue's).
@@ -176,19 +178,39 @@ def run_workload(venv_dir, workload, n_neurons=None, t_end=None, dt=None, seed=1
     return result
 
 
-def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500, seed=1):
+def run_brunel(venv_dir, g=5.0, eta=2.0, t_end=1.0, warmup=0.0, n_neurons=12500, seed=1,
+               c_e=None, j_mv=None):
     """One Brian2 process on Brunel's network (brian2_brunel.py): its JSON dict plus the
-    whole-process wall time."""
+    whole-process wall time. c_e, j_mv: the in-degree C_E and J for cost studies (None:
+    Brunel's 1,000 and 0.1 mV)."""
     cache = os.path.join(os.path.abspath(venv_dir), CACHE_SUBDIR)
     os.makedirs(cache, exist_ok=True)
     cmd = [venv_python(venv_dir), BRUNEL_WORKER, "--g", repr(g), "--eta", repr(eta),
            "--neurons", str(n_neurons), "--t-end", repr(t_end), "--warmup", repr(warmup),
            "--seed", str(seed), "--cache-dir", cache]
+    for option, value in (("--c-e", c_e), ("--j", j_mv)):
+        if value is not None:
+            cmd += [option, repr(value)]
     log("brunel: %d neurons, g %g, eta %g, %g s after %g s" % (n_neurons, g, eta, t_end, warmup))
     result = _run_worker(cmd, "brunel")
     whole = result["whole_process_seconds"]
     log("brunel: E %.2f Hz, run %.1f s, whole process %.1f s, peak %.0f MB"
         % (result["rate_e_hz"], result["run_seconds"], whole, result["peak_rss_mb"]))
+    return result
+
+
+def run_synchrony(venv_dir, spec_path, out_path, cache_dir=None):
+    """One Brian2 process on one point of the synchrony study (brian2_synchrony.py: the
+    spec's network; spikes and v samples written to `out_path`): its JSON dict plus the
+    whole-process wall time. `cache_dir`: the Cython cache, by default the venv's."""
+    cache = cache_dir or os.path.join(os.path.abspath(venv_dir), CACHE_SUBDIR)
+    os.makedirs(cache, exist_ok=True)
+    cmd = [venv_python(venv_dir), SYNCHRONY_WORKER, "--spec", str(spec_path), "--out",
+           str(out_path), "--cache-dir", str(cache)]
+    result = _run_worker(cmd, "synchrony")
+    if result["code_objects"] != ["CythonCodeObject"]:
+        raise Brian2SideError("Brian2 ran code objects %s, not Cython only"
+                              % result["code_objects"])
     return result
 
 

@@ -3,7 +3,8 @@
 Not imported by anything of ours: nest_side.py runs it with the venv's python,
 
     <venv>/bin/python nest_brunel.py --state A|B|C|D --t-end S --warmup S \
-        [--threads N] [--seed K] [--rates-out FILE.npz] [--precise] [--v-init MV]
+        [--threads N] [--seed K] [--rates-out FILE.npz] [--neurons N] [--c-e K] [--j MV] \
+        [--precise] [--v-init MV]
 
 and reads the one JSON dict it prints on stdout (NEST's banner and messages, and our
 progress, go to stderr).
@@ -13,6 +14,10 @@ Brunel (2000) model A: 10,000 excitatory and 2,500 inhibitory iaf_psc_delta neur
 is the PSP jump in mV), C_E = 1,000 and C_I = 250 inputs per neuron (fixed_indegree,
 no autapses, multapses allowed), J = 0.1 mV, inhibitory weight -g J, delay 1.5 ms,
 external Poisson input eta * nu_thr * C_E per neuron with weight J.
+
+For cost studies (benchmarks/bench_network.py), --neurons sets N (N_E = 0.8 N,
+N_I = 0.2 N), --c-e the in-degree C_E (C_I = C_E / 4) and --j the efficacy J; nu_thr
+follows from J C_E. Each phase is timed in wall and CPU seconds (time.process_time).
 
 --precise runs the same network in continuous time, as ours: iaf_psc_delta_ps neurons
 (spikes at their exact times, not at the end of their 0.1 ms step) and
@@ -40,6 +45,9 @@ import nest  # noqa: E402
 
 from spike_measures import highest_bin, mean_cv_isi, refined_peak, welch  # noqa: E402
 # (spike_measures: this script's directory)
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from reference_venv import own_peak_rss_mb  # noqa: E402  (benchmarks/, standard library only)
 
 IMPORT_SECONDS = time.perf_counter() - PROCESS_STARTED
 
@@ -73,27 +81,29 @@ MODELS = {False: ("iaf_psc_delta", "poisson_generator"),
           True: ("iaf_psc_delta_ps", "poisson_generator_ps")}
 
 
-def build(g, eta, threads, seed, record_from_ms, precise=False, v_init_mv=0.0):
+def build(g, eta, threads, seed, record_from_ms, n_e=N_E, n_i=N_I, c_e=C_E, c_i=C_I,
+          j_mv=J_MV, precise=False, v_init_mv=0.0):
     """The network, and spike recorders of E and I that record from record_from_ms on."""
+    nu_thr_hz = 1000.0 * THETA_MV / (j_mv * c_e * TAU_M_MS)
     nest.ResetKernel()
     nest.set(resolution=RESOLUTION_MS, local_num_threads=threads, rng_seed=seed,
              print_time=False)
     neuron_model, generator_model = MODELS[precise]
     params = dict(NEURON, V_m=v_init_mv)
-    exc = nest.Create(neuron_model, N_E, params=params)
-    inh = nest.Create(neuron_model, N_I, params=params)
+    exc = nest.Create(neuron_model, n_e, params=params)
+    inh = nest.Create(neuron_model, n_i, params=params)
     # A poisson_generator sends an independent train to each of its targets.
-    noise = nest.Create(generator_model, params={"rate": eta * NU_THR_HZ * C_E})
+    noise = nest.Create(generator_model, params={"rate": eta * nu_thr_hz * c_e})
     every = exc + inh
-    nest.Connect(noise, every, syn_spec={"weight": J_MV, "delay": DELAY_MS})
+    nest.Connect(noise, every, syn_spec={"weight": j_mv, "delay": DELAY_MS})
     nest.Connect(exc, every,
-                 {"rule": "fixed_indegree", "indegree": C_E,
+                 {"rule": "fixed_indegree", "indegree": c_e,
                   "allow_autapses": False, "allow_multapses": True},
-                 {"weight": J_MV, "delay": DELAY_MS})
+                 {"weight": j_mv, "delay": DELAY_MS})
     nest.Connect(inh, every,
-                 {"rule": "fixed_indegree", "indegree": C_I,
+                 {"rule": "fixed_indegree", "indegree": c_i,
                   "allow_autapses": False, "allow_multapses": True},
-                 {"weight": -g * J_MV, "delay": DELAY_MS})
+                 {"weight": -g * j_mv, "delay": DELAY_MS})
     rec_e = nest.Create("spike_recorder", params={"start": record_from_ms})
     rec_i = nest.Create("spike_recorder", params={"start": record_from_ms})
     nest.Connect(exc, rec_e)
@@ -134,40 +144,50 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=12345)
     ap.add_argument("--rates-out", help="write the binned E and I rates to this .npz")
+    ap.add_argument("--neurons", type=int, default=N_E + N_I, help="N = N_E + N_I")
+    ap.add_argument("--c-e", type=int, default=C_E, help="excitatory in-degree; C_I = C_E / 4")
+    ap.add_argument("--j", type=float, default=J_MV, help="J in mV")
     ap.add_argument("--precise", action="store_true",
                     help="continuous time: iaf_psc_delta_ps and poisson_generator_ps")
     ap.add_argument("--v-init", type=float, default=NEURON["V_m"],
                     help="initial V_m of every neuron, mV (default %g)" % NEURON["V_m"])
     a = ap.parse_args(argv)
+    n_e = a.neurons * 4 // 5
+    n_i = a.neurons - n_e
+    c_e, c_i = a.c_e, a.c_e // 4
     g, eta = STATES[a.state]
     nest.verbosity = nest.VerbosityLevel.ERROR
 
     warmup_ms, t_end_ms = 1000.0 * a.warmup, 1000.0 * a.t_end
     log("state %s (g=%g, eta=%g): building %d + %d %s neurons, %d threads"
-        % (a.state, g, eta, N_E, N_I, MODELS[a.precise][0], a.threads))
-    started = time.perf_counter()
-    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms, a.precise, a.v_init)
+        % (a.state, g, eta, n_e, n_i, MODELS[a.precise][0], a.threads))
+    started, cpu_started = time.perf_counter(), time.process_time()
+    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms, n_e, n_i, c_e, c_i, a.j,
+                         a.precise, a.v_init)
     build_seconds = time.perf_counter() - started
+    build_cpu_seconds = time.process_time() - cpu_started
     n_connections = nest.num_connections
     rss_after_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     if warmup_ms > 0:
         nest.Simulate(warmup_ms)
     warmup_seconds = time.perf_counter() - started
+    warmup_cpu_seconds = time.process_time() - cpu_started
     log("warm-up %.3g s simulated in %.1f s; recording %.3g s" % (a.warmup, warmup_seconds,
                                                                    a.t_end))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     nest.Simulate(t_end_ms)
     simulate_seconds = time.perf_counter() - started
+    simulate_cpu_seconds = time.process_time() - cpu_started
 
     ev_e, ev_i = rec_e.get("events"), rec_i.get("events")
     steps_e, steps_i = grid_steps(ev_e["times"]), grid_steps(ev_i["times"])
     senders_e = np.asarray(ev_e["senders"], dtype=np.int64)
     first_step = int(round(warmup_ms / RESOLUTION_MS))
     n_bins = int(round(t_end_ms / BIN_MS))
-    rate_e = binned_rates(steps_e, first_step, n_bins, N_E)
-    rate_i = binned_rates(steps_i, first_step, n_bins, N_I)
+    rate_e = binned_rates(steps_e, first_step, n_bins, n_e)
+    rate_i = binned_rates(steps_i, first_step, n_bins, n_i)
     cv_e, n_cv = mean_cv_isi(senders_e, np.asarray(ev_e["times"], dtype=float))
     peak_hz, freqs, power = spectrum_peak(rate_e)
     refined = refined_peak(rate_e, BIN_MS * 1e-3, SPECTRUM_FROM_HZ)
@@ -187,14 +207,14 @@ def main(argv=None):
         "state": a.state,
         "g": g,
         "eta": eta,
-        "n_e": N_E,
-        "n_i": N_I,
-        "c_e": C_E,
-        "c_i": C_I,
-        "j_mv": J_MV,
+        "n_e": n_e,
+        "n_i": n_i,
+        "c_e": c_e,
+        "c_i": c_i,
+        "j_mv": a.j,
         "delay_ms": DELAY_MS,
         "resolution_ms": RESOLUTION_MS,
-        "nu_ext_hz": eta * NU_THR_HZ,
+        "nu_ext_hz": eta * 1000.0 * THETA_MV / (a.j * c_e * TAU_M_MS),
         "threads": a.threads,
         "seed": a.seed,
         "neuron_model": MODELS[a.precise][0],
@@ -207,6 +227,10 @@ def main(argv=None):
         "build_seconds": build_seconds,
         "warmup_simulate_seconds": warmup_seconds,
         "simulate_seconds": simulate_seconds,
+        "build_cpu_seconds": build_cpu_seconds,
+        "warmup_cpu_seconds": warmup_cpu_seconds,
+        "simulate_cpu_seconds": simulate_cpu_seconds,
+        "worker_cpu_seconds": time.process_time(),
         "worker_seconds": whole,
         "seconds_per_simulated_second": {
             # the recorded window's Simulate alone
@@ -215,6 +239,7 @@ def main(argv=None):
             "worker": whole / (a.t_end + a.warmup),
         },
         "peak_rss_mb": peak_rss,
+        "own_peak_rss_mb": own_peak_rss_mb(),
         "peak_rss_after_build_mb": rss_after_build,
         "n_spikes_e": int(len(steps_e)),
         "n_spikes_i": int(len(steps_i)),

@@ -93,12 +93,15 @@ def ensure_venv(venv_dir):
 
 
 def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEED,
-               rates_out=None, precise=False, v_init_mv=None):
+               rates_out=None, n_neurons=None, c_e=None, j_mv=None, precise=False,
+               v_init_mv=None):
     """One NEST process (nest_brunel.py): build the network, simulate t_warmup
     seconds unrecorded, then t_end seconds recorded. Returns its JSON dict plus the
     whole-process wall time and whole-process seconds per simulated second.
-    precise: the continuous-time models (iaf_psc_delta_ps, poisson_generator_ps);
-    v_init_mv: every neuron's initial V_m (None: the worker's default, 0 mV)."""
+    n_neurons, c_e, j_mv: N, the in-degree C_E and J for cost studies (None: Brunel's
+    12,500, 1,000 and 0.1 mV). precise: the continuous-time models (iaf_psc_delta_ps,
+    poisson_generator_ps); v_init_mv: every neuron's initial V_m (None: the worker's
+    default, 0 mV)."""
     if state not in STATES:
         raise NestSideError("unknown state %r (known: %s)" % (state, ", ".join(STATES)))
     # the worker bins at 1 ms and NEST's recorder start must lie on its 0.1 ms grid
@@ -109,6 +112,9 @@ def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEE
            "--warmup", repr(t_warmup), "--threads", str(threads), "--seed", str(seed)]
     if rates_out:
         cmd += ["--rates-out", os.path.abspath(rates_out)]
+    for option, value in (("--neurons", n_neurons), ("--c-e", c_e), ("--j", j_mv)):
+        if value is not None:
+            cmd += [option, repr(value)]
     if precise:
         cmd.append("--precise")
     if v_init_mv is not None:
@@ -154,7 +160,7 @@ def main(argv=None):
     def work():
         setup = ensure_venv(a.venv)
         res = run_brunel(a.venv, a.state, a.t_end, a.warmup, a.threads, a.seed, a.rates_out,
-                         a.precise, a.v_init)
+                         precise=a.precise, v_init_mv=a.v_init)
         res["install_seconds"] = setup["install_seconds"]
         return res
 

@@ -5,10 +5,9 @@ A case is a row of CASES: a firing pattern (an AdEx pattern of
 examples/adex_patterns/ or a LIF oscillator: its model file, where its limit cycle
 lies, how its bursts are told apart) and a coupling kind of
 COUPLINGS with the strengths swept. A coupling kind turns a strength into the lines
-that couple the population to itself, so a new kind (gap junctions, `[[gap_junction]]`
-with `conductance`, once the solver has them) is one function and one entry in
-COUPLINGS, plus its rows in CASES; the sweep, the measures and the figures do not
-change.
+that couple the population to itself (excitatory synapses, gap junctions), so a new
+kind is one function and one entry in COUPLINGS, plus its rows in CASES; the sweep,
+the measures and the figures do not change.
 """
 
 from __future__ import annotations
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from meshgen.model_file import read_model
+
 EXAMPLES_DIR = Path(__file__).resolve().parents[1]
 POPULATION = "net"
 # Spikes reach their targets 1 ms later, as in the Brian2 study this replaces.
@@ -24,6 +25,14 @@ DELAY = 1e-3  # s
 # The direct populations' default step (README "Direct simulation"); AdEx's RK4
 # steps are this long, checked by `miind run` against half of it.
 DT = 1e-4  # s
+# Gap junctions pass each neuron a current computed from the states at the start of
+# the step and held through it (README "Gap junctions"), so neurons crossing the
+# threshold within one step do not feel each other's reset: at 1e-4 s the step itself
+# synchronises strongly coupled neurons. 8 regular spiking neurons at G = 300 nS:
+# chi 1.00 / R 1.00 at dt = 1e-4, 0.915 / 0.50 at 5e-5, 2.5e-5 and 1e-5 (at 100 and
+# 1000 nS 2.5e-5 and 1e-5 agree to 0.01; fast spiking and bursting at 3-10 nS agree to
+# 0.01 already between 1e-4 and 2.5e-5).
+GAP_DT = 2.5e-5  # s
 
 
 @dataclass(frozen=True)
@@ -76,7 +85,7 @@ PATTERNS = {
 }
 
 
-def excitatory_synapses(strength: float, n_neurons: int) -> str:
+def excitatory_synapses(strength: float, n_neurons: int, pattern: Pattern) -> str:
     """All-to-all excitatory synapses of total strength `strength` (mV): each spike
     lifts every other neuron's v by strength / (N - 1), so a volley of all the others
     lifts it by `strength` whatever N and the sweeps of different N line up."""
@@ -90,18 +99,51 @@ autapses = false
 """
 
 
+def gap_junction_rate(pattern: Pattern) -> tuple[float, str]:
+    """g (1/s, on dv/dt) of one unit of gap conductance, and the unit: 1 nS for AdEx,
+    g = 1000 / C with C in pF (README "Gap junctions"; 3.56/s at the patterns' 281
+    pF); for LIF, whose file has no capacitance, the unit is its leak conductance g_L,
+    g = 1/tau."""
+    model = read_model(EXAMPLES_DIR / pattern.model)
+    if model.kind == "adex":
+        return 1000.0 / model.parameters["C"], "nS"
+    if model.kind == "lif":
+        return 1.0 / model.parameters["tau"], "g_L"
+    raise ValueError(f"no gap conductance unit for {model.kind} ({pattern.model})")
+
+
+def gap_junctions(strength: float, n_neurons: int, pattern: Pattern) -> str:
+    """All-to-all gap junctions of total conductance `strength` per neuron (nS for
+    AdEx): each of a neuron's N - 1 junctions is strength / (N - 1), so a neuron whose
+    v stands apart from all the others' by dv takes strength x dv whatever N, as J
+    does for the synapses."""
+    rate, _ = gap_junction_rate(pattern)
+    return f"""[[gap_junction]]
+population = "{POPULATION}"
+conductance = {rate * strength / (n_neurons - 1)!r}
+connectivity = "all_to_all"
+"""
+
+
 @dataclass(frozen=True)
 class Coupling:
     name: str
-    lines: Callable[[float, int], str]  # (strength, N) -> the file's coupling tables
-    strength_label: str
+    lines: Callable[[float, int, Pattern], str]  # (strength, N, pattern) -> coupling tables
+    symbol: str
+    quantity: str
+    unit: Callable[[Pattern], str]
+
+    def strength_label(self, pattern: Pattern) -> str:
+        return f"{self.quantity} ({self.unit(pattern)})"
 
 
 COUPLINGS = {
-    "excitatory": Coupling("excitatory", excitatory_synapses,
-                           "total excitatory coupling J = (N - 1) x efficacy (mV)"),
-    # "gap_junction": Coupling("gap_junction", gap_junctions, "g_gap (nS)") once
-    # [[gap_junction]] is in the solver (issue 13).
+    "excitatory": Coupling("excitatory", excitatory_synapses, "J",
+                           "total excitatory coupling J = (N - 1) x efficacy",
+                           lambda pattern: "mV"),
+    "gap": Coupling("gap", gap_junctions, "G",
+                    "total gap conductance G = (N - 1) x junction",
+                    lambda pattern: gap_junction_rate(pattern)[1]),
 }
 
 
@@ -110,6 +152,7 @@ class Case:
     pattern: Pattern
     coupling: Coupling
     strengths: tuple[float, ...]  # 0 is the uncoupled network
+    dt: float = DT  # s
 
     @property
     def name(self) -> str:
@@ -123,6 +166,15 @@ class Case:
 # each burst already runs at the 1 kHz the delay allows (N = 8: 300 Hz), and beyond
 # that the spikes multiply without bound (the run stops with "fired more than ...").
 # Fast spiking at J = 30 mV fires at 1 kHz; LIF at 20 mV, threshold minus reset.
+#
+# Gap junctions, from uncoupled to a total conductance far above the leak's (AdEx:
+# g_L = 30 nS; LIF: g_L), where v of all the neurons moves as one. GAP_DT accepts
+# them all: the step check asks lambda dt <= 1 with lambda = g N = (1000 G / C) N /
+# (N - 1), so G up to C / (1000 dt) (N - 1) / N = 7.5 uS at N = 3, 11 uS at 1000
+# (LIF: 800 (N - 1) / N g_L); at 1 uS and N = 3, lambda dt = 0.13 and the coupling
+# rate is 7% fast (README "Gap junctions": lambda dt / 2).
+ADEX_GAP_STRENGTHS = (0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0, 100.0, 300.0, 1000.0)  # nS
+LIF_GAP_STRENGTHS = (0.0, 0.1, 0.3, 1.0, 2.0, 3.0, 5.0, 10.0, 30.0)  # g_L
 CASES = [
     Case(PATTERNS["regular"], COUPLINGS["excitatory"],
          (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)),
@@ -132,7 +184,14 @@ CASES = [
          (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 15.0, 20.0)),
     Case(PATTERNS["lif"], COUPLINGS["excitatory"],
          (0.0, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 15.0, 17.0, 19.0)),
-]
+] + [Case(PATTERNS[name], COUPLINGS["gap"], strengths, GAP_DT) for name, strengths in (
+    ("regular", ADEX_GAP_STRENGTHS), ("bursting", ADEX_GAP_STRENGTHS),
+    ("fast", ADEX_GAP_STRENGTHS), ("lif", LIF_GAP_STRENGTHS))]
+
+
+def case_named(pattern: str, coupling: str = "excitatory") -> Case:
+    """The case of a pattern and a coupling kind (names of PATTERNS and COUPLINGS)."""
+    return next(c for c in CASES if c.pattern.name == pattern and c.coupling.name == coupling)
 
 
 @dataclass(frozen=True)
@@ -176,7 +235,7 @@ def network_file(case: Case, n_neurons: int, strength: float, background: Backgr
 {strength:g}, {"with" if background else "without"} background (examples/synchrony/cases.py)
 [simulation]
 t_end = {t_end!r}
-dt = {DT!r}
+dt = {case.dt!r}
 
 [[population]]
 name = "{POPULATION}"
@@ -190,5 +249,5 @@ initial = {{ {initial} }}
     if background is not None:
         text += background_lines(background) + "\n"
     if strength > 0.0:
-        text += case.coupling.lines(strength, n_neurons)
+        text += case.coupling.lines(strength, n_neurons, case.pattern)
     return text

@@ -12,8 +12,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
+
 from meshgen.errors import SimulationError
-from meshgen.formats.run_output_reader import read_output
+from meshgen.formats.run_output_reader import PopulationOutput, RunOutput, read_output
 from miind_cli import spike_synchrony, statistics
 from solver.engine import run_simulation
 
@@ -34,6 +36,11 @@ MAX_CLUSTERS = 4
 # study give R_m of 0.9 and more.
 CLUSTER_LOCKING = 0.8
 MIN_GROUPED_NEURONS = 8
+# volley_groups: volleys of at least this many spikes on average. By chance, N
+# independent neurons firing at r each make runs of spikes closer than the
+# coincidence c of mean length exp(N r c): at most 1.65 for N = 100 below the 1 kHz
+# that a 1 ms delay allows, with the c = 5 us of benchmarks/validate_synchrony.py.
+MIN_VOLLEY_SIZE = 4
 
 
 @dataclass(frozen=True)
@@ -113,3 +120,50 @@ def harmonics(output, window: tuple[float, float], burst_isi: float | None) -> l
 
 def _number(value) -> float:
     return math.nan if value is None else float(value)
+
+
+def output_from_samples(spike_times: np.ndarray, spike_ids: np.ndarray, v: np.ndarray,
+                        dt: float, source: str = "") -> RunOutput:
+    """Another simulator's run of the study's population as `read_output` gives ours,
+    so that `measure` reads both the same way: its spikes (s, any order) and each
+    neuron's v (mV) at the end of every step of `dt` after that step's reset, (n_steps,
+    N), as `miind run` records it. The rate, the mean v, and each neuron's mean and
+    variance of v over the second half of the steps (chi's window, `miind run`'s
+    `accumulate_from`) are computed here as `miind run` computes them."""
+    v = np.asarray(v, dtype=np.float64)
+    n_steps, n_neurons = v.shape
+    order = np.argsort(spike_times, kind="stable")
+    times = np.asarray(spike_times, dtype=np.float64)[order]
+    # A spike at t belongs to the step [k dt, (k + 1) dt) holding it.
+    steps = np.minimum((times / dt).astype(np.int64), n_steps - 1)
+    counts = np.bincount(steps, minlength=n_steps)
+    accumulate_from = n_steps // 2
+    window = v[accumulate_from:]
+    population = PopulationOutput(
+        name=POPULATION, unit="mV", variables=["v"], method="direct",
+        rate=counts / (n_neurons * dt), mean={"v": v.mean(axis=1)}, n_neurons=n_neurons,
+        spike_times=times, spike_ids=np.asarray(spike_ids, dtype=np.int64)[order],
+        neuron_mean_v=window.mean(axis=0), neuron_var_v=window.var(axis=0),
+        synchrony_t_start=accumulate_from * dt)
+    return RunOutput(path=source, time=dt * np.arange(1, n_steps + 1), dt=dt,
+                     populations={POPULATION: population}, input_rates={})
+
+
+def volley_groups(spike_times: np.ndarray, n_neurons: int, window: tuple[float, float],
+                  coincidence: float) -> int:
+    """The number of groups the neurons fire in, counted by their volleys: N over the
+    mean number of spikes per volley in `window`, a volley being spikes less than
+    `coincidence` (s) after the one before; 0 when the volleys average fewer than
+    MIN_VOLLEY_SIZE spikes (no volleys). For states beyond `groups()`' MAX_CLUSTERS
+    harmonics: a LIF cascade near the runaway (a volley pushes the next group over the
+    threshold 1 ms later) fires in 5 to 9 groups at N = 100, whose R_1 ... R_4 stay at
+    chance. A jump over the threshold fires its neurons at the jump's instant (ours) or
+    at one step's test (Brian2), so a cascade's volleys coincide to within a step,
+    where a volley that drift fires (AdEx, or a LIF's weak pulses) spreads over more."""
+    times = np.sort(np.asarray(spike_times, dtype=np.float64))
+    times = times[(times >= window[0]) & (times <= window[1])]
+    if times.size == 0:
+        return 0
+    volleys = 1 + int(np.count_nonzero(np.diff(times) >= coincidence))
+    mean_size = times.size / volleys
+    return round(n_neurons / mean_size) if mean_size >= MIN_VOLLEY_SIZE else 0

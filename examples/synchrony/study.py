@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
@@ -33,14 +34,17 @@ FULL_T_END = 3.0  # s
 
 
 def point_name(case: Case, n_neurons: int, strength: float, background: bool) -> str:
-    return f"{case.name}_N{n_neurons}_J{strength:g}_{'bg' if background else 'nobg'}"
+    return (f"{case.name}_N{n_neurons}_{case.coupling.symbol}{strength:g}_"
+            f"{'bg' if background else 'nobg'}")
 
 
-def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[dict]:
-    """Every strength of the case, without and with background."""
+def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report,
+          only: list[float] | None = None) -> list[dict]:
+    """Every strength of the case (or those of `only` it has), without and with
+    background."""
     rows = []
     for background in (False, True):
-        for strength in case.strengths:
+        for strength in (s for s in case.strengths if only is None or s in only):
             name = point_name(case, n_neurons, strength, background)
             sim = runs / f"{name}.toml"
             sim.write_text(network_file(case, n_neurons, strength,
@@ -49,7 +53,9 @@ def sweep(case: Case, n_neurons: int, t_end: float, runs: Path, report) -> list[
             report(name, point)
             rows.append({"case": case.name, "label": case.pattern.label,
                          "coupling": case.coupling.name,
-                         "strength_label": case.coupling.strength_label, "n_neurons": n_neurons,
+                         "strength_label": case.coupling.strength_label(case.pattern),
+                         "strength_symbol": case.coupling.symbol,
+                         "strength_unit": case.coupling.unit(case.pattern), "n_neurons": n_neurons,
                          "background": background, "t_end": t_end,
                          "output": str(sim.with_suffix(".h5")),
                          **point.as_dict()})
@@ -60,21 +66,34 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     """The rasters of one case: uncoupled; the most synchronous coupling without
     background, and the same coupling with it; the weakest coupling that splits the
     spikes into groups (beyond it they fire ever faster towards the runaway), or else
-    the strongest that ran. Most synchronous is the highest phase locking R_1 (not
-    chi, which the 3-group state of fast spiking neurons would win at N = 8)."""
+    the one that spreads the phases most evenly (R_1 under a third of its chance
+    level: weak gap junctions), or else the strongest that ran. Most synchronous is
+    the highest phase locking R_1 (not chi, which the 3-group state of fast spiking
+    neurons would win at N = 8, and which gap junctions raise by pulling v together
+    without locking the spikes). A point not run (`--strength`) is left out."""
     def find(background, strength):
-        return next(r for r in rows if r["background"] == background and r["strength"] == strength)
+        return next((r for r in rows
+                     if r["background"] == background and r["strength"] == strength), None)
 
     quiet = [r for r in rows if not r["background"] and r["status"] == "ok"]
-    # Ties in R (1.00 from several strengths in small networks) go to the higher chi.
-    best = max((r for r in quiet if r["strength"] > 0),
-               key=lambda r: (round(r["locking"][0] or 0.0, 2), r["chi"] or 0.0))
-    split = [r for r in quiet if r["clusters"] >= 2]
-    strong = split[0] if split else quiet[-1]
-    picks = [(find(False, 0.0), "uncoupled"), (best, "most synchronous"),
-             (find(True, best["strength"]), "same, with background"),
-             (strong, "in groups" if split else "strongest")]
-    return [(("" if k else f"{r['label']}\n") + f"{why}: J = {r['strength']:g} mV, "
+    coupled = [r for r in quiet if r["strength"] > 0]
+    picks = [(find(False, 0.0), "uncoupled")]
+    if coupled:
+        # Ties in R (1.00 from several strengths) go to the higher chi, then to the
+        # weaker coupling: the least that reaches it.
+        best = max(coupled, key=lambda r: (round(r["locking"][0] or 0.0, 2),
+                                           round(r["chi"] or 0.0, 2), -r["strength"]))
+        split = [r for r in coupled if r["clusters"] >= 2]
+        spread = min(coupled, key=lambda r: r["locking"][0] or 1.0)
+        chance = math.sqrt(math.pi / (4 * spread["n_neurons"]))
+        picks += [(best, "most synchronous"),
+                  (find(True, best["strength"]), "same, with background"),
+                  (split[0], "in groups") if split
+                  else (spread, "phases spread") if (spread["locking"][0] or 1.0) < chance / 3
+                  else (coupled[-1], "strongest")]
+    picks = [(r, why) for r, why in picks if r is not None]
+    return [(("" if k else f"{r['label']}, {r['coupling']}\n")
+             + f"{why}: {r['strength_symbol']} = {r['strength']:g} {r['strength_unit']}, "
              f"{'background' if r['background'] else 'none'}\nchi {_fmt(r['chi'])}, "
              f"R {_fmt(r['locking'][0])}"
              + (f", {r['clusters']} groups" if r["clusters"] >= 2 else ""),
@@ -89,8 +108,8 @@ def _fmt(value) -> str:
 def draw(rows: list[dict], n_neurons: int, out: Path) -> None:
     """The sweep figure and the rasters of one N."""
     durations = "/".join(f"{t:g}" for t in sorted({r["t_end"] for r in rows}))
-    title = (f"N = {n_neurons} neurons, all to all, delay 1 ms; {durations} s runs, "
-             "measures over the second half")
+    title = (f"N = {n_neurons} neurons, all to all (synapses: delay 1 ms); {durations} s "
+             "runs, measures over the second half")
     figures.plot_sweep(rows, n_neurons, out / f"sweep_N{n_neurons}.png", title)
     cases = list(dict.fromkeys(r["case"] for r in rows))
     panels = [chosen_points([r for r in rows if r["case"] == case]) for case in cases]
@@ -111,6 +130,9 @@ def main(argv=None) -> int:
     parser.add_argument("--case", nargs="+", choices=[c.name for c in CASES],
                         help="cases to run (default: all); the results of other cases "
                         "already in OUT/results.json are kept and drawn with them")
+    parser.add_argument("--strength", type=float, nargs="+",
+                        help="only these strengths of each case (a few points of a large N); "
+                        "they replace the case's rows of that N in OUT/results.json")
     parser.add_argument("--out", type=Path, default=Path("out/synchrony"))
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw the figures from OUT/results.json and the kept runs")
@@ -138,7 +160,7 @@ def main(argv=None) -> int:
     new = 0
     for n_neurons in sizes:
         rows_n = [row for case in cases
-                  for row in sweep(case, n_neurons, t_end, runs, report)]
+                  for row in sweep(case, n_neurons, t_end, runs, report, options.strength)]
         new += len(rows_n)
         rows = [r for r in rows if not (r["n_neurons"] == n_neurons
                                         and r["case"] in {c.name for c in cases})] + rows_n

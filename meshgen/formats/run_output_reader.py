@@ -19,6 +19,7 @@ import h5py
 import numpy as np
 
 from ..errors import ArtifactError
+from ..padded_polygons import polygon_areas
 from .mesh_artifact import FORMAT as MESH_FORMAT
 from .mesh_artifact import read_mesh
 from .run_output import FORMAT, FORMAT_VERSION
@@ -235,10 +236,7 @@ class MeshCells:
         if self.regular:
             dv, dw = np.diff(self.edges[0]), np.diff(self.edges[1])
             return np.outer(dw, dv).ravel()
-        v, w = self.vertices[..., 0], self.vertices[..., 1]
-        # Shoelace formula; the corners may run either way round.
-        return 0.5 * np.abs(np.sum(v * np.roll(w, -1, axis=1) - np.roll(v, -1, axis=1) * w,
-                                   axis=1))
+        return polygon_areas(self.vertices)
 
     def densities(self, mass: np.ndarray) -> np.ndarray:
         """Mass per unit area of each cell; NaN for cells of zero area."""

@@ -58,6 +58,26 @@ def test_gap_junctions_run_beside_a_density_population(write, tmp_path, mixed):
     np.testing.assert_allclose(v[-1, 0], v[-1, 1], atol=1e-6)
 
 
+def test_a_step_too_coarse_for_accuracy_is_warned_about(write, tmp_path, mixed):
+    """g N dt = 20 x 200 x 6.76e-5 s (the mesh's step) = 0.27, above the 0.1 the warning
+    starts at: the summary says so and names the step that would do; 2 /s (0.027) runs
+    without it."""
+    import json
+
+    write("lif.toml", LIF_MODEL)
+    warnings = {}
+    for conductance in (20.0, 2.0):
+        simulation = write("sim.toml", edit(mixed, "conductance = 20.0",
+                                            f"conductance = {conductance}"))
+        result = invoke("run", simulation, "-o", tmp_path / f"out{conductance}.h5", "--quiet")
+        assert_ok(result)
+        warnings[conductance] = [w for w in json.loads(result.stdout)["warnings"]
+                                 if "gap junctions" in w]
+    assert len(warnings[20.0]) == 1 and "population 'cells'" in warnings[20.0][0]
+    assert "lambda dt = 0.27" in warnings[20.0][0] and "dt <= 2.5e-05" in warnings[20.0][0]
+    assert warnings[2.0] == []
+
+
 @pytest.mark.parametrize("old, new, key, says", [
     ('population = "cells"', 'population = "density"', "gap_junction.0.population",
      ("'density' is a density population",)),
