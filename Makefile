@@ -93,7 +93,8 @@ validate: install
 
 # The synchrony study's regimes in our direct simulator against Brian2 2.9 on the same
 # networks (benchmarks/validate_synchrony.py; Brian2 in .bench/brian2-venv, installed by
-# pip on first use): LIF and regular spiking AdEx, N = 100, 2 s runs, ~10 min here.
+# pip on first use): LIF and regular spiking AdEx, N = 100, 2 s runs: 4.6 min at load 8-9
+# (Brian2 compiles for about 70 s on its first run).
 # Resumes from out/validate_synchrony/results.jsonl; VALIDATE_SYNCHRONY_OPTIONS=--fresh.
 validate-synchrony: install
 	$(PY) benchmarks/validate_synchrony.py $(VALIDATE_SYNCHRONY_OPTIONS)

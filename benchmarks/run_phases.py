@@ -7,7 +7,8 @@ The same library call as `miind run -q` (solver.engine.run_simulation), without 
 with a progress callback that notes the wall and CPU clocks at each chunk's end. Prints
 one JSON dict: the run's summary, the process's own peak RSS (`own_peak_rss_mb`:
 VmHWM, reference_venv.own_peak_rss_mb) and `phases`, in wall and CPU seconds:
-* `startup_build`: from the interpreter's start to the simulation's first step
+* `startup_build`: from this module's import (the interpreter's first moments
+  aside) to the simulation's first step
   (imports, reading the file, drawing the connectivity, the kernels' load);
 * `simulate`: the engine's loop over all steps;
 * `write`: the output file and the end-of-run checks.
@@ -29,10 +30,14 @@ import sys  # noqa: E402
 def split(notes: list[tuple[int, float, float]], started: tuple[float, float],
           ended: tuple[float, float]) -> dict:
     """The phases from the progress notes (steps done, wall clock, CPU clock) and the
-    (wall, CPU) clocks at the process's start and end."""
+    (wall, CPU) clocks at the process's start and end. The loop's rate needs two notes:
+    a run of one chunk is refused (ValueError), not reported as a loop of no time."""
+    if len(notes) < 2 or notes[-1][0] <= notes[0][0]:
+        raise ValueError(f"{len(notes)} progress note(s): the run must be longer than one "
+                         "chunk (the shortest spike delay) to time its loop")
     (first_done, first_wall, first_cpu), (total, last_wall, last_cpu) = notes[0], notes[-1]
     # the loop's time over all its steps, at its mean rate after the first chunk
-    whole_loop = total / (total - first_done) if total > first_done else 1.0
+    whole_loop = total / (total - first_done)
     loop = (last_wall - first_wall, last_cpu - first_cpu)
     simulate = [x * whole_loop for x in loop]
     first_chunk = [whole - x for whole, x in zip(simulate, loop)]

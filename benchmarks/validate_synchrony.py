@@ -204,14 +204,14 @@ def regime(measured: dict) -> str:
         return "locked"
     if measured["clusters"] >= 2:
         return f"{measured['clusters']} groups"
-    if measured["volley_groups"] >= 2:
+    if measured.get("volley_groups", 0) >= 2:
         return f"{measured['volley_groups']} groups (volleys)"
     return "partial" if measured["locking"][0] >= ASYNCHRONOUS_BELOW else "asynchronous"
 
 
 def split(measured: dict) -> bool:
     return measured["status"] == "ok" and measured["clusters"] != 1 and (
-        measured["clusters"] >= 2 or measured["volley_groups"] >= 2)
+        measured["clusters"] >= 2 or measured.get("volley_groups", 0) >= 2)
 
 
 def agreement(row: dict) -> str:

@@ -135,7 +135,7 @@ def step_warning(coupling: GapCoupling, dt: float, population: str) -> str | Non
     return (f"population '{population}': its gap junctions are held over steps of "
             f"{dt:g} s, lambda dt = {rate * dt:.3g} (lambda = {rate:.4g} /s); above "
             f"{WARN_COUPLING_PER_STEP:g} neurons that fire in one step miss each other's "
-            f"reset and strong coupling can settle in another state: check with [simulation] "
+            f"reset and strong coupling may settle in another state: check with [simulation] "
             f"dt <= {WARN_COUPLING_PER_STEP / rate:.3g}")
 
 

@@ -81,15 +81,15 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
     if coupled:
         # Ties in R (1.00 from several strengths) go to the higher chi, then to the
         # weaker coupling: the least that reaches it.
-        best = max(coupled, key=lambda r: (round(r["locking"][0] or 0.0, 2),
+        best = max(coupled, key=lambda r: (round(_locking(r, 0.0), 2),
                                            round(r["chi"] or 0.0, 2), -r["strength"]))
         split = [r for r in coupled if r["clusters"] >= 2]
-        spread = min(coupled, key=lambda r: r["locking"][0] or 1.0)
+        spread = min(coupled, key=lambda r: _locking(r, 1.0))
         chance = math.sqrt(math.pi / (4 * spread["n_neurons"]))
         picks += [(best, "most synchronous"),
                   (find(True, best["strength"]), "same, with background"),
                   (split[0], "in groups") if split
-                  else (spread, "phases spread") if (spread["locking"][0] or 1.0) < chance / 3
+                  else (spread, "phases spread") if _locking(spread, 1.0) < chance / 3
                   else (coupled[-1], "strongest")]
     picks = [(r, why) for r, why in picks if r is not None]
     return [(("" if k else f"{r['label']}, {r['coupling']}\n")
@@ -99,6 +99,12 @@ def chosen_points(rows: list[dict]) -> list[tuple[str, str, bool]]:
              + (f", {r['clusters']} groups" if r["clusters"] >= 2 else ""),
              r["output"], r["clusters"] >= 2)
             for k, (r, why) in enumerate(picks)]
+
+
+def _locking(row: dict, missing: float) -> float:
+    """A point's phase locking R, or `missing` where it has none (too few spikes)."""
+    locking = row["locking"][0]
+    return missing if locking is None else locking
 
 
 def _fmt(value) -> str:
@@ -132,7 +138,8 @@ def main(argv=None) -> int:
                         "already in OUT/results.json are kept and drawn with them")
     parser.add_argument("--strength", type=float, nargs="+",
                         help="only these strengths of each case (a few points of a large N); "
-                        "they replace the case's rows of that N in OUT/results.json")
+                        "they replace the rows of the same case, N and strength in "
+                        "OUT/results.json, and the case's other points are kept")
     parser.add_argument("--out", type=Path, default=Path("out/synchrony"))
     parser.add_argument("--plot-only", action="store_true",
                         help="redraw the figures from OUT/results.json and the kept runs")
@@ -145,6 +152,13 @@ def main(argv=None) -> int:
     sizes = options.n or (FULL_N if options.full else DEFAULT_N)
     t_end = options.t_end or (FULL_T_END if options.full else DEFAULT_T_END)
     cases = [c for c in CASES if not options.case or c.name in options.case]
+    if options.strength:
+        swept = {s for c in cases for s in c.strengths}
+        unknown = [s for s in options.strength if s not in swept]
+        if unknown:
+            parser.error(f"--strength {' '.join(f'{s:g}' for s in unknown)}: not swept by "
+                         f"{', '.join(c.name for c in cases)}, whose strengths are "
+                         f"{' '.join(f'{s:g}' for s in sorted(swept))}")
     runs = options.out / "runs"
     runs.mkdir(parents=True, exist_ok=True)
 
@@ -162,8 +176,10 @@ def main(argv=None) -> int:
         rows_n = [row for case in cases
                   for row in sweep(case, n_neurons, t_end, runs, report, options.strength)]
         new += len(rows_n)
-        rows = [r for r in rows if not (r["n_neurons"] == n_neurons
-                                        and r["case"] in {c.name for c in cases})] + rows_n
+        rerun = {(r["case"], r["strength"]) for r in rows_n}
+        rows = [r for r in rows if not (r["n_neurons"] == n_neurons and (
+            (r["case"], r["strength"]) in rerun
+            or (not options.strength and r["case"] in {c.name for c in cases})))] + rows_n
         rows.sort(key=lambda r: (r["n_neurons"], order.get(r["case"], len(order))))
         draw([r for r in rows if r["n_neurons"] == n_neurons], n_neurons, options.out)
         # After each N, so that a long --full run can be looked at (--plot-only) as it goes.

@@ -3,6 +3,8 @@ with one line naming the file and key, exit 3 and no output file."""
 
 from __future__ import annotations
 
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -62,8 +64,6 @@ def test_a_step_too_coarse_for_accuracy_is_warned_about(write, tmp_path, mixed):
     """g N dt = 20 x 200 x 6.76e-5 s (the mesh's step) = 0.27, above the 0.1 the warning
     starts at: the summary says so and names the step that would do; 2 /s (0.027) runs
     without it."""
-    import json
-
     write("lif.toml", LIF_MODEL)
     warnings = {}
     for conductance in (20.0, 2.0):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from examples.synchrony import cases, study
 
 
@@ -28,17 +30,28 @@ def test_the_study_runs_measures_and_draws(tmp_path, capsys):
                for s in case.strengths for b in (False, True))
 
 
-def test_chosen_strengths_replace_only_their_case_and_size(tmp_path):
-    """A few points of a large N (`--strength`): the case's rows of that N are the
-    chosen strengths, without and with background, and the rows already in
-    results.json of other N stay."""
-    case = next(c for c in cases.CASES if c.coupling.name == "gap")
-    chosen = [0.0, case.strengths[-1]]
-    for n_neurons, strengths in ((4, chosen[:1]), (3, chosen)):
-        assert study.main(["--n", str(n_neurons), "--t-end", "0.1", "--case", case.name,
-                           "--out", str(tmp_path), "--strength", *map(str, strengths)]) == 0
+def test_chosen_strengths_replace_only_their_own_points(tmp_path, capsys):
+    """A few points of a large N (`--strength`), run one after another: each run adds its
+    points, without and with background, and replaces only the rows of the same case, N
+    and strength; other strengths, other cases and other N stay. A strength the cases
+    do not sweep is refused before anything runs."""
+    first, other = [c for c in cases.CASES if c.coupling.name == "gap"][:2]
+    strong = first.strengths[-1]
+
+    def run(case, n_neurons, *strengths):
+        return study.main(["--n", str(n_neurons), "--t-end", "0.1", "--case", case.name,
+                           "--out", str(tmp_path), "--strength", *map(str, strengths)])
+
+    for case, n_neurons, strength in ((first, 4, 0.0), (first, 3, 0.0), (other, 3, 0.0),
+                                      (first, 3, strong), (first, 3, strong)):
+        assert run(case, n_neurons, strength) == 0
     rows = json.loads((tmp_path / "results.json").read_text())
-    for n_neurons, strengths in ((4, chosen[:1]), (3, chosen)):
-        assert sorted((r["strength"], r["background"]) for r in rows
-                      if r["n_neurons"] == n_neurons) == \
-            sorted((s, b) for s in strengths for b in (False, True))
+    points = sorted((r["case"], r["n_neurons"], r["strength"], r["background"]) for r in rows)
+    assert points == sorted((case.name, n, s, b) for case, n, s in (
+        (first, 4, 0.0), (first, 3, 0.0), (other, 3, 0.0), (first, 3, strong))
+        for b in (False, True))
+    with pytest.raises(SystemExit) as refused:
+        run(first, 3, strong / 3)
+    assert refused.value.code == 2
+    assert f"--strength {strong / 3:g}: not swept by {first.name}" in capsys.readouterr().err
+    assert json.loads((tmp_path / "results.json").read_text()) == rows

@@ -25,8 +25,7 @@ from solver.engine import run_simulation
 
 def run(tmp_path, pattern: str, n_neurons: int, strength: float, t_end: float,
         background: bool = False, seed: int = 1, coupling: str = "excitatory"):
-    case = next(c for c in cases.CASES
-                if c.pattern.name == pattern and c.coupling.name == coupling)
+    case = cases.case_named(pattern, coupling)
     sim = tmp_path / f"{pattern}_{coupling}_{n_neurons}_{strength:g}_{background}_{seed}.toml"
     sim.write_text(cases.network_file(case, n_neurons, strength,
                                       cases.BACKGROUND if background else None, t_end, seed))
@@ -109,8 +108,9 @@ def test_excitatory_coupling_synchronises(tmp_path, pattern, strength, t_end, ch
 
 # Pulses 1 ms late, 8 neurons, seeds 1-3. LIF oscillators: weak pulses (J = 2 mV)
 # synchronise them (chi 0.915-0.947, R 0.99; 0.97 before the volley's spikes
-# arriving at one instant were made one input, commit ff8869f), pulses just short of the runaway (J = 19 mV, 1
-# mV under threshold minus reset) split them into 3 or 4 groups, by seed, firing in
+# arriving at one instant were made one input, commit ff8869f), pulses just short of
+# the runaway (J = 19 mV, 1 mV under threshold minus reset) split them into 3 or 4
+# groups, by seed, firing in
 # turn (R_3 or R_4 1.00, R_1 0.33-0.62). Neurons with adaptation (regular spiking):
 # weak pulses (J = 2 mV) lock them (R 0.96-0.99), strong ones (J = 20 mV) break the
 # volley up (chi 0.83-0.88 falls to 0.45). Without adaptation (fast spiking, like
@@ -216,7 +216,7 @@ def test_weak_gap_junctions_without_spikelets_desynchronise(tmp_path):
 @pytest.mark.parametrize("pattern, strength, conductance", [
     ("regular", 7 * 2.81, 10.0), ("lif", 7.0, 50.0)])
 def test_gap_strength_is_the_total_conductance_per_neuron(pattern, strength, conductance):
-    case = next(c for c in cases.CASES if c.pattern.name == pattern and c.coupling.name == "gap")
+    case = cases.case_named(pattern, "gap")
     sim = tomllib.loads(cases.network_file(case, 8, strength, None, 1.0))
     (junction,) = sim["gap_junction"]
     assert junction["conductance"] == pytest.approx(conductance, rel=1e-12)

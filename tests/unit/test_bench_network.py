@@ -73,8 +73,8 @@ def test_phases_take_the_first_chunk_out_of_the_build():
     assert phases["startup_build"]["cpu_seconds"] == pytest.approx(1.0, rel=EXACT)
     assert phases["write"]["seconds"] == pytest.approx(0.25, rel=EXACT)
     assert phases["write"]["cpu_seconds"] == pytest.approx(0.125, rel=EXACT)
-    one_chunk = run_phases.split([(100, 4.0, 3.0)], (0.0, 0.0), (4.0, 3.0))
-    assert one_chunk["simulate"]["seconds"] == 0.0  # no second note: no rate to scale
+    with pytest.raises(ValueError, match="longer than one chunk"):
+        run_phases.split([(100, 4.0, 3.0)], (0.0, 0.0), (4.0, 3.0))
 
 
 def test_points_too_large_for_memory_are_skipped_and_said_so(monkeypatch, tmp_path):

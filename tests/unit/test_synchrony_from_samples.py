@@ -19,7 +19,7 @@ from solver.engine import run_simulation
 N_NEURONS = 8
 # `miind run` sums v and v^2 per neuron over the 2,500 steps of the window and takes
 # the variance as their difference (v^2 ~ 3e3 mV^2, variance ~ 30 mV^2): a relative
-# rounding error ~ 1e-16 x 3e3 / 30 x sqrt(2500) ~ 5e-12, well under this.
+# rounding error ~ 1e-16 x 3e3 / 30 x sqrt(2500) ~ 5e-13, well under this.
 ROUNDING = 1e-9
 
 
