@@ -55,7 +55,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
-from scipy import optimize, signal
+from scipy import optimize
 
 from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, publish, \
     work_directory
@@ -64,6 +64,8 @@ from tests.support.reference import lif_siegert_rate  # noqa: E402  (repository 
 
 sys.path.insert(0, str(REPO / "benchmarks" / "nest_side"))
 import nest_side  # noqa: E402  (a script directory, not a package)
+from spike_measures import peak_figures, spectrum_peak, welch  # noqa: E402  (the same
+#                                                                    directory)
 
 # Brunel (2000), Fig. 8: (g, eta)
 STATES = {"A": (3.0, 2.0), "B": (6.0, 4.0), "C": (5.0, 2.0), "D": (4.5, 0.9)}
@@ -199,17 +201,17 @@ def build_mesh(inputs: dict, rate: float, path: Path, workdir: Path, force_diffu
 
 def welch_spectrum(binned: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Welch power of a rate in BIN_S bins, mean removed (the method of nest_side)."""
-    x = binned - binned.mean()
-    nperseg = min(WELCH_BINS, len(x))
-    return signal.welch(x, fs=1.0 / BIN_S, window="hann", nperseg=nperseg,
-                        noverlap=nperseg // 2, detrend="constant")
+    return welch(binned, BIN_S, min(WELCH_BINS, len(binned)))
 
 
 def rate_figures(path: Path, t_end: float, t_from: float | None = None,
                  keep_series: bool = False) -> dict:
     """Rates of a `miind run` output (density or direct) over [t_from, t_end] (default:
     its second half): means, E's relative amplitude (per step) and the spectrum peak of
-    E in BIN_S bins. keep_series: also the binned E rate and its spectrum."""
+    E in BIN_S bins: `spectrum_peak_hz` the highest bin of WELCH_BINS-bin segments, and
+    `spectrum` spike_measures.spectrum_peak's (segments long enough for a bin within 5%
+    of the peak, the peak interpolated between bins). keep_series: also the binned E
+    rate and the latter's spectrum."""
     t_from = t_end / 2 if t_from is None else t_from
     with h5py.File(path, "r") as f:
         t = np.asarray(f["time"][:])
@@ -227,10 +229,8 @@ def rate_figures(path: Path, t_end: float, t_from: float | None = None,
     freqs, power = welch_spectrum(binned)
     above = freqs > SPECTRUM_FROM_HZ
     # the same segments in time, unbinned: 1 ms bins alias what is above 500 Hz
-    nperseg_steps = min(WELCH_BINS * per_bin, len(e))
-    step_freqs, step_power = signal.welch(e - e.mean(), fs=1.0 / dt, window="hann",
-                                          nperseg=nperseg_steps, noverlap=nperseg_steps // 2,
-                                          detrend="constant")
+    step_freqs, step_power = welch(e, dt, min(WELCH_BINS * per_bin, len(e)))
+    refined = spectrum_peak(binned, BIN_S, SPECTRUM_FROM_HZ)
     step_above = step_freqs > SPECTRUM_FROM_HZ
     mean_e = float(e.mean())
     amplitude = float(e.std() / mean_e) if mean_e > 0 else None
@@ -242,13 +242,14 @@ def rate_figures(path: Path, t_end: float, t_from: float | None = None,
                "oscillates": amplitude is not None and amplitude > OSCILLATION_THRESHOLD,
                "spectrum_peak_hz": float(freqs[above][np.argmax(power[above])]),
                "spectrum_bins": n_bins,
+               "spectrum": peak_figures(refined),
                "step_spectrum_peak_hz":
                    float(step_freqs[step_above][np.argmax(step_power[step_above])]),
                # a rate constant to rounding has a spectrum of rounding noise
                "spectrum_meaningful": amplitude is not None and amplitude > FLAT}
     if keep_series:
         figures["series"] = {"t_s": t_from + BIN_S * np.arange(n_bins), "rate_e_hz": binned,
-                             "freqs_hz": freqs, "power": power}
+                             "freqs_hz": refined["freqs"], "power": refined["power"]}
     return figures
 
 

@@ -2,7 +2,7 @@
 """Brunel's (2000) network, model A, states A-D of his Fig. 8, in both methods: `make brunel`.
 
     .venv/bin/python benchmarks/brunel_states.py [--states ABCD] [--t-end 0.5] [--warmup 0.2]
-        [--out out/brunel] [--nest | --nest-json PATH] [--workdir DIR]
+        [--out out/brunel] [--nest [--nest-precise] | --nest-json PATH] [--workdir DIR]
 
 Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
 
@@ -13,13 +13,16 @@ Per state (g, eta) = A (3, 2), B (6, 4), C (5, 2), D (4.5, 0.9):
 * direct: examples/brunel/network_direct.toml, 12,500 LIF neurons exchanging spikes,
   with the state's --set lines (its header);
 * NEST 3.10 (--nest; benchmarks/nest_side, its venv .bench/nest-venv, one thread) for
-  the same window, or its figures from --nest-json (this script's JSON, or
-  {state: nest_side.run_brunel's dict}).
+  the same window, its neurons started at the direct network's v (--nest-precise: its
+  continuous-time models, iaf_psc_delta_ps and poisson_generator_ps, as ours), or its
+  figures from --nest-json (this script's JSON, or {state: nest_side.run_brunel's dict}).
 
 Every run simulates --warmup + --t-end seconds; the figures are over the last --t-end
 (the warm-up holds the synchronous start of the direct network from v = 10 mV): mean
-E and I rates, the E rate's spectrum peak (1 ms bins, Welch, Hann, 256 bins, half
-overlap, above 5 Hz: bench_brunel's and nest_side's method), the mean CV of interspike
+E and I rates, the E rate's spectrum peak (1 ms bins, Welch, Hann, half overlap, above
+5 Hz; segments of 256 bins lengthened until a bin is within 5% of the peak, and the peak
+interpolated between bins: spike_measures.spectrum_peak, applied alike to NEST's binned
+rate, which its worker saves), the mean CV of interspike
 intervals of E neurons (direct, NEST), the relative amplitude std / mean of the
 density E rate per step (it oscillates above 1%), and Brunel's self-consistent
 diffusion rate (Siegert, tests/support/reference).
@@ -48,7 +51,8 @@ import bench_brunel as bb  # noqa: E402  (benchmarks/ is the script's directory)
 from bench_report import OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table, \
     publish, work_directory  # noqa: E402
 from meshgen.formats.atomic_file import atomic_output  # noqa: E402
-from spike_measures import mean_cv_isi  # noqa: E402  (benchmarks/nest_side, via bench_brunel)
+from spike_measures import mean_cv_isi, peak_figures, spectrum_peak  # noqa: E402  (nest_side,
+#                                                           on the path via bench_brunel)
 
 DIRECT_FILE = REPO / "examples" / "brunel" / "network_direct.toml"
 N_E = 10000  # network_direct.toml's excitatory population
@@ -81,6 +85,16 @@ def timed_run(network: Path, sets: list[str], out: Path, t_total: float, workdir
             "load_average_before": load, "warnings": call["json"].get("warnings")}
 
 
+def initial_v() -> float:
+    """The direct network's initial v (mV), given to NEST's neurons too, so that both
+    networks start alike (NEST's own default is 0 mV)."""
+    network = bb.tomllib.loads(DIRECT_FILE.read_text())
+    values = {float(p["initial"]["v"]) for p in network["population"]}
+    if len(values) != 1:
+        raise bb.OurSideError(f"{DIRECT_FILE}: populations start at different v {values}")
+    return values.pop()
+
+
 def direct_spikes(path: Path, t_from: float) -> tuple[np.ndarray, np.ndarray]:
     with h5py.File(path, "r") as f:
         times = np.asarray(f["spikes/e/timestamps"][:])
@@ -90,7 +104,7 @@ def direct_spikes(path: Path, t_from: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv: Path | None,
-              nest_reused: dict | None) -> dict:
+              nest_reused: dict | None, nest_precise: bool = False) -> dict:
     built = bb.state_mesh(state, workdir, force_diffusion=True)
     inputs, total = built["inputs"], warmup + t_end
     density_sets = bb.network_sets(inputs, built["path"])
@@ -115,22 +129,37 @@ def one_state(state: str, workdir: Path, t_end: float, warmup: float, nest_venv:
         rates_out = workdir / f"{state}_nest.npz"
         try:
             nest = bb.nest_side.run_brunel(str(nest_venv), state, t_end, t_warmup=warmup,
-                                           threads=1, seed=bb.NEST_SEED, rates_out=rates_out)
+                                           threads=1, seed=bb.NEST_SEED, rates_out=rates_out,
+                                           precise=nest_precise, v_init_mv=initial_v())
         except (bb.nest_side.NestSideError, OSError) as error:
             log(f"NEST, state {state}: {error}")
             nest = {"error": str(error)}
         else:
             with np.load(rates_out) as saved:
                 t_s, rate_e = saved["t_s"], saved["rate_e_hz"]
-            # the worker's spectrum is not scaled as a density: ours, on its binned rate
-            freqs, power = bb.welch_spectrum(rate_e)
-            nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": freqs, "power": power}
+            # ours and NEST's peaks by one method, on their rates in the same bins
+            found = spectrum_peak(rate_e, bb.BIN_S, bb.SPECTRUM_FROM_HZ)
+            nest["spectrum"] = peak_figures(found)
+            nest["series"] = {"t_s": t_s, "rate_e_hz": rate_e, "freqs_hz": found["freqs"],
+                              "power": found["power"]}
     log(f"  state {state}: density E {density['rate_e_hz']:.4g} Hz, direct E "
         f"{direct['rate_e_hz']:.4g} Hz, CV {fmt(direct['cv_isi_e'])}, peaks "
-        f"{density['spectrum_peak_hz']:.4g} / {direct['spectrum_peak_hz']:.4g} Hz")
+        f"{peak(density):.4g} / {peak(direct):.4g} Hz")
     return {**inputs, "regime": REGIMES[state], "theory_rates_hz": built["theory"],
             "mesh": {k: built["meshes"][-1][k] for k in ("method", "cells", "dt")},
             "density": density, "modes": modes, "direct": direct, "nest": nest}
+
+
+def peak(side: dict) -> float | None:
+    """The refined spectrum peak of a side's E rate (a worker's JSON reused by --nest-json
+    holds it as spectrum_peak_refined)."""
+    found = side.get("spectrum") or side.get("spectrum_peak_refined")
+    return None if found is None else found["peak"]
+
+
+def peak_cell(side: dict) -> str:
+    found = side.get("spectrum") or side.get("spectrum_peak_refined")
+    return "-" if found is None else f"{found['peak']:.4g} (bin {found['bin']:.2g})"
 
 
 # ---------------------------------------------------------------- figures
@@ -147,7 +176,9 @@ def draw(state: str, r: dict, path: Path) -> None:
     curves = [("density", r["density"]["series"], "C0"), ("direct", r["direct"]["series"], "C1")]
     nest = r.get("nest") or {}
     if "series" in nest:
-        curves.append(("NEST 3.10", nest["series"], "C2"))
+        curves.append((f"NEST 3.10 ({nest.get('neuron_model', 'iaf_psc_delta')})",
+                       nest["series"], "C2"))
+    spiking_floor = []  # the lowest power of the spiking networks' spectra
     for label, series, colour in curves:
         t = np.asarray(series["t_s"]) + bb.BIN_S  # bin ends, as the raster's times
         last = t > t_last - RASTER_S - 1e-9
@@ -160,12 +191,18 @@ def draw(state: str, r: dict, path: Path) -> None:
         freqs, power = np.asarray(series["freqs_hz"]), np.asarray(series["power"])
         above = freqs > bb.SPECTRUM_FROM_HZ
         spectrum.semilogy(freqs[above], power[above], color=colour, lw=0.9, label=label)
+        if label != "density":
+            spiking_floor.append(power[above].min())
     for axis in (raster, rate):
         axis.set_xlim(max(t_last - RASTER_S, r["density"]["window_s"][0]), t_last)
     rate.set(ylabel="E rate (Hz)", xlabel="time (s)", title="population rate, 1 ms bins")
     rate.legend(fontsize=8, loc="upper right")
     spectrum.set(xlabel="frequency (Hz)", ylabel="power (Hz$^2$/Hz)", xlim=(0, 500),
                  title=f"E rate spectrum over {r['density']['window_s'][0]:g}-{t_last:g} s")
+    if spiking_floor:
+        # an oscillating density network's harmonics fall to 1e-19: they would squash the
+        # spiking networks' spectra, whose noise floor lies near 1e-3
+        spectrum.set_ylim(bottom=0.1 * min(spiking_floor))
     spectrum.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,8 +222,7 @@ def verdict(state: str, r: dict) -> str:
                                                 nest.get("rate_e_hz")))]
         limit = RATE_TARGET
     else:
-        checks = [("peak vs NEST", bb.relative(r["direct"]["spectrum_peak_hz"],
-                                              nest.get("spectrum_peak_hz")))]
+        checks = [("peak vs NEST", bb.relative(peak(r["direct"]), peak(nest)))]
         limit = PEAK_TARGET
     outcome = lambda value: "-" if value is None else (  # noqa: E731
         "met" if abs(value) <= limit else "missed")
@@ -209,9 +245,8 @@ def render(results: dict, info: dict, command: str, t_end: float, warmup: float)
             bb.pct(bb.relative(density["rate_e_hz"], direct["rate_e_hz"])),
             bb.pct(bb.relative(direct["rate_e_hz"], nest.get("rate_e_hz"))),
             fmt(direct["cv_isi_e"]), fmt(nest.get("cv_isi_e")),
-            f"{density['spectrum_peak_hz']:.4g}" if density["spectrum_meaningful"] else "- (flat)",
-            f"{direct['spectrum_peak_hz']:.4g}", fmt(nest.get("spectrum_peak_hz"), 4),
-            bb.pct(bb.relative(direct["spectrum_peak_hz"], nest.get("spectrum_peak_hz"))),
+            peak_cell(density) if density["spectrum_meaningful"] else "- (flat)",
+            peak_cell(direct), peak_cell(nest), bb.pct(bb.relative(peak(direct), peak(nest))),
             f"{density['relative_amplitude_e']:.3g} ({'yes' if density['oscillates'] else 'no'})",
             "-" if lead is None else
             f"{'stable' if modes.get('stable') else 'unstable'}: {lead['growth_rate']:.3g}/s "
@@ -227,7 +262,9 @@ def render(results: dict, info: dict, command: str, t_end: float, warmup: float)
         machine_line(info), "",
         f"Command: `{command}`. Each run simulates {warmup + t_end:g} s; figures over the "
         f"last {t_end:g} s. Rates E / I in Hz; spectrum peaks of the E rate (1 ms bins, "
-        "Welch); CV: mean CV of E neurons' interspike intervals; amplitude: std / mean of "
+        "Welch, segments lengthened to a bin within 5% of the peak, the peak interpolated "
+        "between bins; in brackets the bin, the resolution); CV: mean CV of E neurons' "
+        "interspike intervals; amplitude: std / mean of "
         "the density E rate per step (oscillates above 1%); modes: `miind steady --modes` "
         "on the density network, the leading mode.", "",
         md_table(["state", "g, eta", "Brunel's regime", "theory (Hz)", "density E / I",
@@ -263,6 +300,9 @@ def main(argv=None) -> int:
     nest = parser.add_mutually_exclusive_group()
     nest.add_argument("--nest", action="store_true",
                       help="run NEST 3.10 too (one thread; 30-500 s per simulated second here)")
+    parser.add_argument("--nest-precise", action="store_true",
+                        help="with --nest: NEST's continuous-time models (iaf_psc_delta_ps, "
+                             "poisson_generator_ps; 3-8x the cost)")
     nest.add_argument("--nest-json", type=Path,
                       help="NEST figures to reuse: this script's JSON or "
                            "{state: run_brunel's dict}")
@@ -272,6 +312,8 @@ def main(argv=None) -> int:
     states = "".join(dict.fromkeys(args.states.upper()))
     if not states or any(s not in bb.STATES for s in states):
         parser.error(f"--states takes letters of {''.join(bb.STATES)}, got {args.states!r}")
+    if args.nest_precise and not args.nest:
+        parser.error("--nest-precise goes with --nest")
     if args.t_end <= 0 or args.warmup < 0:
         parser.error("--t-end must be positive and --warmup not negative")
     if not bb.OUR_MIIND.exists():
@@ -291,7 +333,7 @@ def main(argv=None) -> int:
         with work_directory(args.workdir, "brunel_states_") as workdir:
             for state in states:
                 results[state] = one_state(state, workdir, args.t_end, args.warmup, nest_venv,
-                                           nest_reused)
+                                           nest_reused, args.nest_precise)
                 draw(state, results[state], args.out / f"brunel_{state}.png")
                 log(f"  figure: {args.out / f'brunel_{state}.png'}")
     except bb.OurSideError as error:

@@ -3,14 +3,18 @@
 Not imported by anything of ours: brian2_side.py runs it with the venv's python,
 
     <venv>/bin/python brian2_brunel.py --g 5 --eta 2 --t-end S --warmup S --seed K \
-        --cache-dir DIR [--neurons N] [--c-e K] [--j MV]
+        --cache-dir DIR [--neurons N] [--c-e K] [--j MV] [--rates-out FILE.npz] \
+        [--input-before-threshold]
 
 and reads the one JSON dict it prints on stdout (progress goes to stderr).
 
 Written as a Brian2 user would write it: LIF NeuronGroup with `(unless refractory)`,
 method 'exact', delta synapses (`on_pre` adds J to v) with one homogeneous delay,
 fixed in-degree drawn with numpy and given to `connect(i=, j=)`, external input as a
-PoissonInput of C_E sources at eta * nu_thr. Inputs arriving during the refractory
+PoissonInput of C_E sources at eta * nu_thr. Brian2's schedule tests the threshold
+before the step's synapses act, so an input is tested a step later, after a step of leak
+(0.1 mV at the threshold, as much as J); --input-before-threshold moves the synapses and
+the PoissonInput before the test, as NEST and ours. Inputs arriving during the refractory
 period are dropped (`int(not_refractory)`), as in Brunel's model, NEST's
 iaf_psc_delta and ours: Brian2 would otherwise add them to the clamped v, which is
 another model (a higher rate). Autapses and multapses are allowed (plain numpy draws).
@@ -48,6 +52,7 @@ THETA = 20 * mV
 V_RESET = 10 * mV
 T_REF = 2 * ms
 DT = 0.1 * ms
+BIN_S = 1e-3  # the bins of --rates-out, those of make brunel's rates
 
 
 def log(message):
@@ -65,6 +70,11 @@ def main(argv=None):
     ap.add_argument("--cache-dir", required=True, help="Brian2's Cython cache directory")
     ap.add_argument("--c-e", type=int, default=C_E, help="excitatory in-degree; C_I = C_E / 4")
     ap.add_argument("--j", type=float, default=float(J / mV), help="J in mV")
+    ap.add_argument("--input-before-threshold", action="store_true",
+                    help="deliver a step's spikes and Poisson input before its threshold test "
+                         "(as NEST and ours), not after it as Brian2's default schedule does")
+    ap.add_argument("--rates-out", help="write the E and I rates in 1 ms bins over the "
+                                        "window after the warm-up to this .npz")
     a = ap.parse_args(argv)
     c_e, c_i, j = a.c_e, a.c_e // 4, a.j * mV
     nu_thr = THETA / (j * c_e * TAU)
@@ -88,11 +98,14 @@ def main(argv=None):
                      delay=DELAY, namespace={"w": weight})
         s.connect(i=rng.integers(0, len(sources), size=n * in_degree),
                   j=np.repeat(np.arange(n), in_degree))
+        if a.input_before_threshold:
+            s.pre.when = "before_thresholds"
         synapses.append(s)
     # J_ext is resolved from the runs' namespace: a name, not a value written into the
     # expression, so one compiled code serves every J
     external = PoissonInput(group, "v", N=c_e, rate=a.eta * nu_thr,
-                            weight="J_ext * int(not_refractory)")
+                            weight="J_ext * int(not_refractory)",
+                            when="before_thresholds" if a.input_before_threshold else "synapses")
     spikes = SpikeMonitor(group)
     network = Network(group, *synapses, external, spikes)
     build_seconds = time.perf_counter() - started
@@ -116,11 +129,21 @@ def main(argv=None):
     window = t >= a.warmup
     n_spikes_e = int(np.count_nonzero(window & (i < n_e)))
     n_spikes_i = int(np.count_nonzero(window & (i >= n_e)))
+    if a.rates_out:
+        # a spike of step k carries its step's start time k dt: bin b holds [b, b + 1) ms
+        n_bins = int(round(a.t_end / BIN_S))
+        bins = np.floor((t - a.warmup) / BIN_S + 1e-6).astype(np.int64)
+        kept = window & (bins < n_bins)
+        rates = [np.bincount(bins[kept & part], minlength=n_bins) / (size * BIN_S)
+                 for part, size in ((i < n_e, n_e), (i >= n_e, n - n_e))]
+        np.savez_compressed(a.rates_out, t_s=a.warmup + BIN_S * np.arange(n_bins),
+                            rate_e_hz=rates[0], rate_i_hz=rates[1], bin_s=BIN_S)
     result = {
         "simulator": "brian2", "brian2_version": brian2.__version__,
         "numpy_version": np.__version__, "python": sys.version.split()[0],
-        "codegen_target": prefs.codegen.target, "g": a.g, "eta": a.eta, "n_neurons": n,
-        "n_e": n_e, "c_e": c_e, "c_i": c_i, "j_mv": a.j,
+        "codegen_target": prefs.codegen.target,
+        "input_before_threshold": a.input_before_threshold, "g": a.g, "eta": a.eta,
+        "n_neurons": n, "n_e": n_e, "c_e": c_e, "c_i": c_i, "j_mv": a.j,
         "n_synapses": int(sum(len(s) for s in synapses)),
         "dt": float(DT / second), "t_end": a.t_end, "warmup": a.warmup, "seed": a.seed,
         "import_seconds": IMPORT_SECONDS, "build_seconds": build_seconds,

@@ -3,7 +3,8 @@
 Not imported by anything of ours: nest_side.py runs it with the venv's python,
 
     <venv>/bin/python nest_brunel.py --state A|B|C|D --t-end S --warmup S \
-        [--threads N] [--seed K] [--rates-out FILE.npz] [--neurons N] [--c-e K] [--j MV]
+        [--threads N] [--seed K] [--rates-out FILE.npz] [--neurons N] [--c-e K] [--j MV] \
+        [--precise] [--v-init MV]
 
 and reads the one JSON dict it prints on stdout (NEST's banner and messages, and our
 progress, go to stderr).
@@ -17,6 +18,12 @@ external Poisson input eta * nu_thr * C_E per neuron with weight J.
 For cost studies (benchmarks/bench_network.py), --neurons sets N (N_E = 0.8 N,
 N_I = 0.2 N), --c-e the in-degree C_E (C_I = C_E / 4) and --j the efficacy J; nu_thr
 follows from J C_E. Each phase is timed in wall and CPU seconds (time.process_time).
+
+--precise runs the same network in continuous time, as ours: iaf_psc_delta_ps neurons
+(spikes at their exact times, not at the end of their 0.1 ms step) and
+poisson_generator_ps (external events at exact times), so that inputs of one step are no
+longer summed before the threshold test. --v-init sets the initial V_m of every neuron
+(default 0 mV, NEST's E_L; ours start at the reset, 10 mV).
 """
 
 import argparse
@@ -36,7 +43,8 @@ PROCESS_STARTED = time.perf_counter()
 import numpy as np  # noqa: E402
 import nest  # noqa: E402
 
-from spike_measures import mean_cv_isi  # noqa: E402  (this script's directory)
+from spike_measures import highest_bin, mean_cv_isi, refined_peak, welch  # noqa: E402
+# (spike_measures: this script's directory)
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from reference_venv import own_peak_rss_mb  # noqa: E402  (benchmarks/, standard library only)
@@ -68,17 +76,24 @@ def log(message):
     print("[nest_brunel] " + message, file=sys.stderr, flush=True)
 
 
+# The grid-based models and their continuous-time (precise spike timing) versions.
+MODELS = {False: ("iaf_psc_delta", "poisson_generator"),
+          True: ("iaf_psc_delta_ps", "poisson_generator_ps")}
+
+
 def build(g, eta, threads, seed, record_from_ms, n_e=N_E, n_i=N_I, c_e=C_E, c_i=C_I,
-          j_mv=J_MV):
+          j_mv=J_MV, precise=False, v_init_mv=0.0):
     """The network, and spike recorders of E and I that record from record_from_ms on."""
     nu_thr_hz = 1000.0 * THETA_MV / (j_mv * c_e * TAU_M_MS)
     nest.ResetKernel()
     nest.set(resolution=RESOLUTION_MS, local_num_threads=threads, rng_seed=seed,
              print_time=False)
-    exc = nest.Create("iaf_psc_delta", n_e, params=NEURON)
-    inh = nest.Create("iaf_psc_delta", n_i, params=NEURON)
+    neuron_model, generator_model = MODELS[precise]
+    params = dict(NEURON, V_m=v_init_mv)
+    exc = nest.Create(neuron_model, n_e, params=params)
+    inh = nest.Create(neuron_model, n_i, params=params)
     # A poisson_generator sends an independent train to each of its targets.
-    noise = nest.Create("poisson_generator", params={"rate": eta * nu_thr_hz * c_e})
+    noise = nest.Create(generator_model, params={"rate": eta * nu_thr_hz * c_e})
     every = exc + inh
     nest.Connect(noise, every, syn_spec={"weight": j_mv, "delay": DELAY_MS})
     nest.Connect(exc, every,
@@ -96,6 +111,13 @@ def build(g, eta, threads, seed, record_from_ms, n_e=N_E, n_i=N_I, c_e=C_E, c_i=
     return rec_e, rec_i
 
 
+def grid_steps(times_ms):
+    """The step s whose interval ((s - 1) h, s h] holds each spike: s = t / h for the
+    grid-based models, which stamp a spike with the end of its step, and the step that
+    holds a precise spike time (--precise)."""
+    return np.ceil(np.asarray(times_ms) / RESOLUTION_MS - 1e-6).astype(np.int64)
+
+
 def binned_rates(steps, first_step, n_bins, n_neurons):
     """Population rate in Hz per BIN_MS bin. NEST records a spike of step s (time
     s * resolution) when start < t <= stop, so bin k holds steps
@@ -109,16 +131,8 @@ def binned_rates(steps, first_step, n_bins, n_neurons):
 def spectrum_peak(rate_hz):
     """Frequency (Hz) of the largest Welch power above SPECTRUM_FROM_HZ of a rate
     series in BIN_MS bins, its mean removed; also the (frequencies, power)."""
-    x = rate_hz - rate_hz.mean()
-    n = min(WELCH_BINS, len(x))
-    window = np.hanning(n)
-    hop = max(1, n // 2)
-    segments = [x[i:i + n] for i in range(0, len(x) - n + 1, hop)]
-    power = np.mean([np.abs(np.fft.rfft((s - s.mean()) * window)) ** 2 for s in segments],
-                    axis=0)
-    freqs = np.fft.rfftfreq(n, d=BIN_MS * 1e-3)
-    above = freqs > SPECTRUM_FROM_HZ
-    return float(freqs[above][np.argmax(power[above])]), freqs, power
+    freqs, power = welch(rate_hz, BIN_MS * 1e-3, min(WELCH_BINS, len(rate_hz)))
+    return float(freqs[highest_bin(freqs, power, SPECTRUM_FROM_HZ)]), freqs, power
 
 
 def main(argv=None):
@@ -133,6 +147,10 @@ def main(argv=None):
     ap.add_argument("--neurons", type=int, default=N_E + N_I, help="N = N_E + N_I")
     ap.add_argument("--c-e", type=int, default=C_E, help="excitatory in-degree; C_I = C_E / 4")
     ap.add_argument("--j", type=float, default=J_MV, help="J in mV")
+    ap.add_argument("--precise", action="store_true",
+                    help="continuous time: iaf_psc_delta_ps and poisson_generator_ps")
+    ap.add_argument("--v-init", type=float, default=NEURON["V_m"],
+                    help="initial V_m of every neuron, mV (default %g)" % NEURON["V_m"])
     a = ap.parse_args(argv)
     n_e = a.neurons * 4 // 5
     n_i = a.neurons - n_e
@@ -141,10 +159,11 @@ def main(argv=None):
     nest.verbosity = nest.VerbosityLevel.ERROR
 
     warmup_ms, t_end_ms = 1000.0 * a.warmup, 1000.0 * a.t_end
-    log("state %s (g=%g, eta=%g): building %d + %d neurons, %d threads"
-        % (a.state, g, eta, n_e, n_i, a.threads))
+    log("state %s (g=%g, eta=%g): building %d + %d %s neurons, %d threads"
+        % (a.state, g, eta, n_e, n_i, MODELS[a.precise][0], a.threads))
     started, cpu_started = time.perf_counter(), time.process_time()
-    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms, n_e, n_i, c_e, c_i, a.j)
+    rec_e, rec_i = build(g, eta, a.threads, a.seed, warmup_ms, n_e, n_i, c_e, c_i, a.j,
+                         a.precise, a.v_init)
     build_seconds = time.perf_counter() - started
     build_cpu_seconds = time.process_time() - cpu_started
     n_connections = nest.num_connections
@@ -163,15 +182,15 @@ def main(argv=None):
     simulate_cpu_seconds = time.process_time() - cpu_started
 
     ev_e, ev_i = rec_e.get("events"), rec_i.get("events")
-    steps_e = np.rint(np.asarray(ev_e["times"]) / RESOLUTION_MS).astype(np.int64)
-    steps_i = np.rint(np.asarray(ev_i["times"]) / RESOLUTION_MS).astype(np.int64)
+    steps_e, steps_i = grid_steps(ev_e["times"]), grid_steps(ev_i["times"])
     senders_e = np.asarray(ev_e["senders"], dtype=np.int64)
     first_step = int(round(warmup_ms / RESOLUTION_MS))
     n_bins = int(round(t_end_ms / BIN_MS))
     rate_e = binned_rates(steps_e, first_step, n_bins, n_e)
     rate_i = binned_rates(steps_i, first_step, n_bins, n_i)
-    cv_e, n_cv = mean_cv_isi(senders_e, steps_e * RESOLUTION_MS)
+    cv_e, n_cv = mean_cv_isi(senders_e, np.asarray(ev_e["times"], dtype=float))
     peak_hz, freqs, power = spectrum_peak(rate_e)
+    refined = refined_peak(rate_e, BIN_MS * 1e-3, SPECTRUM_FROM_HZ)
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
     if a.rates_out:
@@ -198,6 +217,9 @@ def main(argv=None):
         "nu_ext_hz": eta * 1000.0 * THETA_MV / (a.j * c_e * TAU_M_MS),
         "threads": a.threads,
         "seed": a.seed,
+        "neuron_model": MODELS[a.precise][0],
+        "generator_model": MODELS[a.precise][1],
+        "v_init_mv": a.v_init,
         "t_end": a.t_end,
         "warmup": a.warmup,
         "n_connections": n_connections,
@@ -228,6 +250,9 @@ def main(argv=None):
         "spectrum_peak_hz": peak_hz,
         "spectrum": "E rate in %g ms bins, mean removed; Welch, Hann, %d bins, half overlap; "
                     "maximum above %g Hz" % (BIN_MS, WELCH_BINS, SPECTRUM_FROM_HZ),
+        # spike_measures.spectrum_peak: segments lengthened to a bin <= 5% of the peak,
+        # the peak interpolated between bins
+        "spectrum_peak_refined": refined,
         "rates_out": os.path.abspath(a.rates_out) if a.rates_out else None,
     }
     json.dump(result, JSON_OUT, indent=1)

@@ -10,7 +10,8 @@ inside NEST's own virtual environment (--venv), installed there by pip.
 Standard library only; NEST is driven by subprocess in its venv.
 
     python benchmarks/nest_side/nest_side.py --venv .bench/nest-venv --state C \
-        --t-end 2.0 [--warmup 0.2] [--threads 1] [--seed K] [--rates-out FILE.npz]
+        --t-end 2.0 [--warmup 0.2] [--threads 1] [--seed K] [--rates-out FILE.npz] \
+        [--precise] [--v-init MV]
 
 prints a JSON dict on stdout; progress goes to stderr.
 """
@@ -92,12 +93,15 @@ def ensure_venv(venv_dir):
 
 
 def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEED,
-               rates_out=None, n_neurons=None, c_e=None, j_mv=None):
+               rates_out=None, n_neurons=None, c_e=None, j_mv=None, precise=False,
+               v_init_mv=None):
     """One NEST process (nest_brunel.py): build the network, simulate t_warmup
     seconds unrecorded, then t_end seconds recorded. Returns its JSON dict plus the
     whole-process wall time and whole-process seconds per simulated second.
     n_neurons, c_e, j_mv: N, the in-degree C_E and J for cost studies (None: Brunel's
-    12,500, 1,000 and 0.1 mV)."""
+    12,500, 1,000 and 0.1 mV). precise: the continuous-time models (iaf_psc_delta_ps,
+    poisson_generator_ps); v_init_mv: every neuron's initial V_m (None: the worker's
+    default, 0 mV)."""
     if state not in STATES:
         raise NestSideError("unknown state %r (known: %s)" % (state, ", ".join(STATES)))
     # the worker bins at 1 ms and NEST's recorder start must lie on its 0.1 ms grid
@@ -111,6 +115,10 @@ def run_brunel(venv_dir, state, t_end, t_warmup=0.2, threads=1, seed=DEFAULT_SEE
     for option, value in (("--neurons", n_neurons), ("--c-e", c_e), ("--j", j_mv)):
         if value is not None:
             cmd += [option, repr(value)]
+    if precise:
+        cmd.append("--precise")
+    if v_init_mv is not None:
+        cmd += ["--v-init", repr(float(v_init_mv))]
     log("state %s: %g s after %g s warm-up, %d thread(s)" % (state, t_end, t_warmup, threads))
     started = time.perf_counter()
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -144,11 +152,15 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="NEST's local_num_threads")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="NEST's rng_seed")
     ap.add_argument("--rates-out", help="write the 1 ms-binned E and I rates to this .npz")
+    ap.add_argument("--precise", action="store_true",
+                    help="continuous time: iaf_psc_delta_ps and poisson_generator_ps")
+    ap.add_argument("--v-init", type=float, help="initial V_m of every neuron, mV (default 0)")
     a = ap.parse_args(argv)
 
     def work():
         setup = ensure_venv(a.venv)
-        res = run_brunel(a.venv, a.state, a.t_end, a.warmup, a.threads, a.seed, a.rates_out)
+        res = run_brunel(a.venv, a.state, a.t_end, a.warmup, a.threads, a.seed, a.rates_out,
+                         precise=a.precise, v_init_mv=a.v_init)
         res["install_seconds"] = setup["install_seconds"]
         return res
 
