@@ -106,6 +106,16 @@ def work_directory(given: Path | None, prefix: str):
         yield Path(temporary)
 
 
+def resumed_results(path: Path, fresh: bool) -> list[dict]:
+    """The rows a resumable study has appended to `path` (JSON lines), one per finished
+    point, so that a stopped run picks up where it was; none, and the file gone, with
+    `fresh`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        path.unlink(missing_ok=True)
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
 def write_json(path: Path, data: dict) -> None:
     """Atomic write (the project's own atomic_output: temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)

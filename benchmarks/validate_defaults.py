@@ -48,7 +48,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent
+from bench_report import OUT_DIR, REPO, log, machine_info, machine_line, md_table, percent, \
+    resumed_results
 from tests.support.grid_studies import Drive, run_direct
 
 EXAMPLES = REPO / "examples" / "grid2d"
@@ -320,10 +321,7 @@ def main() -> None:
                         help="only render the report of the results so far")
     args = parser.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
-    if args.fresh:
-        RESULTS.unlink(missing_ok=True)
-    cases = [json.loads(line) for line in RESULTS.read_text().splitlines()] \
-        if RESULTS.exists() else []
+    cases = resumed_results(RESULTS, args.fresh)
     if args.report:
         text = report(cases)
         REPORT.write_text(text)

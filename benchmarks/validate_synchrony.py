@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from bench_report import (OUT_DIR, REPO, fmt, log, machine_info, machine_line, md_table,
-                          publish)
+                          publish, resumed_results)
 
 sys.path.insert(0, str(REPO / "benchmarks" / "brian2_side"))
 import brian2_side  # noqa: E402  (a script directory, not a package)
@@ -295,10 +295,7 @@ def main(argv=None) -> int:
     options = parser.parse_args(argv)
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
-    if options.fresh:
-        RESULTS.unlink(missing_ok=True)
-    rows = [json.loads(line) for line in RESULTS.read_text().splitlines()] \
-        if RESULTS.exists() else []
+    rows = resumed_results(RESULTS, options.fresh)
     if not options.report:
         try:
             brian2_side.ensure_venv(str(BRIAN2_VENV))
