@@ -42,8 +42,9 @@ def gather_arrivals(times, ids, floors, t0, t1, indptr, targets, delay, efficacy
     """The arrivals in [t0, t1) of the spikes (times, ids, floors) through the synapses.
     Without `fill`, count them: cursor[target] += 1. With it, write each at
     cursor[target] (then advanced) of out_time, and of out_value if the efficacies
-    are per synapse. `delay` and `efficacy` have one value (for all) or one per synapse. Spikes are visited in time order, so
-    with one delay each target's arrivals come out sorted by time."""
+    are per synapse. `delay` and `efficacy` have one value (for all) or one per
+    synapse. Spikes are visited in time order, so with one delay each target's arrivals
+    come out sorted by time."""
     constant = delay.shape[0] == 1
     for k in range(times.shape[0]):
         j = ids[k]

@@ -7,8 +7,8 @@ are both direct delivers each source spike to its targets after `delay`, as a ju
   efficacies and delays are one number for the connection, or one float64 per synapse
   when the file gives a distribution (solver.distributions).
 * Windows: the engine advances every population by chunks no longer than the
-  shortest spike delay (`window_steps`; nor LONGEST_WINDOW), each population through the whole chunk one
-  neuron at a time. A spike emitted in a chunk therefore arrives in a later one, so
+  shortest spike delay (`window_steps`; nor LONGEST_WINDOW), each population through
+  the whole chunk one neuron at a time. A spike emitted in a chunk therefore arrives in a later one, so
   before a target advances a chunk every arrival in it is known.
 * Delivery: each source keeps its recent spikes sorted by time (`Outbox`); before a
   chunk a target gathers the arrivals in it (`window_arrivals`), grouped by neuron and

@@ -49,9 +49,9 @@ class Pattern:
     cycle. Measured, the phase locking R of 100 uncoupled neurons over 0.5-1 s (3
     seeds; 0.09 for uniform phases): regular 0.07-0.14, bursting 0.17-0.19, fast
     0.09-0.15, LIF 0.23-0.24 (uniform v is not uniform in phase for LIF, whose phase
-    grows as ln(E_l - v), and none of the distributions makes it so). v uniform from the reset to -50 mV instead gives 0.25-0.39, and w =
-    "normal(0, 10)" (README's example) bunches them before the adaptation builds up
-    (8 regular neurons: R 0.80). v and w are drawn independently, so most states lie
+    grows as ln(E_l - v), and none of the distributions makes it so). v uniform from
+    the reset to -50 mV instead gives 0.25-0.39, and w = "normal(0, 10)" (README's
+    example) bunches them before the adaptation builds up (8 regular neurons: R 0.80). v and w are drawn independently, so most states lie
     off the cycle; the first ~0.5 s are the transient onto it.
     `burst_isi`: bursts are runs of spikes closer than this (s), None for single
     spikes; phase locking counts burst onsets."""

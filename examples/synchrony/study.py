@@ -1,6 +1,6 @@
 """Synchrony of all-to-all coupled AdEx neurons (and LIF oscillators) against coupling
-strength, with and without background input: the studies of the Brian2 simulator this project replaces
-(issue 13, seed 004), neuron by neuron with `method = "direct"`.
+strength, with and without background input: the studies of the Brian2 simulator this
+project replaces (issue 13, seed 004), neuron by neuron with `method = "direct"`.
 
     make synchrony                                   # N = 8 and 100, 2 s per run
     python -m examples.synchrony.study --full        # N = 3, 8, 100, 1000, 3 s per run
